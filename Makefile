@@ -1,0 +1,168 @@
+# SPDX-License-Identifier: MIT
+# fleet-c: plain Makefile. Sources are found by wildcard, so adding a file needs no edit here.
+#   make                 build everything under build/
+#   make check           install missing Debian packages (make deps), build, run all test tiers
+#   make unit|integration|e2e   one tier
+#   make SANITIZE=address,undefined check-unit check-integration   sanitized build in build/san
+#   make valgrind        unit tier under valgrind
+#   make install PREFIX=/usr/local DESTDIR=
+#   make demo | bench | clean | format | format-check | analyze | check-headers
+
+CC ?= gcc
+PREFIX ?= /usr/local
+DESTDIR ?=
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifneq ($(SANITIZE),)
+BUILD ?= build/san
+SANFLAGS := -fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT ?= -O1
+else
+BUILD ?= build
+SANFLAGS :=
+OPT ?= -O2
+endif
+
+PKGS_IO := libsystemd libcurl libmicrohttpd
+PKGS_PURE := jansson libcrypto
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_IO) $(PKGS_PURE) check 2>/dev/null)
+LIBS_PURE = $(shell pkg-config --libs $(PKGS_PURE))
+LIBS_ALL = $(shell pkg-config --libs $(PKGS_IO) $(PKGS_PURE))
+LIBS_CHECK = $(shell pkg-config --libs check)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wold-style-definition -Wpointer-arith -Wwrite-strings -Wformat=2 -Wundef -Wvla \
+	-Wdate-time -Wimplicit-fallthrough -Wno-unused-parameter -Wno-missing-field-initializers
+ifeq ($(findstring clang,$(shell $(CC) --version 2>/dev/null | head -1)),)
+WARN += -Wjump-misses-init
+endif
+FORTIFY := $(if $(filter -O2 -O3,$(OPT)),-D_FORTIFY_SOURCE=2,)
+
+CFLAGS ?= -g $(OPT)
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(FORTIFY) -fno-common -fstack-protector-strong \
+	$(SANFLAGS) -Icommon -Iengine -Iagent -Itest/lib -DFLEET_VERSION='"$(VERSION)"' \
+	$(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+
+src = $(sort $(wildcard $(1)/*.c))
+obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
+
+COMMON_OBJ := $(call obj,$(call src,common))
+ENGINE_OBJ := $(call obj,$(call src,engine))
+AGENT_OBJ := $(call obj,$(call src,agent))
+FLEETD_OBJ := $(call obj,$(call src,fleetd))
+FLEETCTL_OBJ := $(call obj,$(call src,fleetctl))
+TESTLIB_OBJ := $(call obj,$(call src,test/lib))
+
+LIBCOMMON := $(BUILD)/libcommon.a
+LIBENGINE := $(BUILD)/libengine.a
+LIBAGENT := $(BUILD)/libagent.a
+LIBTEST := $(BUILD)/libtest.a
+ARCHIVES := $(LIBENGINE) $(LIBAGENT) $(LIBCOMMON)
+
+PROGRAMS := $(if $(FLEETD_OBJ),$(BUILD)/fleetd) $(if $(FLEETCTL_OBJ),$(BUILD)/fleetctl)
+UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test-*.c))
+INTEG_TESTS := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,\
+	$(wildcard test/integration/test-*.c))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench-*.c))
+
+.SECONDARY:
+.PHONY: all deps check check-run unit integration e2e check-unit check-integration check-e2e \
+	valgrind install clean demo bench format format-check analyze check-headers tests
+
+all: $(PROGRAMS) tests $(BENCHES)
+tests: $(UNIT_TESTS) $(INTEG_TESTS)
+
+deps:
+	@tools/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+$(LIBENGINE): $(ENGINE_OBJ)
+$(LIBAGENT): $(AGENT_OBJ)
+$(LIBTEST): $(TESTLIB_OBJ)
+$(BUILD)/lib%.a:
+	@mkdir -p $(dir $@)
+	@rm -f $@
+	$(AR) rcs $@ $^ $(if $^,,$(BUILD)/.empty.o)
+
+$(BUILD)/.empty.o:
+	@mkdir -p $(dir $@)
+	echo 'extern int fleet_empty_archive_member; int fleet_empty_archive_member;' | \
+		$(CC) -x c -c -o $@ -
+
+$(LIBCOMMON) $(LIBENGINE) $(LIBAGENT) $(LIBTEST): | $(BUILD)/.empty.o
+
+$(BUILD)/fleetd: $(FLEETD_OBJ) $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETD_OBJ) $(ARCHIVES) $(LIBS_ALL)
+
+$(BUILD)/fleetctl: $(FLEETCTL_OBJ) $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETCTL_OBJ) $(ARCHIVES) $(LIBS_ALL)
+
+# Unit tests link without libsystemd, libcurl and libmicrohttpd: a pure module that calls
+# into them fails to link, which is the point.
+$(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ARCHIVES) $(LIBS_PURE) $(LIBS_CHECK)
+
+$(BUILD)/test/integration/%: $(BUILD)/test/integration/%.o $(LIBTEST) $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL) $(LIBS_CHECK)
+
+$(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBTEST) $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL)
+
+# --- tests -------------------------------------------------------------------------------
+# make check: deps first (a fresh machine has none), then a fresh make that can see them.
+check: deps
+	@$(MAKE) --no-print-directory check-run
+
+check-run: all
+	@BUILD=$(BUILD) test/run-tests.sh unit integration e2e
+
+unit check-unit: $(UNIT_TESTS)
+	@BUILD=$(BUILD) test/run-tests.sh unit
+
+integration check-integration: $(INTEG_TESTS) $(PROGRAMS)
+	@BUILD=$(BUILD) test/run-tests.sh integration
+
+e2e check-e2e: all
+	@BUILD=$(BUILD) test/run-tests.sh e2e
+
+valgrind: $(UNIT_TESTS)
+	@BUILD=$(BUILD) FLEET_TEST_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
+		CK_FORK=no test/run-tests.sh unit
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tools/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@BUILD=$(BUILD) tools/bench.sh
+
+install: $(PROGRAMS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)/lib/systemd/system
+	$(if $(PROGRAMS),install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/)
+	$(if $(wildcard units/fleet.service),\
+		sed 's|@BINDIR@|$(PREFIX)/bin|g' units/fleet.service > $(DESTDIR)/lib/systemd/system/fleet.service)
+	$(if $(wildcard units/fleet.socket),install -m 0644 units/fleet.socket $(DESTDIR)/lib/systemd/system/)
+
+clean:
+	rm -rf build
+
+C_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(C_FILES)
+format-check:
+	clang-format --dry-run -Werror $(C_FILES)
+analyze:
+	cppcheck --enable=warning,performance,portability --std=c11 --inline-suppr \
+		--error-exitcode=1 -q -Icommon common engine agent fleetd fleetctl
+check-headers:
+	@for h in $(wildcard common/*.h engine/*.h agent/*.h); do \
+		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -MF /dev/null -x c -fsyntax-only -I. - || exit 1; \
+	done; echo "headers ok"
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
