@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Unit names (reference 5.1, 5.2): validation with fleet's messages, decomposition into
+ * prefix/instance/template. Pure. A valid name never contains '/' and is never "." or "..".
+ */
+
+#include <stdbool.h>
+
+#include "macro.h"
+
+#define UNIT_NAME_MAX 256
+
+/* 0 if valid. Otherwise -EINVAL and, if reterr_message is non-NULL, a malloc'd message in
+ * fleet's exact words ("unit name must contain \".\"", ...). */
+int unit_name_validate(const char *name, char **reterr_message);
+
+typedef struct UnitNameInfo {
+        char *full_name; /* the whole name */
+        char *name;      /* without the final .suffix */
+        char *suffix;    /* text after the last '.' */
+        char *prefix;    /* before the first '@' of name, or name */
+        char *instance;  /* after the first '@' of name; "" if none */
+        char *template;  /* "prefix@.suffix" if name contains '@', else NULL */
+} UnitNameInfo;
+
+/* Decompose (does not validate). 0 or -ENOMEM/-EINVAL (no '.'). Free with
+ * unit_name_info_done(). */
+int unit_name_info(const char *name, UnitNameInfo *ret);
+void unit_name_info_done(UnitNameInfo *i);
+
+/* "foo@.service" */
+bool unit_name_is_template(const char *name);
+/* "foo@bar.service" */
+bool unit_name_is_instance(const char *name);
+/* For "foo@bar.service" the malloc'd "foo@.service"; -EINVAL if not an instance. */
+int unit_name_template_of(const char *name, char **ret);
