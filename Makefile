@@ -40,7 +40,7 @@ FORTIFY := $(if $(filter -O2 -O3,$(OPT)),-D_FORTIFY_SOURCE=2,)
 
 CFLAGS ?= -g $(OPT)
 ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(FORTIFY) -fno-common -fstack-protector-strong \
-	$(SANFLAGS) -Icommon -Iengine -Iagent -Itest/lib -DFLEET_VERSION='"$(VERSION)"' \
+	$(SANFLAGS) -Icommon -Iengine -Iagent -Iapi -Itest/lib -DFLEET_VERSION='"$(VERSION)"' \
 	$(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
@@ -50,6 +50,7 @@ obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 COMMON_OBJ := $(call obj,$(call src,common))
 ENGINE_OBJ := $(call obj,$(call src,engine))
 AGENT_OBJ := $(call obj,$(call src,agent))
+API_OBJ := $(call obj,$(call src,api))
 FLEETD_OBJ := $(call obj,$(call src,fleetd))
 FLEETCTL_OBJ := $(call obj,$(call src,fleetctl))
 TESTLIB_OBJ := $(call obj,$(call src,test/lib))
@@ -57,21 +58,24 @@ TESTLIB_OBJ := $(call obj,$(call src,test/lib))
 LIBCOMMON := $(BUILD)/libcommon.a
 LIBENGINE := $(BUILD)/libengine.a
 LIBAGENT := $(BUILD)/libagent.a
+LIBAPI := $(BUILD)/libapi.a
 LIBTEST := $(BUILD)/libtest.a
-ARCHIVES := $(LIBENGINE) $(LIBAGENT) $(LIBCOMMON)
+ARCHIVES := $(LIBAPI) $(LIBENGINE) $(LIBAGENT) $(LIBCOMMON)
 
 PROGRAMS := $(if $(FLEETD_OBJ),$(BUILD)/fleetd) $(if $(FLEETCTL_OBJ),$(BUILD)/fleetctl)
 UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test-*.c))
 INTEG_TESTS := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,\
 	$(wildcard test/integration/test-*.c))
+SYSTEMD_TESTS := $(patsubst test/systemd/%.c,$(BUILD)/test/systemd/%,\
+	$(wildcard test/systemd/test-*.c))
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench-*.c))
 
-.SECONDARY:
+.PRECIOUS: $(BUILD)/%.o $(BUILD)/test/unit/%.o $(BUILD)/test/integration/%.o $(BUILD)/test/systemd/%.o $(BUILD)/bench/%.o
 .PHONY: all deps check check-run unit integration e2e check-unit check-integration check-e2e \
 	valgrind install clean demo bench format format-check analyze check-headers tests
 
 all: $(PROGRAMS) tests $(BENCHES)
-tests: $(UNIT_TESTS) $(INTEG_TESTS)
+tests: $(UNIT_TESTS) $(INTEG_TESTS) $(SYSTEMD_TESTS)
 
 deps:
 	@tools/deps.sh
@@ -83,6 +87,7 @@ $(BUILD)/%.o: %.c
 $(LIBCOMMON): $(COMMON_OBJ)
 $(LIBENGINE): $(ENGINE_OBJ)
 $(LIBAGENT): $(AGENT_OBJ)
+$(LIBAPI): $(API_OBJ)
 $(LIBTEST): $(TESTLIB_OBJ)
 $(BUILD)/lib%.a:
 	@mkdir -p $(dir $@)
@@ -94,7 +99,7 @@ $(BUILD)/.empty.o:
 	echo 'extern int fleet_empty_archive_member; int fleet_empty_archive_member;' | \
 		$(CC) -x c -c -o $@ -
 
-$(LIBCOMMON) $(LIBENGINE) $(LIBAGENT) $(LIBTEST): | $(BUILD)/.empty.o
+$(LIBCOMMON) $(LIBENGINE) $(LIBAGENT) $(LIBAPI) $(LIBTEST): | $(BUILD)/.empty.o
 
 $(BUILD)/fleetd: $(FLEETD_OBJ) $(ARCHIVES)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETD_OBJ) $(ARCHIVES) $(LIBS_ALL)
@@ -108,6 +113,10 @@ $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(ARCHIVES)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ARCHIVES) $(LIBS_PURE) $(LIBS_CHECK)
 
 $(BUILD)/test/integration/%: $(BUILD)/test/integration/%.o $(LIBTEST) $(ARCHIVES)
+	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL) $(LIBS_CHECK)
+
+# Run inside simulated machines by the e2e tier (they need a real systemd).
+$(BUILD)/test/systemd/%: $(BUILD)/test/systemd/%.o $(LIBTEST) $(ARCHIVES)
 	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL) $(LIBS_CHECK)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBTEST) $(ARCHIVES)
@@ -159,9 +168,9 @@ format-check:
 	clang-format --dry-run -Werror $(C_FILES)
 analyze:
 	cppcheck --enable=warning,performance,portability --std=c11 --inline-suppr \
-		--error-exitcode=1 -q -Icommon common engine agent fleetd fleetctl
+		--error-exitcode=1 -q -Icommon common engine agent api fleetd fleetctl
 check-headers:
-	@for h in $(wildcard common/*.h engine/*.h agent/*.h); do \
+	@for h in $(wildcard common/*.h engine/*.h agent/*.h api/*.h); do \
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -MF /dev/null -x c -fsyntax-only -I. - || exit 1; \
 	done; echo "headers ok"
 
