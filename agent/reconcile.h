@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * The agent's pure reconcile core (DESIGN.md section 4, reference 7.3/7.4): desired units x
+ * current units -> an ordered task list, and the selection of the global units that apply to
+ * this machine. No I/O, no clock: the executor (agent.c) gathers the inputs from the registry,
+ * the units directory and systemd, and carries the tasks out.
+ *
+ * Differences from fleet, on purpose:
+ *  - A changed unit is rewritten in place, systemd is reloaded once, and only that unit is
+ *    restarted (if it was running); fleet unloaded and reloaded it.
+ *  - A unit that already runs with the desired content is adopted (no task), so a restarted
+ *    fleetd never restarts units.
+ *  - A launched unit that stopped or failed on its own is not started again while the agent
+ *    remembers launching it: restarting is systemd's Restart= business, and starting it from
+ *    every reconcile pass would defeat systemd's start limits. (fleet behaves the same way.)
+ *  - Unload stops the unit and waits for the stop job before it disables and unlinks it, so
+ *    ExecStop= still runs (fleet issue #1000).
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "job-state.h"
+#include "xfleet.h"
+
+/* systemd's ActiveState, folded to what the diff needs. */
+typedef enum AgentUnitActivity {
+        AGENT_UNIT_STOPPED,  /* "inactive", "failed", "maintenance", or unknown */
+        AGENT_UNIT_RUNNING,  /* "active", "activating", "reloading", "refreshing" */
+        AGENT_UNIT_STOPPING, /* "deactivating" */
+        _AGENT_UNIT_ACTIVITY_MAX,
+        _AGENT_UNIT_ACTIVITY_INVALID = -EINVAL,
+} AgentUnitActivity;
+
+/* Map systemd's ActiveState string (NULL = unknown -> AGENT_UNIT_STOPPED). */
+AgentUnitActivity agent_unit_activity_from_active_state(const char *active_state);
+
+/* What should be here. A unit with target JOB_STATE_INACTIVE counts as not desired. */
+typedef struct AgentDesiredUnit {
+        const char *name;
+        const char *hash; /* unit hash (40 hex) of the content the file must have */
+        JobState target;  /* JOB_STATE_LOADED or JOB_STATE_LAUNCHED (or INACTIVE, see above) */
+} AgentDesiredUnit;
+
+/*
+ * What is here: every unit with a file in the units directory, plus every unit the agent has a
+ * record of or systemd still has linked from there.
+ */
+typedef struct AgentCurrentUnit {
+        const char *name;
+        const char *file_hash; /* hash of <units_directory>/<name>; NULL: no (readable) file */
+        bool linked;           /* systemd's runtime link to our file is in place */
+        bool systemd_stale;    /* systemd has not read the current file yet (LoadState
+                                * "not-found" although linked, or NeedDaemonReload) */
+        AgentUnitActivity activity;
+        JobState recorded;        /* what this agent last made of the unit in this process:
+                                   * LOADED/LAUNCHED after it loaded/started/adopted it;
+                                   * INACTIVE when it knows nothing (e.g. after a restart) */
+        const char *started_hash; /* content the agent last started or adopted the unit with;
+                                   * NULL = unknown, assume file_hash */
+} AgentCurrentUnit;
+
+/* In execution order: all unloads, all loads, one reload, stops, starts, restarts. */
+typedef enum AgentTaskType {
+        AGENT_TASK_UNLOAD,  /* StopUnit (wait for the job), DisableUnitFiles, ResetFailedUnit,
+                             * unlink the file */
+        AGENT_TASK_LOAD,    /* write the file if write_file, LinkUnitFiles, EnableUnitFiles if
+                             * it has an [Install] section */
+        AGENT_TASK_RELOAD,  /* Manager.Reload, at most once per list */
+        AGENT_TASK_STOP,    /* StopUnit */
+        AGENT_TASK_START,   /* StartUnit */
+        AGENT_TASK_RESTART, /* RestartUnit: new content for a running unit */
+        _AGENT_TASK_TYPE_MAX,
+        _AGENT_TASK_TYPE_INVALID = -EINVAL,
+} AgentTaskType;
+
+/* "unload", "load", "reload", "stop", "start", "restart"; NULL if out of range. */
+const char *agent_task_type_to_string(AgentTaskType t);
+
+typedef struct AgentTask {
+        AgentTaskType type;
+        const char *name;   /* borrowed from the inputs; NULL for RELOAD */
+        const char *hash;   /* LOAD: the desired hash (borrowed); NULL otherwise */
+        bool write_file;    /* LOAD: the file is missing or has other content */
+        const char *reason; /* static, for the log: "unit scheduled here but not loaded", ... */
+} AgentTask;
+
+/*
+ * Compute the tasks that take the current state to the desired one. Within a type, tasks are
+ * sorted by unit name. Per unit (d = desired with target loaded/launched, c = current):
+ *  - no d: UNLOAD if c has a file, a link, a record or is running;
+ *  - d, and the file is missing, differs from d->hash, or is not linked: LOAD;
+ *  - RELOAD once if anything was loaded or unloaded, or systemd is stale for a desired unit;
+ *  - d launched: running with other content than d->hash -> RESTART; not running, and either
+ *    not recorded as launched or loaded with new content -> START;
+ *  - d loaded and running -> STOP.
+ * After every task of a list succeeded, the executor records each desired unit as its target,
+ * and started_hash = d->hash for units it (re)started or found running with that content.
+ *
+ * *ret is a malloc'd array (free()) whose name/hash pointers borrow from the inputs; NULL with
+ * *ret_n == 0 when there is nothing to do. 0, -EINVAL (a NULL name or hash, a target out of
+ * range, or a name twice in desired or twice in current), -ENOMEM.
+ */
+int agent_reconcile(const AgentDesiredUnit *desired, size_t n_desired,
+                    const AgentCurrentUnit *current, size_t n_current, AgentTask **ret,
+                    size_t *ret_n);
+
+/* "load a.service", "reload", ... as the tests and logs write a task. malloc'd, or NULL on
+ * OOM. */
+char *agent_task_to_string(const AgentTask *t);
+
+/* --- global units ------------------------------------------------------------------------- */
+
+/* A global unit as the registry describes it. */
+typedef struct AgentGlobalUnit {
+        const char *name;
+        const XFleet *xfleet; /* its [X-Fleet] options, parsed with its name; NULL = none */
+        JobState target;
+} AgentGlobalUnit;
+
+/* A non-global unit the engine scheduled on this machine. */
+typedef struct AgentScheduledUnit {
+        const char *name;
+        const XFleet *xfleet; /* NULL = no options */
+} AgentScheduledUnit;
+
+/*
+ * The global units that apply to this machine (reference 6.5, DESIGN.md section 4). In
+ * unit-name order, a global unit is accepted if its target is not inactive, this machine's
+ * merged metadata (lookup, userdata; see xfleet.h) satisfies its MachineMetadata, its name is
+ * not one of the scheduled units', and it conflicts (reference 6.4, symmetric) with none of
+ * the scheduled units and none of the global units accepted before it. So of two mutually
+ * conflicting global units the alphabetically first wins on every machine.
+ *
+ * The scheduled units are accepted first, whatever their names: the engine placed them,
+ * checking conflicts against the global units that apply here. (fleet's agent instead
+ * processed both kinds in one name-ordered pass and could drop a scheduled unit.)
+ *
+ * *ret is a malloc'd array of indices into globals, ascending by name; NULL with *ret_n == 0
+ * if none applies. 0, -EINVAL (a NULL name, or a name twice in globals), -ENOMEM.
+ */
+int agent_select_global_units(const AgentGlobalUnit *globals, size_t n_globals,
+                              const AgentScheduledUnit *scheduled, size_t n_scheduled,
+                              MetadataLookup lookup, void *userdata, size_t **ret, size_t *ret_n);
