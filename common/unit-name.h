@@ -36,3 +36,12 @@ bool unit_name_is_template(const char *name);
 bool unit_name_is_instance(const char *name);
 /* For "foo@bar.service" the malloc'd "foo@.service"; -EINVAL if not an instance. */
 int unit_name_template_of(const char *name, char **ret);
+
+/*
+ * Go's %q verb (strconv.Quote), which fleet uses in its error messages: s in double quotes,
+ * with '"' and '\\' backslash-escaped, control characters as \n, \t, \x01, ..., invalid
+ * UTF-8 bytes as \xff and non-printable runes as \u00a0 / \U000f0000. Printability follows
+ * Go's unicode.IsPrint, except that code points unassigned within otherwise used blocks count
+ * as printable. s may be NULL (quoted as ""). 0 and a malloc'd *ret, or -ENOMEM.
+ */
+int unit_go_quote(const char *s, char **ret);

@@ -7,7 +7,9 @@
  * validation with fleet's exact messages, and MachineMetadata requirements. Pure.
  *
  * fleet-c extension: a MachineMetadata value "key!=value" forbids that value (a machine
- * without the key satisfies it).
+ * without the key satisfies it). It is split like any value, on '=': "region!=us" gives the
+ * key "region!", and the trailing '!' makes it key "region", forbidden "us" (fleet v1.0.0
+ * itself requires the key "region!", which no machine has).
  */
 
 #include <stdbool.h>
@@ -16,22 +18,28 @@
 #include "macro.h"
 #include "unit-file.h"
 
+/* One MachineMetadata key. allowed and forbidden are deduplicated, in file order. */
 typedef struct MetadataReq {
         char *key;
         char **allowed;   /* strv, ORed; NULL/empty = no positive requirement on this key */
         char **forbidden; /* strv from "key!=value"; the machine's value must be none of them */
 } MetadataReq;
 
+/*
+ * Every list holds the values of a key and its deprecated aliases in file order, after the
+ * multi-value split and (with a unit name) specifier substitution. All strvs may be NULL.
+ */
 typedef struct XFleet {
-        char *machine_id;       /* first value of MachineID, else X-ConditionMachineID, else
-                                 * X-ConditionMachineBootID; NULL if none */
-        char **peers;           /* MachineOf + X-ConditionMachineOf, in file order */
-        char **conflicts;       /* Conflicts + X-Conflicts patterns, whitespace-split */
-        char **replaces;        /* Replaces patterns */
-        MetadataReq *metadata;  /* sorted by key, one entry per key */
+        char *machine_id;      /* first value of MachineID, else X-ConditionMachineID, else
+                                * X-ConditionMachineBootID; NULL if none. As in fleet, an
+                                * empty "MachineID=" gives "" (a target no machine has) */
+        char **peers;          /* MachineOf + X-ConditionMachineOf, in file order */
+        char **conflicts;      /* Conflicts + X-Conflicts patterns, whitespace-split */
+        char **replaces;       /* Replaces patterns (not split) */
+        MetadataReq *metadata; /* sorted by key, one entry per key */
         size_t n_metadata;
-        bool global;            /* last Global value in {true,yes,1,on,t}, case-insensitive */
-        char **unknown;         /* unrecognized keys in [X-Fleet], for fleetctl's warning */
+        bool global;    /* last Global value in {true,yes,1,on,t}, case-insensitive */
+        char **unknown; /* unrecognized keys in [X-Fleet], deduplicated, file order */
 } XFleet;
 
 /*
@@ -64,5 +72,7 @@ bool xfleet_conflicts(const char *a_name, const XFleet *a, const char *b_name, c
 int xfleet_replaces(const char *a_name, const XFleet *a, const char *b_name, const XFleet *b);
 
 /* Parse fleet's "k=v,k2=v2" metadata option (reference 2.5) into a strv of alternating
- * key, value (later duplicates win, sorted by key). 0 or -ENOMEM. */
+ * key, value (later duplicates win, sorted by key). As in fleet, pieces without '=' are
+ * skipped and an empty key or value is kept. s may be NULL. *ret is never NULL on success
+ * (an empty vector for no pairs). 0 or -ENOMEM. */
 int metadata_parse_config(const char *s, char ***ret);
