@@ -290,16 +290,18 @@ static bool go_reader_read_bytes(GoReader *g, char delim, size_t *ret_start) {
         }
 }
 
-/* The lexer's toEOL: one line without its "\n"; a trailing "\r" only goes if it ends the
- * data, because Go trims '\r' before '\n'. */
+/* The lexer's toEOL: one line without its "\n" and then without a trailing "\r", so CRLF
+ * files parse like LF files. (fleet's lexer trims '\r' before '\n', so it only drops a '\r'
+ * that ends the data and breaks continuations in CRLF files; reference 5.3 and fleet-c strip
+ * it on every line.) */
 static bool go_reader_to_eol(GoReader *g, const char **ret_line, size_t *ret_len) {
         size_t start, n;
         bool eof = go_reader_read_bytes(g, '\n', &start);
 
         n = g->r - start;
-        if (n > 0 && g->p[start + n - 1] == '\r')
-                n--;
         if (n > 0 && g->p[start + n - 1] == '\n')
+                n--;
+        if (n > 0 && g->p[start + n - 1] == '\r')
                 n--;
         *ret_line = g->p + start;
         *ret_len = n;

@@ -102,10 +102,9 @@ static const ParseCase parse_cases[] = {
         {"[S]A=1\n", NULL, "found garbage after section name : [65 61 49]"},
         {"[Unit] pants\nDescription=Foo\n", NULL,
          "found garbage after section name : [112 97 110 116 115]"},
-        /* CR: only a final one goes; CRLF breaks continuations */
+        /* CR: stripped at the end of every line, so CRLF continuations work */
         {"[S]\r\nA=b\r\nC=d\r", OPTS("S", "A", "b", "S", "C", "d")},
-        {"[S]\r\nA=x \\\r\n  y\r\n", NULL,
-         "unexpected newline encountered while parsing option name"},
+        {"[S]\r\nA=x \\\r\n  y\r\n", OPTS("S", "A", "x \\\n  y")},
         {"[S]\nA=x\\\r", OPTS("S", "A", "x\\")},
         /* Go's unicode.IsSpace and UTF-8: NBSP is space, invalid bytes kept in values and
          * turned into U+FFFD in names */
