@@ -62,7 +62,7 @@ LIBAPI := $(BUILD)/libapi.a
 LIBTEST := $(BUILD)/libtest.a
 ARCHIVES := $(LIBAPI) $(LIBENGINE) $(LIBAGENT) $(LIBCOMMON)
 
-PROGRAMS := $(if $(FLEETD_OBJ),$(BUILD)/fleetd) $(if $(FLEETCTL_OBJ),$(BUILD)/fleetctl)
+PROGRAMS := $(if $(FLEETD_OBJ),$(BUILD)/bin/fleetd) $(if $(FLEETCTL_OBJ),$(BUILD)/bin/fleetctl)
 UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test-*.c))
 INTEG_TESTS := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,\
 	$(wildcard test/integration/test-*.c))
@@ -80,9 +80,16 @@ tests: $(UNIT_TESTS) $(INTEG_TESTS) $(SYSTEMD_TESTS)
 deps:
 	@tools/deps.sh
 
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(LIBCOMMON): $(COMMON_OBJ)
 $(LIBENGINE): $(ENGINE_OBJ)
@@ -92,7 +99,7 @@ $(LIBTEST): $(TESTLIB_OBJ)
 $(BUILD)/lib%.a:
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	$(AR) rcs $@ $^ $(if $^,,$(BUILD)/.empty.o)
+	$(Q)$(AR) rcs $@ $^ $(if $^,,$(BUILD)/.empty.o)
 
 $(BUILD)/.empty.o:
 	@mkdir -p $(dir $@)
@@ -101,26 +108,34 @@ $(BUILD)/.empty.o:
 
 $(LIBCOMMON) $(LIBENGINE) $(LIBAGENT) $(LIBAPI) $(LIBTEST): | $(BUILD)/.empty.o
 
-$(BUILD)/fleetd: $(FLEETD_OBJ) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETD_OBJ) $(ARCHIVES) $(LIBS_ALL)
+$(BUILD)/bin/fleetd: $(FLEETD_OBJ) $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETD_OBJ) $(ARCHIVES) $(LIBS_ALL)
 
-$(BUILD)/fleetctl: $(FLEETCTL_OBJ) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETCTL_OBJ) $(ARCHIVES) $(LIBS_ALL)
+$(BUILD)/bin/fleetctl: $(FLEETCTL_OBJ) $(ARCHIVES)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETCTL_OBJ) $(ARCHIVES) $(LIBS_ALL)
 
 # Unit tests link without libsystemd, libcurl and libmicrohttpd: a pure module that calls
 # into them fails to link, which is the point.
 $(BUILD)/test/unit/%: $(BUILD)/test/unit/%.o $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(ARCHIVES) $(LIBS_PURE) $(LIBS_CHECK)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(ARCHIVES) $(LIBS_PURE) $(LIBS_CHECK)
 
 $(BUILD)/test/integration/%: $(BUILD)/test/integration/%.o $(LIBTEST) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL) $(LIBS_CHECK)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL) $(LIBS_CHECK)
 
 # Run inside simulated machines by the e2e tier (they need a real systemd).
 $(BUILD)/test/systemd/%: $(BUILD)/test/systemd/%.o $(LIBTEST) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL) $(LIBS_CHECK)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL) $(LIBS_CHECK)
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIBTEST) $(ARCHIVES)
-	$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(LIBTEST) $(ARCHIVES) $(LIBS_ALL)
 
 # --- tests -------------------------------------------------------------------------------
 # make check: deps first (a fresh machine has none), then a fresh make that can see them.

@@ -57,8 +57,8 @@ api_listen=/var/run/fleet.sock,127.0.0.12:49153
 agent_ttl=7s
 metadata=region=us,disk=ssd"
 is "$(grep -v '^#' <<<"$conf")" "$want" "m2: fleet.conf has etcd, public_ip, api_listen, agent_ttl, metadata"
-fleetd=$E2E_ROOT/$BUILD/fleetd
-case $BUILD in /*) fleetd=$BUILD/fleetd ;; esac
+fleetd=$E2E_ROOT/$BUILD/bin/fleetd
+case $BUILD in /*) fleetd=$BUILD/bin/fleetd ;; esac
 show=$(machine_exec m1 systemctl show -p LoadState -p Type -p ActiveState -p ExecStart fleet.service)
 if grep -qx LoadState=loaded <<<"$show" && grep -qx Type=notify <<<"$show" &&
 	grep -qx ActiveState=inactive <<<"$show" && grep -q "path=$fleetd ;" <<<"$show"; then

@@ -1,0 +1,513 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fleetctl-util.h"
+#include "fleetctl.h"
+#include "log.h"
+#include "strv.h"
+#include "unit-name.h"
+#include "xfleet.h"
+
+_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...) {
+        va_list ap;
+        char *m = NULL;
+
+        va_start(ap, fmt);
+        if (vasprintf(&m, fmt, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        free(*reterr);
+        *reterr = m;
+        return -EINVAL;
+}
+
+/* Go's os error text: "open foo: no such file or directory". */
+static int fail_errno(char **reterr, int error, const char *op, const char *path) {
+        char buf[256];
+
+        snprintf(buf, sizeof(buf), "%s", strerror(abs(error)));
+        buf[0] = (char) tolower((unsigned char) buf[0]);
+        (void) fail(reterr, "%s %s: %s", op, path, buf);
+        return -abs(error);
+}
+
+int api_unit_to_unit_file(const ApiUnit *u, UnitFile **ret) {
+        _cleanup_(unit_file_freep) UnitFile *uf = NULL;
+        int r = unit_file_new(&uf);
+
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < u->n_options; i++) {
+                r = unit_file_add(uf, strempty(u->options[i].section), strempty(u->options[i].name),
+                                  strempty(u->options[i].value));
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(uf);
+        return 0;
+}
+
+int api_unit_set_options(ApiUnit *u, const UnitFile *uf) {
+        for (size_t i = 0; i < uf->n_options; i++) {
+                int r = api_unit_add_option(u, uf->options[i].section, uf->options[i].name,
+                                            uf->options[i].value);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+bool api_unit_is_global(const ApiUnit *u) {
+        _cleanup_(unit_file_freep) UnitFile *uf = NULL;
+        _cleanup_(xfleet_freep) XFleet *x = NULL;
+
+        if (api_unit_to_unit_file(u, &uf) < 0 || xfleet_parse(uf, NULL, &x) < 0)
+                return false;
+        return x->global;
+}
+
+int api_unit_hash(const ApiUnit *u, char ret[static UNIT_HASH_HEX_LEN + 1]) {
+        _cleanup_(unit_file_freep) UnitFile *uf = NULL;
+        int r = api_unit_to_unit_file(u, &uf);
+
+        return r < 0 ? r : unit_file_hash(uf, ret);
+}
+
+int fleetctl_find_units(Fleetctl *f, char **args, size_t n_args, ApiUnit **ret, size_t *ret_n) {
+        ApiUnit *all = NULL, *found = NULL;
+        size_t n_all = 0, n_found = 0;
+        int r;
+
+        r = api_client_list_units(f->client, &all, &n_all);
+        if (r < 0)
+                return r;
+        found = calloc(MAX(n_args, 1u), sizeof(ApiUnit));
+        if (!found) {
+                api_unit_array_free(all, n_all);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n_args && r >= 0; i++) {
+                _cleanup_free_ char *name = NULL;
+
+                r = fleetctl_unit_name_mangle(args[i], &name);
+                for (size_t j = 0; r >= 0 && j < n_all; j++)
+                        if (streq(strempty(all[j].name), name)) {
+                                r = api_unit_copy(&all[j], &found[n_found]);
+                                if (r >= 0)
+                                        n_found++;
+                                break;
+                        }
+        }
+        api_unit_array_free(all, n_all);
+        if (r < 0) {
+                api_unit_array_free(found, n_found);
+                return r;
+        }
+        *ret = found;
+        *ret_n = n_found;
+        return 0;
+}
+
+/* ---- local unit files ---- */
+
+static bool path_exists(const char *path) {
+        struct stat st;
+
+        /* Go's !os.IsNotExist(err): any error other than ENOENT counts as present */
+        return stat(path, &st) == 0 || errno != ENOENT;
+}
+
+static int read_unit_file(const char *path, UnitFile **ret, char **reterr) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = NULL, *msg = NULL;
+        struct stat st;
+        size_t len = 0;
+        int r;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return fail_errno(reterr, errno, "open", path);
+        if (fstat(fd, &st) < 0)
+                return fail_errno(reterr, errno, "stat", path);
+        if (st.st_size > UNIT_FILE_MAX_SIZE)
+                return fail(reterr, "%s: unit file too large (max %d bytes)", path,
+                            UNIT_FILE_MAX_SIZE);
+        buf = malloc((size_t) st.st_size + 1);
+        if (!buf)
+                return -ENOMEM;
+        while (len < (size_t) st.st_size) {
+                ssize_t n = read(fd, buf + len, (size_t) st.st_size - len);
+                if (n < 0)
+                        return fail_errno(reterr, errno, "read", path);
+                if (n == 0)
+                        break;
+                len += (size_t) n;
+        }
+        log_debug("Unit(%s) found in local filesystem", path);
+        r = unit_file_parse(buf, len, ret, &msg);
+        if (r < 0 && r != -ENOMEM)
+                return fail(reterr, "%s", msg ? msg : "invalid unit file");
+        return r;
+}
+
+/* Is the local file's content identical to the registry unit's? 0/1, or <0 when the file
+ * cannot be stat'ed (a parse error counts as "different", as in fleet). */
+static int match_local_file(const char *file, const ApiUnit *su, char **reterr) {
+        _cleanup_(unit_file_freep) UnitFile *local = NULL;
+        _cleanup_free_ char *msg = NULL;
+        char a[UNIT_HASH_HEX_LEN + 1], b[UNIT_HASH_HEX_LEN + 1];
+        struct stat st;
+        int r;
+
+        if (stat(file, &st) < 0)
+                return fail_errno(reterr, errno, "stat", file);
+        if (read_unit_file(file, &local, &msg) < 0)
+                return 0;
+        r = api_unit_hash(su, a);
+        if (r < 0)
+                return r;
+        r = unit_file_hash(local, b);
+        if (r < 0)
+                return r;
+        return streq(a, b);
+}
+
+static int template_path(const char *file, char **ret, char **reterr) {
+        _cleanup_free_ char *base = NULL, *dir = NULL, *tmpl = NULL;
+
+        if (fleetctl_path_base(file, &base) < 0)
+                return -ENOMEM;
+        if (!unit_name_is_instance(base))
+                return fail(reterr, "error Unit %s does not seem to be a template unit", file);
+        if (unit_name_template_of(base, &tmpl) < 0 || fleetctl_path_dir(file, &dir) < 0)
+                return -ENOMEM;
+        if (streq(dir, "."))
+                *ret = TAKE_PTR(tmpl);
+        else if (asprintf(ret, "%s%s%s", dir, streq(dir, "/") ? "" : "/", tmpl) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* fleet's isLocalUnitDifferent (not fatal): compare with the local file, or else with the
+ * local template of an instance, warning when they differ and --replace is not given.
+ * 1 different, 0 same, <0 no local file to compare with. */
+static int local_unit_different(Fleetctl *f, const char *file, const ApiUnit *su, char **reterr) {
+        _cleanup_free_ char *tmpl = NULL;
+        int r;
+
+        r = match_local_file(file, su, reterr);
+        if (r >= 0) {
+                if (r == 0 && !f->replace)
+                        fleetctl_stderr("WARNING: Unit %s in registry differs from local unit file "
+                                        "%s. Add --replace to override.",
+                                        su->name, file);
+                return !r;
+        }
+        if (r == -ENOMEM)
+                return r;
+        r = template_path(file, &tmpl, reterr);
+        if (r < 0)
+                return r;
+        r = match_local_file(tmpl, su, reterr);
+        if (r < 0)
+                return r;
+        if (r == 0 && !f->replace)
+                fleetctl_stderr("WARNING: Unit %s in registry differs from local template unit "
+                                "file %s. Add --replace to override.",
+                                su->name, tmpl);
+        return !r;
+}
+
+/* checkUnitCreation: 1 create, 0 skip, <0 error. */
+static int check_unit_creation(Fleetctl *f, const char *arg, const char *name, char **reterr) {
+        _cleanup_(api_unit_done) ApiUnit u = {};
+        _cleanup_free_ char *ignored = NULL;
+        int r, different;
+
+        r = api_client_get_unit(f->client, name, &u);
+        if (r == -ENOENT)
+                return 1;
+        if (r < 0)
+                return fail(reterr, "error retrieving Unit(%s) from Registry: %s", name,
+                            api_client_error(f->client));
+
+        different = local_unit_different(f, arg, &u, f->replace ? reterr : &ignored);
+        if (!f->replace) {
+                if (different == 0)
+                        log_debug("Found same Unit(%s) in Registry, no need to recreate it", name);
+                return 0;
+        }
+        if (different < 0)
+                return different;
+        if (different == 0) {
+                fleetctl_stdout("Found same Unit(%s) in Registry, nothing to do", u.name);
+                return 0;
+        }
+        if (fleetctl_replace_allowed(f->command, u.desired_state))
+                return 1;
+        fleetctl_stderr("Warning: can not replace Unit(%s) in state '%s', use the appropriate "
+                        "command",
+                        u.name, strempty(u.desired_state));
+        return 0;
+}
+
+/* getUnitFile: the local file, else the template (registry first, then next to the arg). */
+static int get_unit_file(Fleetctl *f, const char *arg, const char *name, UnitFile **ret,
+                         char **reterr) {
+        _cleanup_(api_unit_done) ApiUnit tmpl = {};
+        _cleanup_free_ char *tmpl_name = NULL, *tmpl_file = NULL, *msg = NULL, *ignored = NULL;
+        int r;
+
+        if (path_exists(arg)) {
+                r = read_unit_file(arg, ret, &msg);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0)
+                        return fail(reterr, "failed getting Unit(%s) from file: %s", arg, msg);
+                return 0;
+        }
+        if (!unit_name_is_instance(name))
+                return fail(reterr, "unable to find Unit(%s) in Registry or on filesystem", name);
+        if (unit_name_template_of(name, &tmpl_name) < 0)
+                return -ENOMEM;
+
+        r = api_client_get_unit(f->client, tmpl_name, &tmpl);
+        if (r < 0 && r != -ENOENT)
+                return fail(reterr,
+                            "failed getting Unit(%s) from template: error retrieving "
+                            "template Unit(%s) from Registry: %s",
+                            arg, tmpl_name, api_client_error(f->client));
+        if (r >= 0) {
+                (void) local_unit_different(f, arg, &tmpl, &ignored);
+                log_debug("Template Unit(%s) found in registry", tmpl_name);
+                return api_unit_to_unit_file(&tmpl, ret);
+        }
+
+        r = template_path(arg, &tmpl_file, &msg);
+        if (r < 0)
+                return r == -ENOMEM ? r : fail(reterr, "%s", msg);
+        if (!path_exists(tmpl_file))
+                return fail(reterr,
+                            "failed getting Unit(%s) from template: unable to find "
+                            "template Unit(%s) in Registry or on filesystem",
+                            arg, tmpl_name);
+        r = read_unit_file(tmpl_file, ret, &msg);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(reterr,
+                            "failed getting Unit(%s) from template: unable to load "
+                            "template Unit(%s) from file: %s",
+                            arg, tmpl_name, msg);
+        return 0;
+}
+
+/* createUnit: client-side validation (reference 6.7), warnings for unknown [X-Fleet] keys,
+ * then PUT without a desired state. */
+static int create_unit(Fleetctl *f, const char *name, const UnitFile *uf, char **reterr) {
+        _cleanup_(xfleet_freep) XFleet *x = NULL;
+        _cleanup_free_ char *msg = NULL;
+        ApiUnit u = {.name = (char *) name};
+        int r;
+
+        if (unit_name_validate(name, &msg) < 0)
+                return fail(reterr, "%s", strempty(msg));
+        r = unit_file_validate(uf, &msg);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(reterr, "%s", strempty(msg));
+        r = xfleet_parse(uf, NULL, &x);
+        if (r < 0)
+                return r;
+        if (xfleet_validate(x, &msg) < 0)
+                return fail(reterr, "%s", strempty(msg));
+        STRV_FOREACH(k, x->unknown)
+                log_warning("Unit %s: unrecognized requirement in [X-Fleet] section: \"%s\"", name,
+                            *k);
+
+        r = api_unit_set_options(&u, uf);
+        if (r >= 0)
+                r = api_client_create_unit(f->client, &u);
+        u.name = NULL;
+        api_unit_done(&u);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail(reterr, "failed creating unit %s: %s", name,
+                            api_client_error(f->client));
+        log_debug("Created Unit(%s) in Registry", name);
+        return 0;
+}
+
+int fleetctl_lazy_create_units(Fleetctl *f, char **args, size_t n_args, char **reterr) {
+        _cleanup_strv_free_ char **created = NULL;
+        int r;
+
+        for (size_t i = 0; i < n_args; i++) {
+                _cleanup_free_ char *arg = NULL, *name = NULL;
+                _cleanup_(unit_file_freep) UnitFile *uf = NULL;
+
+                if (fleetctl_append_default_type(args[i], &arg) < 0 ||
+                    fleetctl_unit_name_mangle(arg, &name) < 0)
+                        return -ENOMEM;
+                r = check_unit_creation(f, arg, name, reterr);
+                if (r <= 0) {
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                r = get_unit_file(f, arg, name, &uf, reterr);
+                if (r < 0)
+                        return r;
+                r = create_unit(f, name, uf, reterr);
+                if (r < 0)
+                        return r;
+                if (strv_extend(&created, name) < 0)
+                        return -ENOMEM;
+        }
+        if (created &&
+            fleetctl_wait_for_units(f, created, "inactive", "Error waiting on unit creation") != 0)
+                return fail(reterr, "One or more errors creating units");
+        return 0;
+}
+
+int fleetctl_set_target_states(Fleetctl *f, char **args, size_t n_args, const char *state,
+                               ApiUnit **ret, size_t *ret_n, char **reterr) {
+        ApiUnit *changed = calloc(MAX(n_args, 1u), sizeof(ApiUnit));
+        size_t n = 0;
+        int r = 0;
+
+        if (!changed)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_args && r >= 0; i++) {
+                _cleanup_free_ char *name = NULL;
+                ApiUnit u = {};
+
+                r = fleetctl_unit_name_mangle(args[i], &name);
+                if (r < 0)
+                        break;
+                r = api_client_get_unit(f->client, name, &u);
+                if (r == -ENOENT) {
+                        r = fail(reterr, "unable to find unit %s", name);
+                        break;
+                }
+                if (r < 0) {
+                        r = fail(reterr, "error retrieving unit %s from registry: %s", name,
+                                 api_client_error(f->client));
+                        break;
+                }
+                if (streq(strempty(u.desired_state), state)) {
+                        log_debug("Unit(%s) already %s, skipping.", name, state);
+                        api_unit_done(&u);
+                        continue;
+                }
+                log_debug("Setting Unit(%s) target state to %s", name, state);
+                r = api_client_set_desired_state(f->client, name, state);
+                if (r < 0) {
+                        if (r != -ENOMEM)
+                                r = fail(reterr, "%s", api_client_error(f->client));
+                        api_unit_done(&u);
+                        break;
+                }
+                changed[n++] = u;
+        }
+        if (r < 0) {
+                api_unit_array_free(changed, n);
+                return r;
+        }
+        *ret = changed;
+        *ret_n = n;
+        return 0;
+}
+
+/* ---- blocking (reference 11.4) ---- */
+
+static uint64_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void sleep_usec(uint64_t usec) {
+        struct timespec ts = {.tv_sec = (time_t) (usec / 1000000u),
+                              .tv_nsec = (long) (usec % 1000000u) * 1000};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+/* assertUnitState: has the unit reached state? Prints "Unit <n> <state>[ on <m>]" if so. */
+static bool unit_reached(Fleetctl *f, const char *name, const char *state) {
+        _cleanup_(api_unit_done) ApiUnit u = {};
+        _cleanup_free_ char *legend = NULL;
+        const char *have;
+        int r;
+
+        r = api_client_get_unit(f->client, name, &u);
+        if (r == -ENOENT) {
+                log_warning("Unit %s not found", name);
+                return false;
+        }
+        if (r < 0) {
+                log_warning("Error retrieving Unit(%s) from Registry: %s", name,
+                            api_client_error(f->client));
+                return false;
+        }
+        /* A global unit has no current state: wait for its desired state instead. */
+        have = api_unit_is_global(&u) ? u.desired_state : u.current_state;
+        if (!streq(strempty(have), state)) {
+                log_debug("Waiting for Unit(%s) state(%s) to be %s", name, strempty(have), state);
+                return false;
+        }
+        legend = u.machine_id && *u.machine_id ? fleetctl_machine_legend_of(f, u.machine_id) : NULL;
+        fleetctl_stdout("Unit %s %s%s%s", name,
+                        u.current_state && *u.current_state ? u.current_state : state,
+                        legend ? " on " : "", strempty(legend));
+        return true;
+}
+
+int fleetctl_wait_for_units(Fleetctl *f, char **names, const char *state,
+                            const char *error_prefix) {
+        _cleanup_strv_free_ char **pending = strv_copy(names);
+
+        if (!pending) {
+                log_oom();
+                return 1;
+        }
+        for (int attempt = 1;; attempt++) {
+                uint64_t deadline = now_usec() + WAIT_ATTEMPT_USEC;
+
+                for (;;) {
+                        size_t k = 0;
+
+                        for (size_t i = 0; pending[i]; i++) {
+                                if (unit_reached(f, pending[i], state))
+                                        free(pending[i]);
+                                else
+                                        pending[k++] = pending[i];
+                        }
+                        pending[k] = NULL;
+                        if (k == 0)
+                                return 0;
+                        if (now_usec() + WAIT_POLL_USEC > deadline)
+                                break;
+                        sleep_usec(WAIT_POLL_USEC);
+                }
+                if (f->block_attempts > 0 && attempt >= f->block_attempts)
+                        break;
+        }
+        STRV_FOREACH(p, pending)
+                fleetctl_stderr("%s: timed out waiting for unit %s to report state %s",
+                                error_prefix, *p, state);
+        return 1;
+}
