@@ -28,6 +28,7 @@
 #   FLEET_MACHINE_BINDS          host paths bound in: "SRC[:DST[:ro|rw]] ..."   (default: none;
 #                                bind the directory that holds your build)
 #   FLEET_MACHINE_UNITS          directory with unit files to install and start at boot
+#   FLEET_MACHINE_ENV            extra "VAR=value ..." for every unit (systemd DefaultEnvironment)
 #   FLEET_MACHINE_ROOTFS         directory whose tree is copied onto the machine's root at
 #                                each boot (after the masks, so it may replace a mask)
 #   FLEET_MACHINE_HIDE           host directories hidden inside (empty read-only tmpfs);
@@ -379,13 +380,14 @@ stage2() {
 	mkdir -p "$R/etc/fleet-machine"
 	printf 'FLEET_MACHINE_NAME=%s\nFLEET_MACHINE_INDEX=%s\nFLEET_PUBLIC_IP=%s\n' "$name" "$index" "$ip" \
 		>"$R/etc/fleet-machine/env"
+	for kv in ${FLEET_MACHINE_ENV-}; do echo "$kv"; done >>"$R/etc/fleet-machine/env"
 
 	# systemd configuration (all of it in the overlay, i.e. private to this boot).
 	local U=$R/etc/systemd/system u w
 	mkdir -p "$R/etc/systemd/system.conf.d" "$R/etc/systemd/journald.conf.d"
 	cat >"$R/etc/systemd/system.conf.d/fleet-machine.conf" <<-EOF
 	[Manager]
-	DefaultEnvironment=FLEET_MACHINE_NAME=$name FLEET_MACHINE_INDEX=$index FLEET_PUBLIC_IP=$ip
+	DefaultEnvironment=FLEET_MACHINE_NAME=$name FLEET_MACHINE_INDEX=$index FLEET_PUBLIC_IP=$ip ${FLEET_MACHINE_ENV-}
 	DefaultTimeoutStopSec=10s
 	ShowStatus=no
 	EOF
