@@ -1,0 +1,816 @@
+/* SPDX-License-Identifier: MIT */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "engine.h"
+#include "leader.h"
+#include "log.h"
+#include "mirror.h"
+#include "reconciler.h"
+#include "scheduler.h"
+#include "strmap.h"
+#include "strv.h"
+
+_Static_assert(RECONCILE_MAX_BATCH == REGISTRY_MAX_TXN_OPS, "batch size is etcd's txn limit");
+
+#define DEFAULT_RECONCILE_INTERVAL (2 * USEC_PER_SEC)
+#define MIN_LEASE_TTL (2 * USEC_PER_SEC)
+#define GC_MAX_IN_FLIGHT 64
+#define TIMER_ACCURACY_USEC USEC_PER_MSEC
+
+/* Where and why a job was placed (for engine_explain). */
+typedef struct Placement {
+        char *job;
+        char *machine;
+        char *reason;
+} Placement;
+
+/* One pass whose writes are in flight. Strings in plan borrow from view and e->last_result. */
+typedef struct Pass {
+        MirrorView *view;
+        ReconcilePlan *plan;
+        int64_t term;
+        size_t batch, n_batches;
+        EtcdCall *call;
+        RegistryScheduleOp ops[RECONCILE_MAX_BATCH];
+} Pass;
+
+typedef struct GcCall {
+        Engine *engine;
+        EtcdCall *call;
+} GcCall;
+
+struct Engine {
+        sd_event *event;
+        Registry *registry;
+        char *machine_id;
+        usec_t reconcile_interval;
+        Leader *leader;
+        EngineStats stats;
+        bool started, stopping;
+
+        /* Leader only. */
+        Mirror *mirror;
+        RegistryWatch *watch;
+        bool mirror_synced, watch_failed;
+        int64_t mirror_revision;
+        int64_t awaited_revision; /* our last write: no pass before the mirror has it */
+        usec_t awaiting_since;
+        int64_t *own_revisions; /* revisions of the running pass's txns, ascending */
+        size_t n_own, own_allocated;
+        bool pass_wanted;
+        uint64_t generation;      /* bumped by every change of the mirror */
+        uint64_t pass_generation; /* the generation the last pass computed from */
+        bool pass_clean;          /* it found nothing to write or delete, and nothing failed */
+        Pass *pass;
+        SchedulerResult *last_result;
+        StrMap placements; /* job -> Placement */
+        GcCall gc[GC_MAX_IN_FLIGHT];
+        size_t n_gc;
+
+        sd_event_source *kick_source, *tick_timer;
+
+        void (*stop_done)(Engine *e, void *userdata);
+        void *stop_userdata;
+};
+
+static void kick(Engine *e);
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static usec_t clock_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static usec_t loop_now(Engine *e) {
+        uint64_t t = 0;
+
+        (void) sd_event_now(e->event, CLOCK_MONOTONIC, &t);
+        return t;
+}
+
+static Placement *placement_free(Placement *p) {
+        if (!p)
+                return NULL;
+        free(p->job);
+        free(p->machine);
+        free(p->reason);
+        free(p);
+        return NULL;
+}
+
+static void placements_clear(Engine *e) {
+        Placement *p;
+        size_t i = 0;
+
+        while (strmap_next(&e->placements, &i, NULL, (void **) &p))
+                placement_free(p);
+        strmap_done(&e->placements);
+}
+
+/* Remember where job went and why. Failure only costs an explanation. */
+static void placement_set(Engine *e, const char *job, const char *machine, const char *reason) {
+        Placement *p = calloc(1, sizeof(*p)), *old = NULL;
+
+        if (!p)
+                return;
+        p->job = strdup(job);
+        p->machine = strdup(machine);
+        p->reason = strdup(reason);
+        if (!p->job || !p->machine || !p->reason ||
+            strmap_put(&e->placements, p->job, p, (void **) &old) < 0) {
+                placement_free(p);
+                return;
+        }
+        placement_free(old);
+}
+
+static void placement_drop(Engine *e, const char *job, const char *machine) {
+        Placement *p = strmap_get(&e->placements, job);
+
+        if (p && streq(p->machine, machine))
+                placement_free(strmap_remove(&e->placements, job));
+}
+
+static int own_revision_add(Engine *e, int64_t rev) {
+        if (e->n_own >= e->own_allocated) {
+                size_t a = MAX(e->own_allocated * 2, (size_t) 16);
+                int64_t *p = reallocarray(e->own_revisions, a, sizeof(*p));
+
+                if (!p)
+                        return -ENOMEM;
+                e->own_revisions = p;
+                e->own_allocated = a;
+        }
+        e->own_revisions[e->n_own++] = rev;
+        return 0;
+}
+
+static bool own_revision_has(const Engine *e, int64_t rev) {
+        size_t lo = 0, hi = e->n_own;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (e->own_revisions[mid] == rev)
+                        return true;
+                if (e->own_revisions[mid] < rev)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        return false;
+}
+
+/* ---- garbage collection ------------------------------------------------------------------- */
+
+static void gc_done(Registry *r, int error, int64_t revision, void *userdata) {
+        GcCall *g = userdata;
+        Engine *e = g->engine;
+
+        g->call = NULL;
+        g->engine = NULL;
+        e->n_gc--;
+        if (error >= 0)
+                e->stats.units_collected++;
+        else if (error != -ESTALE && error != -ENOENT)
+                log_warning_errno(error, "Failed to delete unreferenced unit content, "
+                                         "retrying in a later pass: %m");
+}
+
+static void gc_cancel(Engine *e) {
+        for (size_t i = 0; i < GC_MAX_IN_FLIGHT; i++)
+                if (e->gc[i].engine) {
+                        etcd_call_cancel(e->gc[i].call);
+                        e->gc[i] = (GcCall){};
+                }
+        e->n_gc = 0;
+}
+
+/* Delete contents nothing referenced in the pass's snapshot; a later pass takes the rest.
+ * Returns how many deletions were started. */
+static size_t gc_start(Engine *e, const ReconcilePlan *plan) {
+        size_t slot = 0;
+        int r;
+
+        if (e->n_gc > 0)
+                return 0; /* the previous round is still running */
+        for (size_t i = 0; i < plan->n_garbage && slot < GC_MAX_IN_FLIGHT; i++, slot++) {
+                GcCall *g = &e->gc[slot];
+
+                g->engine = e;
+                r = registry_delete_unit(e->registry, plan->garbage[i].hash,
+                                         plan->garbage[i].mod_revision, gc_done, g, &g->call);
+                if (r < 0) {
+                        *g = (GcCall){};
+                        log_warning_errno(r, "Failed to delete unit content %s, ignoring: %m",
+                                          plan->garbage[i].hash);
+                        continue;
+                }
+                e->n_gc++;
+                log_info("Deleting unit content %s: no unit references it", plan->garbage[i].hash);
+        }
+        return e->n_gc;
+}
+
+/* ---- applying a pass ---------------------------------------------------------------------- */
+
+static Pass *pass_free(Pass *p) {
+        if (!p)
+                return NULL;
+        etcd_call_cancel(p->call);
+        mirror_view_free(p->view);
+        reconcile_plan_free(p->plan);
+        free(p);
+        return NULL;
+}
+
+static void log_op(const ReconcileOp *op) {
+        switch (op->kind) {
+        case RECONCILE_OP_SCHEDULE:
+                log_info("Scheduled %s on machine %s: %s", op->name, op->machine_id, op->reason);
+                break;
+        case RECONCILE_OP_UNSCHEDULE:
+                log_info("Unscheduled %s from machine %s: %s", op->name, op->machine_id,
+                         op->reason);
+                break;
+        default:
+                log_info("Updated %s on machine %s to %s/%.7s: %s", op->name, op->machine_id,
+                         job_state_to_string(op->target.desired_state), op->target.hash,
+                         op->reason);
+        }
+}
+
+/* A batch is committed: count, log and remember its operations. */
+static void batch_committed(Engine *e, const ReconcileOp *ops, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                const ReconcileOp *op = &ops[i];
+
+                log_op(op);
+                if (op->kind == RECONCILE_OP_SCHEDULE) {
+                        e->stats.schedules_applied++;
+                        e->stats.decisions_applied++;
+                        placement_set(e, op->name, op->machine_id, op->reason);
+                } else if (op->kind == RECONCILE_OP_UNSCHEDULE) {
+                        e->stats.unschedules_applied++;
+                        e->stats.decisions_applied++;
+                        placement_drop(e, op->name, op->machine_id);
+                } else
+                        e->stats.updates_applied++;
+        }
+}
+
+static void pass_finish(Engine *e) {
+        Pass *p = TAKE_PTR(e->pass);
+
+        e->pass_clean = p->plan->n_ops == 0 && gc_start(e, p->plan) == p->plan->n_garbage;
+        pass_free(p);
+        if (e->pass_wanted)
+                kick(e);
+}
+
+static void resync(Engine *e, const char *why);
+static int send_batch(Engine *e);
+
+static void batch_done(Registry *r, int error, int64_t revision, void *userdata) {
+        Engine *e = userdata;
+        Pass *p = e->pass;
+        size_t start, n;
+
+        p->call = NULL;
+        reconcile_plan_batch(p->plan, p->batch, &start, &n);
+        if (error == -ESTALE) {
+                e->stats.fenced_rejections++;
+                log_warning("Schedule write refused: term %" PRIi64 " is no longer the "
+                            "leader's; stepping down",
+                            p->term);
+                e->pass = pass_free(e->pass);
+                leader_step_down(e->leader, "a fenced schedule write was refused");
+                return;
+        }
+        if (error < 0) {
+                e->stats.txn_failures++;
+                log_warning_errno(error,
+                                  "Failed to write %zu schedule changes, re-listing the "
+                                  "registry before the next pass: %m",
+                                  n);
+                e->pass = pass_free(e->pass);
+                e->pass_wanted = true;
+                resync(e, "a schedule write failed");
+                return;
+        }
+        if (own_revision_add(e, revision) < 0) {
+                /* Without it our own events would only cause one more (empty) pass. */
+                log_oom();
+        }
+        e->awaited_revision = revision;
+        e->awaiting_since = loop_now(e);
+        batch_committed(e, p->plan->ops + start, n);
+        p->batch++;
+        if (p->batch < p->n_batches) {
+                if (send_batch(e) < 0) {
+                        e->pass = pass_free(e->pass);
+                        e->pass_wanted = true;
+                }
+                return;
+        }
+        pass_finish(e);
+}
+
+static int send_batch(Engine *e) {
+        Pass *p = e->pass;
+        size_t start, n;
+        int r;
+
+        reconcile_plan_batch(p->plan, p->batch, &start, &n);
+        for (size_t i = 0; i < n; i++) {
+                const ReconcileOp *op = &p->plan->ops[start + i];
+
+                p->ops[i] = (RegistryScheduleOp){
+                        .machine_id = op->machine_id,
+                        .name = op->name,
+                        .target = op->put ? &op->target : NULL,
+                };
+        }
+        r = registry_apply_schedule(e->registry, p->term, p->ops, n, batch_done, e, &p->call);
+        if (r < 0)
+                return log_error_errno(r, "Failed to send schedule changes: %m");
+        return 0;
+}
+
+/* ---- computing a pass --------------------------------------------------------------------- */
+
+/* Log the jobs whose reason for staying unscheduled is new since the last pass. */
+static void log_unscheduled(const Engine *e, const SchedulerResult *res) {
+        for (size_t i = 0; i < res->n_unscheduled; i++) {
+                const SchedulerUnscheduled *u = &res->unscheduled[i];
+                const SchedulerUnscheduled *old =
+                        e->last_result ? scheduler_result_find_unscheduled(e->last_result, u->job)
+                                       : NULL;
+
+                if (!old || !streq(old->reason, u->reason))
+                        log_info("Unable to schedule %s: %s", u->job, u->reason);
+        }
+}
+
+static int pass_compute(Engine *e, Pass *p) {
+        _cleanup_(scheduler_result_freep) SchedulerResult *res = NULL;
+        usec_t t0 = clock_usec();
+        ReconcileInput in;
+        int r;
+
+        r = mirror_build_view(e->mirror, &p->view);
+        if (r < 0)
+                return log_error_errno(r, "Failed to build the cluster snapshot: %m");
+        r = scheduler_run(p->view->snapshot, &res);
+        if (r < 0)
+                return log_error_errno(r, "Scheduler pass failed: %m");
+        in = (ReconcileInput){
+                .snapshot = p->view->snapshot,
+                .result = res,
+                .units = p->view->units,
+                .n_units = p->view->n_units,
+                .held = p->view->held,
+                .n_held = p->view->n_held,
+        };
+        r = reconcile_plan(&in, &p->plan);
+        if (r < 0)
+                return log_error_errno(r, "Failed to plan schedule changes: %m");
+        for (size_t i = 0; i < p->view->n_held; i++)
+                log_debug("Leaving %s alone: its unit content %s is missing or unreadable",
+                          p->view->held[i].name, p->view->held[i].hash);
+        log_unscheduled(e, res);
+        scheduler_result_free(e->last_result);
+        e->last_result = TAKE_PTR(res);
+        e->stats.passes++;
+        e->stats.unscheduled_jobs = e->last_result->n_unscheduled;
+        e->stats.last_pass_at = loop_now(e);
+        e->stats.last_pass_usec = clock_usec() - t0;
+        log_debug("Engine pass: %zu jobs, %zu machines, %zu changes, %zu unscheduled, "
+                  "%zu unreferenced contents, %" PRIu64 " us",
+                  p->view->snapshot->n_jobs, p->view->snapshot->n_machines, p->plan->n_ops,
+                  e->last_result->n_unscheduled, p->plan->n_garbage, e->stats.last_pass_usec);
+        return 0;
+}
+
+static bool pass_possible(const Engine *e) {
+        return leader_is_leader(e->leader) && !e->stopping && e->mirror_synced && !e->pass &&
+               e->mirror_revision >= e->awaited_revision;
+}
+
+static void run_pass(Engine *e) {
+        Pass *p;
+        int r;
+
+        if (!e->pass_wanted || !pass_possible(e))
+                return;
+        e->pass_wanted = false;
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                log_oom();
+                return;
+        }
+        e->pass = p;
+        p->term = leader_get_term(e->leader);
+        e->n_own = 0;
+        e->pass_generation = e->generation;
+        e->pass_clean = false;
+        r = pass_compute(e, p);
+        if (r < 0) {
+                e->pass = pass_free(e->pass); /* the safety tick tries again */
+                return;
+        }
+        p->n_batches = reconcile_plan_n_batches(p->plan);
+        if (p->n_batches == 0) {
+                pass_finish(e);
+                return;
+        }
+        if (send_batch(e) < 0)
+                e->pass = pass_free(e->pass);
+}
+
+static int kick_fired(sd_event_source *s, void *userdata) {
+        run_pass(userdata);
+        return 0;
+}
+
+/* Ask for a pass; it runs once the loop is idle (so a burst of events gives one pass) and
+ * the conditions of pass_possible() hold. */
+static void kick(Engine *e) {
+        int r;
+
+        e->pass_wanted = true;
+        if (!pass_possible(e))
+                return;
+        r = sd_event_source_set_enabled(e->kick_source, SD_EVENT_ONESHOT);
+        if (r < 0)
+                log_error_errno(r, "Failed to schedule an engine pass: %m");
+}
+
+/* ---- the mirror watch --------------------------------------------------------------------- */
+
+static void resync(Engine *e, const char *why) {
+        int r;
+
+        if (!e->watch)
+                return;
+        log_info("Re-listing the registry: %s", why);
+        e->mirror_synced = false;
+        r = registry_watch_restart(e->watch, 0);
+        if (r < 0) {
+                log_error_errno(r, "Failed to restart the registry watch, retrying: %m");
+                e->watch_failed = true;
+        }
+}
+
+static int apply_resync(Engine *e, const RegistryWatchUpdate *u) {
+        int r;
+
+        mirror_clear(e->mirror);
+        for (size_t i = 0; i < u->n_entries; i++) {
+                r = mirror_put(e->mirror, &u->entries[i]);
+                if (r < 0)
+                        return r;
+        }
+        e->stats.resyncs++;
+        e->mirror_synced = true;
+        e->awaited_revision = 0; /* the listing has everything up to its revision */
+        log_info("Engine mirror loaded: %zu jobs, %zu machines, %zu schedule entries, "
+                 "%zu unit contents (revision %" PRIi64 ")",
+                 mirror_n_jobs(e->mirror), mirror_n_machines(e->mirror),
+                 mirror_n_schedule(e->mirror), mirror_n_units(e->mirror), u->revision);
+        return 1;
+}
+
+/* Whether a schedule event is this engine's own write: its revision is one of the running
+ * pass's txns, or it matches an operation of the batch in flight (the watch may deliver the
+ * change before the txn's answer arrives). Only the leader writes schedule entries. */
+static bool is_own_write(const Engine *e, const RegistryEvent *ev) {
+        const RegistryKey *k = &ev->entry.key;
+        size_t start, n;
+
+        if (own_revision_has(e, ev->entry.mod_revision))
+                return true;
+        if (!e->pass || !e->pass->call)
+                return false;
+        reconcile_plan_batch(e->pass->plan, e->pass->batch, &start, &n);
+        for (size_t i = start; i < start + n; i++) {
+                const ReconcileOp *op = &e->pass->plan->ops[i];
+
+                if (op->put == (ev->type == REGISTRY_EVENT_PUT) &&
+                    streq(op->machine_id, k->machine_id) && streq(op->name, k->name))
+                        return true;
+        }
+        return false;
+}
+
+static int apply_event(Engine *e, const RegistryEvent *ev) {
+        const RegistryEntry *en = &ev->entry;
+        int r;
+
+        if (ev->type == REGISTRY_EVENT_PUT)
+                r = mirror_put(e->mirror, en);
+        else {
+                r = mirror_delete(e->mirror, &en->key);
+                if (r > 0 && en->key.kind == REGISTRY_KEY_MACHINE)
+                        log_info("Machine %s went away, rescheduling its units",
+                                 en->key.machine_id);
+        }
+        if (r > 0 && en->key.kind == REGISTRY_KEY_SCHEDULE && is_own_write(e, ev))
+                return 2; /* a change, but the pass that made it already knew */
+        return r;
+}
+
+static void on_watch(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
+        Engine *e = userdata;
+        bool relevant = false, changed = false;
+        int r = 0;
+
+        if (error < 0) {
+                log_error_errno(error, "Registry watch stopped, restarting: %m");
+                e->mirror_synced = false;
+                e->watch_failed = true;
+                return;
+        }
+        if (u->resync) {
+                r = apply_resync(e, u);
+                relevant = changed = true;
+        }
+        for (size_t i = 0; r >= 0 && i < u->n_events; i++) {
+                r = apply_event(e, &u->events[i]);
+                relevant = relevant || r == 1;
+                changed = changed || r > 0;
+        }
+        if (changed)
+                e->generation++;
+        if (r < 0) {
+                log_error_errno(r, "Failed to update the engine mirror: %m");
+                resync(e, "the mirror is incomplete");
+                return;
+        }
+        e->mirror_revision = u->revision;
+        if (relevant || e->pass_wanted)
+                kick(e); /* or: perhaps the mirror caught up with our writes */
+}
+
+/* ---- leadership --------------------------------------------------------------------------- */
+
+static void leadership_drop(Engine *e) {
+        e->pass = pass_free(e->pass);
+        gc_cancel(e);
+        e->watch = registry_watch_free(e->watch);
+        e->mirror = mirror_free(e->mirror);
+        e->last_result = scheduler_result_free(e->last_result);
+        placements_clear(e);
+        e->mirror_synced = e->watch_failed = e->pass_wanted = e->pass_clean = false;
+        e->mirror_revision = e->awaited_revision = 0;
+        e->n_own = 0;
+        if (e->tick_timer)
+                (void) sd_event_source_set_enabled(e->tick_timer, SD_EVENT_OFF);
+        if (e->kick_source)
+                (void) sd_event_source_set_enabled(e->kick_source, SD_EVENT_OFF);
+        e->stats.is_leader = false;
+        e->stats.term = 0;
+}
+
+static int watch_start(Engine *e) {
+        RegistryWatchOptions opts = {.resync = true};
+        int r;
+
+        if (!e->mirror) {
+                r = mirror_new(&e->mirror);
+                if (r < 0)
+                        return log_oom();
+        }
+        r = registry_watch_new(e->registry, _REGISTRY_KEY_KIND_INVALID, NULL, &opts, on_watch, e,
+                               &e->watch);
+        if (r < 0)
+                return log_error_errno(r, "Failed to watch the registry: %m");
+        return 0;
+}
+
+static void on_leader_change(Leader *l, bool is_leader, int64_t term, void *userdata) {
+        Engine *e = userdata;
+        int r;
+
+        leadership_drop(e); /* nothing of an earlier term carries over */
+        if (!is_leader)
+                return;
+        e->stats.is_leader = true;
+        e->stats.term = term;
+        e->stats.terms_won = leader_get_terms_won(l);
+        r = watch_start(e);
+        if (r < 0)
+                e->watch_failed = true; /* the tick retries */
+        r = sd_event_source_set_enabled(e->tick_timer, SD_EVENT_ON);
+        if (r < 0)
+                log_error_errno(r, "Failed to enable the engine tick: %m");
+}
+
+/* The safety net: a pass every reconcile interval, and recovery of a stuck watch. */
+static int tick_fired(sd_event_source *s, uint64_t usec, void *userdata) {
+        Engine *e = userdata;
+        usec_t now = loop_now(e);
+        int r;
+
+        r = sd_event_source_set_time(s, now + e->reconcile_interval);
+        if (r < 0)
+                log_error_errno(r, "Failed to re-arm the engine tick: %m");
+        if (!leader_is_leader(e->leader))
+                return 0;
+        if (e->watch_failed) {
+                e->watch_failed = false;
+                if (!e->watch && watch_start(e) < 0)
+                        e->watch_failed = true;
+                else if (e->watch)
+                        resync(e, "the registry watch stopped");
+        } else if (e->mirror_synced && e->mirror_revision < e->awaited_revision &&
+                   now - e->awaiting_since > 2 * e->reconcile_interval)
+                resync(e, "the watch has not shown this engine's last write");
+        /* A pass is a pure function of the mirror: over an unchanged mirror, after a pass that
+         * had nothing left to do, another one would find nothing either. */
+        if (e->generation != e->pass_generation || !e->pass_clean)
+                kick(e);
+        return 0;
+}
+
+/* ---- explain ------------------------------------------------------------------------------ */
+
+static int explain_scheduled(const Engine *e, const char *job, char *const *machines, char **ret) {
+        const Placement *p = strmap_get(&e->placements, job);
+        const char *m = machines[0];
+        int r;
+
+        if (p && streq(p->machine, m))
+                r = asprintf(ret, "scheduled on Machine(%s): %s", m, p->reason);
+        else
+                r = asprintf(ret, "scheduled on Machine(%s): it still can run there%s", m,
+                             mirror_has_machine(e->mirror, m) ? "" : " (machine gone, moving)");
+        if (r >= 0 && machines[1]) {
+                char *s = NULL;
+
+                if (asprintf(&s, "%s; also on Machine(%s)", *ret, machines[1]) < 0)
+                        r = -1;
+                free(*ret);
+                *ret = s;
+        }
+        return r < 0 ? -ENOMEM : 0;
+}
+
+int engine_explain(const Engine *e, const char *job_name, char **ret) {
+        _cleanup_strv_free_ char **machines = NULL;
+        const SchedulerUnscheduled *u;
+        MirrorJobInfo info;
+        int r;
+
+        assert(e);
+        assert(job_name);
+        assert(ret);
+        if (!leader_is_leader(e->leader))
+                return -EREMOTE;
+        if (!e->mirror || !e->mirror_synced)
+                return -EAGAIN;
+        r = mirror_get_job(e->mirror, job_name, &info);
+        if (r < 0)
+                return r;
+        if (info.global)
+                return (*ret = strdup("global unit: every machine whose metadata matches runs "
+                                      "it; the engine does not schedule it"))
+                               ? 0
+                               : -ENOMEM;
+        if (info.state == JOB_STATE_INACTIVE)
+                return (*ret = strdup("not scheduled: desired state inactive")) ? 0 : -ENOMEM;
+        if (info.held)
+                return asprintf(ret, "left as it is: unit content %s is missing or unreadable",
+                                info.hash) < 0
+                               ? -ENOMEM
+                               : 0;
+        r = mirror_get_job_machines(e->mirror, job_name, &machines);
+        if (r < 0)
+                return r;
+        if (machines[0])
+                return explain_scheduled(e, job_name, machines, ret);
+        u = e->last_result ? scheduler_result_find_unscheduled(e->last_result, job_name) : NULL;
+        if (u)
+                return asprintf(ret, "not scheduled: %s", u->reason) < 0 ? -ENOMEM : 0;
+        return (*ret = strdup("not scheduled yet: waiting for the next pass")) ? 0 : -ENOMEM;
+}
+
+/* ---- object ------------------------------------------------------------------------------- */
+
+int engine_new(Engine **ret, sd_event *event, Registry *registry, const EngineConfig *cfg) {
+        _cleanup_(engine_freep) Engine *e = NULL;
+        LeaderConfig lc;
+        int r;
+
+        assert(ret);
+        if (!registry || !cfg || !cfg->machine_id || !*cfg->machine_id)
+                return -EINVAL;
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->event =
+                sd_event_ref(event ? event : etcd_client_get_event(registry_get_client(registry)));
+        e->registry = registry;
+        e->machine_id = strdup(cfg->machine_id);
+        if (!e->machine_id)
+                return -ENOMEM;
+        e->reconcile_interval = cfg->reconcile_interval ?: DEFAULT_RECONCILE_INTERVAL;
+        lc = (LeaderConfig){
+                .machine_id = cfg->machine_id,
+                .version = cfg->version,
+                .lease_ttl = MAX(cfg->lease_ttl ?: 5 * e->reconcile_interval, MIN_LEASE_TTL),
+        };
+        r = leader_new(&e->leader, e->event, registry, &lc, on_leader_change, e);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(e);
+        return 0;
+}
+
+static int add_sources(Engine *e) {
+        int r;
+
+        r = sd_event_add_defer(e->event, &e->kick_source, kick_fired, e);
+        if (r >= 0)
+                r = sd_event_source_set_priority(e->kick_source, SD_EVENT_PRIORITY_IDLE);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(e->kick_source, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the engine pass source: %m");
+        (void) sd_event_source_set_description(e->kick_source, "engine-pass");
+        r = sd_event_add_time_relative(e->event, &e->tick_timer, CLOCK_MONOTONIC,
+                                       e->reconcile_interval, TIMER_ACCURACY_USEC, tick_fired, e);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(e->tick_timer, SD_EVENT_OFF);
+        if (r < 0)
+                return log_error_errno(r, "Failed to add the engine tick: %m");
+        (void) sd_event_source_set_description(e->tick_timer, "engine-tick");
+        return 0;
+}
+
+int engine_start(Engine *e) {
+        int r;
+
+        assert(e);
+        if (e->started)
+                return -EALREADY;
+        r = add_sources(e);
+        if (r < 0)
+                return r;
+        r = leader_start(e->leader);
+        if (r < 0)
+                return r;
+        e->started = true;
+        log_info("Engine started on machine %s", e->machine_id);
+        return 0;
+}
+
+static void resign_done(Leader *l, void *userdata) {
+        Engine *e = userdata;
+
+        log_info("Engine stopped");
+        if (e->stop_done)
+                e->stop_done(e, e->stop_userdata);
+}
+
+int engine_stop(Engine *e, void (*done)(Engine *e, void *userdata), void *userdata) {
+        assert(e);
+        if (e->stopping)
+                return -EALREADY;
+        e->stopping = true;
+        e->stop_done = done;
+        e->stop_userdata = userdata;
+        leadership_drop(e);
+        return leader_resign(e->leader, resign_done, e);
+}
+
+Engine *engine_free(Engine *e) {
+        if (!e)
+                return NULL;
+        leadership_drop(e);
+        leader_free(e->leader);
+        sd_event_source_disable_unref(e->kick_source);
+        sd_event_source_disable_unref(e->tick_timer);
+        sd_event_unref(e->event);
+        free(e->own_revisions);
+        free(e->machine_id);
+        free(e);
+        return NULL;
+}
+
+const EngineStats *engine_get_stats(const Engine *e) {
+        assert(e);
+        return &e->stats;
+}
+
+const char *engine_get_leader(const Engine *e) {
+        assert(e);
+        return leader_get_current(e->leader);
+}

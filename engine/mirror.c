@@ -1,0 +1,744 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirror.h"
+#include "strmap.h"
+#include "strv.h"
+#include "unit-file.h"
+#include "xfleet.h"
+
+typedef struct MirrorJob {
+        char *name;
+        char hash[REGISTRY_HASH_LEN + 1];
+        JobState state;
+        bool global;
+        /* [X-Fleet] options parsed with the job's name from the content xfleet_hash names;
+         * xfleet_hash "" = not parsed yet. xfleet NULL with a hash = no options. */
+        XFleet *xfleet;
+        char xfleet_hash[REGISTRY_HASH_LEN + 1];
+        bool held;
+} MirrorJob;
+
+typedef struct MirrorUnit {
+        char hash[REGISTRY_HASH_LEN + 1];
+        int64_t mod_revision;
+        UnitFile *xsection; /* the [X-Fleet] options only; NULL if the content is unreadable */
+} MirrorUnit;
+
+typedef struct MirrorMachine {
+        char *id;
+        bool live;
+        char **metadata; /* from machine/<id>: alternating key, value */
+        char **overlay;  /* from metadata/<id>/<key>: alternating key, value; unique keys */
+} MirrorMachine;
+
+typedef struct MirrorEntry {
+        char *key; /* "<machine>/<job>" (both are key components, so without '/') */
+        char *machine;
+        char *job;
+        RegistryTarget target;
+} MirrorEntry;
+
+struct Mirror {
+        StrMap jobs;     /* name -> MirrorJob */
+        StrMap units;    /* hash -> MirrorUnit */
+        StrMap machines; /* id -> MirrorMachine (live, or with overlays) */
+        StrMap schedule; /* "<machine>/<job>" -> MirrorEntry */
+        size_t n_live;
+        size_t n_held; /* at the last view */
+};
+
+static MirrorJob *job_free(MirrorJob *j) {
+        if (!j)
+                return NULL;
+        free(j->name);
+        xfleet_free(j->xfleet);
+        free(j);
+        return NULL;
+}
+
+static MirrorUnit *unit_free(MirrorUnit *u) {
+        if (!u)
+                return NULL;
+        unit_file_free(u->xsection);
+        free(u);
+        return NULL;
+}
+
+static MirrorMachine *machine_free(MirrorMachine *m) {
+        if (!m)
+                return NULL;
+        free(m->id);
+        strv_free(m->metadata);
+        strv_free(m->overlay);
+        free(m);
+        return NULL;
+}
+
+static MirrorEntry *entry_free(MirrorEntry *e) {
+        if (!e)
+                return NULL;
+        free(e->key);
+        free(e->machine);
+        free(e->job);
+        free(e);
+        return NULL;
+}
+
+DEFINE_CLEANUP(MirrorJob *, job_free);
+DEFINE_CLEANUP(MirrorUnit *, unit_free);
+DEFINE_CLEANUP(MirrorMachine *, machine_free);
+DEFINE_CLEANUP(MirrorEntry *, entry_free);
+
+int mirror_new(Mirror **ret) {
+        Mirror *m;
+
+        assert(ret);
+        m = calloc(1, sizeof(*m));
+        if (!m)
+                return -ENOMEM;
+        *ret = m;
+        return 0;
+}
+
+#define CLEAR_MAP(map, free_fn)                                                                    \
+        do {                                                                                       \
+                size_t _i_ = 0;                                                                    \
+                void *_v_;                                                                         \
+                while (strmap_next(&(map), &_i_, NULL, &_v_))                                      \
+                        (void) free_fn(_v_);                                                       \
+                strmap_done(&(map));                                                               \
+        } while (0)
+
+void mirror_clear(Mirror *m) {
+        assert(m);
+        CLEAR_MAP(m->jobs, job_free);
+        CLEAR_MAP(m->units, unit_free);
+        CLEAR_MAP(m->machines, machine_free);
+        CLEAR_MAP(m->schedule, entry_free);
+        m->n_live = 0;
+}
+
+Mirror *mirror_free(Mirror *m) {
+        if (!m)
+                return NULL;
+        mirror_clear(m);
+        free(m);
+        return NULL;
+}
+
+/* ---- updates ----------------------------------------------------------------------------- */
+
+static int put_job(Mirror *m, const char *name, const RegistryJob *rj) {
+        _cleanup_(job_freep) MirrorJob *j = NULL;
+        MirrorJob *old = strmap_get(&m->jobs, name);
+        void *prev;
+        int r;
+
+        if (old) {
+                old->state = rj->desired_state;
+                old->global = rj->global;
+                if (!streq(old->hash, rj->hash)) {
+                        memcpy(old->hash, rj->hash, sizeof(old->hash));
+                        old->xfleet = xfleet_free(old->xfleet);
+                        old->xfleet_hash[0] = '\0';
+                }
+                return 1;
+        }
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->name = strdup(name);
+        if (!j->name)
+                return -ENOMEM;
+        memcpy(j->hash, rj->hash, sizeof(j->hash));
+        j->state = rj->desired_state;
+        j->global = rj->global;
+        r = strmap_put(&m->jobs, j->name, j, &prev);
+        if (r < 0)
+                return r;
+        TAKE_PTR(j);
+        return 1;
+}
+
+/* Keep only the [X-Fleet] options of a content: that is all the engine reads of it. */
+static int parse_xsection(const char *text, UnitFile **ret) {
+        _cleanup_(unit_file_freep) UnitFile *u = NULL, *x = NULL;
+        int r;
+
+        r = unit_file_parse(text, strlen(text), &u, NULL);
+        if (r < 0)
+                return r;
+        r = unit_file_new(&x);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < u->n_options; i++) {
+                const UnitOption *o = &u->options[i];
+
+                if (!streq(o->section, "X-Fleet"))
+                        continue;
+                r = unit_file_add(x, o->section, o->name, o->value);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(x);
+        return 0;
+}
+
+static int put_unit(Mirror *m, const char *hash, const RegistryEntry *e) {
+        _cleanup_(unit_freep) MirrorUnit *u = NULL;
+        MirrorUnit *old;
+        void *prev;
+        int r;
+
+        if (strlen(hash) != REGISTRY_HASH_LEN)
+                return 0;
+        old = strmap_get(&m->units, hash);
+        if (old) {
+                /* Same hash, same content (a job creation puts it again). */
+                old->mod_revision = e->mod_revision;
+                return 0;
+        }
+        u = calloc(1, sizeof(*u));
+        if (!u)
+                return -ENOMEM;
+        memcpy(u->hash, hash, sizeof(u->hash));
+        u->mod_revision = e->mod_revision;
+        r = parse_xsection(strempty(e->unit_text), &u->xsection);
+        if (r == -ENOMEM)
+                return r; /* any other error: unreadable, jobs on it are held */
+        r = strmap_put(&m->units, u->hash, u, &prev);
+        if (r < 0)
+                return r;
+        TAKE_PTR(u);
+        /* New content matters only to jobs that were held waiting for it. */
+        return m->n_held > 0;
+}
+
+static int get_machine(Mirror *m, const char *id, MirrorMachine **ret) {
+        _cleanup_(machine_freep) MirrorMachine *mm = NULL;
+        MirrorMachine *old = strmap_get(&m->machines, id);
+        void *prev;
+        int r;
+
+        if (old) {
+                *ret = old;
+                return 0;
+        }
+        mm = calloc(1, sizeof(*mm));
+        if (!mm)
+                return -ENOMEM;
+        mm->id = strdup(id);
+        if (!mm->id)
+                return -ENOMEM;
+        r = strmap_put(&m->machines, mm->id, mm, &prev);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(mm);
+        return 0;
+}
+
+/* Drop the record of a machine that is neither live nor has overlays. */
+static void machine_gc(Mirror *m, MirrorMachine *mm) {
+        if (mm->live || strv_length(mm->overlay) > 0)
+                return;
+        (void) strmap_remove(&m->machines, mm->id);
+        machine_free(mm);
+}
+
+static int put_machine(Mirror *m, const char *id, const RegistryMachine *rm) {
+        _cleanup_strv_free_ char **md = NULL;
+        MirrorMachine *mm;
+        int r;
+
+        for (size_t i = 0; i < rm->n_metadata; i++) {
+                r = strv_extend(&md, rm->metadata[i].key);
+                if (r >= 0)
+                        r = strv_extend(&md, strempty(rm->metadata[i].value));
+                if (r < 0)
+                        return r;
+        }
+        r = get_machine(m, id, &mm);
+        if (r < 0)
+                return r;
+        if (!mm->live)
+                m->n_live++;
+        mm->live = true;
+        strv_free(mm->metadata);
+        mm->metadata = TAKE_PTR(md);
+        return 1;
+}
+
+static int delete_machine(Mirror *m, const char *id) {
+        MirrorMachine *mm = strmap_get(&m->machines, id);
+
+        if (!mm || !mm->live)
+                return 0;
+        mm->live = false;
+        m->n_live--;
+        mm->metadata = strv_free(mm->metadata);
+        machine_gc(m, mm);
+        return 1;
+}
+
+/* Index of key in an alternating key, value strv, or -1. */
+static ssize_t pairs_find(char *const *pairs, const char *key) {
+        for (size_t i = 0; pairs && pairs[i] && pairs[i + 1]; i += 2)
+                if (streq(pairs[i], key))
+                        return (ssize_t) i;
+        return -1;
+}
+
+static int put_overlay(Mirror *m, const char *id, const char *key, const char *value) {
+        _cleanup_free_ char *v = strdup(strempty(value));
+        MirrorMachine *mm;
+        ssize_t i;
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        r = get_machine(m, id, &mm);
+        if (r < 0)
+                return r;
+        i = pairs_find(mm->overlay, key);
+        if (i >= 0) {
+                free(mm->overlay[i + 1]);
+                mm->overlay[i + 1] = TAKE_PTR(v);
+        } else {
+                r = strv_extend(&mm->overlay, key);
+                if (r >= 0)
+                        r = strv_consume(&mm->overlay, TAKE_PTR(v));
+                if (r < 0) {
+                        /* keep the vector of pairs even: drop a dangling key */
+                        size_t n = strv_length(mm->overlay);
+
+                        if (n % 2 != 0) {
+                                free(mm->overlay[n - 1]);
+                                mm->overlay[n - 1] = NULL;
+                        }
+                        machine_gc(m, mm);
+                        return r;
+                }
+        }
+        return mm->live;
+}
+
+static int delete_overlay(Mirror *m, const char *id, const char *key) {
+        MirrorMachine *mm = strmap_get(&m->machines, id);
+        bool live;
+        size_t n;
+        ssize_t i;
+
+        if (!mm)
+                return 0;
+        i = pairs_find(mm->overlay, key);
+        if (i < 0)
+                return 0;
+        free(mm->overlay[i]);
+        free(mm->overlay[i + 1]);
+        n = strv_length(mm->overlay);
+        memmove(mm->overlay + i, mm->overlay + i + 2, (n - (size_t) i - 2 + 1) * sizeof(char *));
+        live = mm->live;
+        machine_gc(m, mm);
+        return live;
+}
+
+static char *entry_key(const char *machine, const char *job) {
+        char *k;
+
+        if (asprintf(&k, "%s/%s", machine, job) < 0)
+                return NULL;
+        return k;
+}
+
+static int put_entry(Mirror *m, const char *machine, const char *job, const RegistryTarget *t) {
+        _cleanup_(entry_freep) MirrorEntry *e = NULL;
+        _cleanup_free_ char *key = entry_key(machine, job);
+        MirrorEntry *old;
+        void *prev;
+        int r;
+
+        if (!key)
+                return -ENOMEM;
+        old = strmap_get(&m->schedule, key);
+        if (old) {
+                old->target = *t;
+                return 1;
+        }
+        e = calloc(1, sizeof(*e));
+        if (!e)
+                return -ENOMEM;
+        e->key = TAKE_PTR(key);
+        e->machine = strdup(machine);
+        e->job = strdup(job);
+        if (!e->machine || !e->job)
+                return -ENOMEM;
+        e->target = *t;
+        r = strmap_put(&m->schedule, e->key, e, &prev);
+        if (r < 0)
+                return r;
+        TAKE_PTR(e);
+        return 1;
+}
+
+static int delete_entry(Mirror *m, const char *machine, const char *job) {
+        _cleanup_free_ char *key = entry_key(machine, job);
+
+        MirrorEntry *e;
+
+        if (!key)
+                return -ENOMEM;
+        e = strmap_remove(&m->schedule, key);
+        if (!e)
+                return 0;
+        entry_free(e);
+        return 1;
+}
+
+static int delete_job(Mirror *m, const char *name) {
+        MirrorJob *j = strmap_remove(&m->jobs, name);
+
+        if (!j)
+                return 0;
+        job_free(j);
+        return 1;
+}
+
+int mirror_put(Mirror *m, const RegistryEntry *e) {
+        const RegistryKey *k;
+
+        assert(m);
+        assert(e);
+        if (!e->has_value)
+                return mirror_delete(m, &e->key);
+        k = &e->key;
+        switch (k->kind) {
+        case REGISTRY_KEY_JOB:
+                return put_job(m, k->name, &e->job);
+        case REGISTRY_KEY_UNIT:
+                return put_unit(m, k->name, e);
+        case REGISTRY_KEY_MACHINE:
+                return put_machine(m, k->machine_id, &e->machine);
+        case REGISTRY_KEY_METADATA:
+                return put_overlay(m, k->machine_id, k->name, e->metadata_value);
+        case REGISTRY_KEY_SCHEDULE:
+                return put_entry(m, k->machine_id, k->name, &e->target);
+        default:
+                return 0;
+        }
+}
+
+int mirror_delete(Mirror *m, const RegistryKey *k) {
+        assert(m);
+        assert(k);
+        switch (k->kind) {
+        case REGISTRY_KEY_JOB:
+                return delete_job(m, k->name);
+        case REGISTRY_KEY_UNIT:
+                (void) unit_free(strmap_remove(&m->units, k->name));
+                return 0;
+        case REGISTRY_KEY_MACHINE:
+                return delete_machine(m, k->machine_id);
+        case REGISTRY_KEY_METADATA:
+                return delete_overlay(m, k->machine_id, k->name);
+        case REGISTRY_KEY_SCHEDULE:
+                return delete_entry(m, k->machine_id, k->name);
+        default:
+                return 0;
+        }
+}
+
+/* ---- views ------------------------------------------------------------------------------- */
+
+/* A deep copy of x (the snapshot takes ownership of its XFleet objects, the mirror keeps its
+ * own). NULL on OOM. */
+static XFleet *xfleet_dup(const XFleet *x) {
+        _cleanup_(xfleet_freep) XFleet *c = calloc(1, sizeof(*c));
+
+        if (!c)
+                return NULL;
+        c->global = x->global;
+        if (x->machine_id && !(c->machine_id = strdup(x->machine_id)))
+                return NULL;
+        if ((x->peers && !(c->peers = strv_copy(x->peers))) ||
+            (x->conflicts && !(c->conflicts = strv_copy(x->conflicts))) ||
+            (x->replaces && !(c->replaces = strv_copy(x->replaces))) ||
+            (x->unknown && !(c->unknown = strv_copy(x->unknown))))
+                return NULL;
+        if (x->n_metadata > 0) {
+                c->metadata = calloc(x->n_metadata, sizeof(*c->metadata));
+                if (!c->metadata)
+                        return NULL;
+                for (size_t i = 0; i < x->n_metadata; i++) {
+                        const MetadataReq *q = &x->metadata[i];
+                        MetadataReq *d = &c->metadata[i];
+
+                        c->n_metadata = i + 1;
+                        d->key = strdup(q->key);
+                        if (!d->key || (q->allowed && !(d->allowed = strv_copy(q->allowed))) ||
+                            (q->forbidden && !(d->forbidden = strv_copy(q->forbidden))))
+                                return NULL;
+                }
+        }
+        return TAKE_PTR(c);
+}
+
+/* Make sure j's options are parsed from its current content. 1 if usable, 0 if the job must
+ * be held (content missing or unreadable), -ENOMEM. */
+static int job_resolve(Mirror *m, MirrorJob *j) {
+        MirrorUnit *u;
+        int r;
+
+        if (j->xfleet_hash[0] && streq(j->xfleet_hash, j->hash))
+                return 1;
+        u = strmap_get(&m->units, j->hash);
+        if (!u || !u->xsection)
+                return 0;
+        j->xfleet = xfleet_free(j->xfleet);
+        if (u->xsection->n_options > 0) {
+                r = xfleet_parse(u->xsection, j->name, &j->xfleet);
+                if (r < 0)
+                        return r;
+        }
+        memcpy(j->xfleet_hash, j->hash, sizeof(j->xfleet_hash));
+        return 1;
+}
+
+/* Merge a machine's configured metadata with its overlays: a non-empty overlay value sets or
+ * overrides, an empty one removes the key (fleet's merge). */
+static int machine_merged(const MirrorMachine *mm, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        for (size_t i = 0; mm->metadata && mm->metadata[i] && mm->metadata[i + 1]; i += 2) {
+                if (pairs_find(mm->overlay, mm->metadata[i]) >= 0)
+                        continue;
+                r = strv_extend(&l, mm->metadata[i]);
+                if (r >= 0)
+                        r = strv_extend(&l, mm->metadata[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; mm->overlay && mm->overlay[i] && mm->overlay[i + 1]; i += 2) {
+                if (mm->overlay[i + 1][0] == '\0')
+                        continue;
+                r = strv_extend(&l, mm->overlay[i]);
+                if (r >= 0)
+                        r = strv_extend(&l, mm->overlay[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static int view_add_machines(Mirror *m, MirrorView *v) {
+        MirrorMachine *mm;
+        size_t i = 0;
+        int r;
+
+        while (strmap_next(&m->machines, &i, NULL, (void **) &mm)) {
+                _cleanup_strv_free_ char **md = NULL;
+
+                if (!mm->live)
+                        continue;
+                r = machine_merged(mm, &md);
+                if (r < 0)
+                        return r;
+                r = snapshot_add_machine(v->snapshot, mm->id, md);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int view_add_held(MirrorView *v, const MirrorJob *j) {
+        ReconcileHeldJob *h = &v->held[v->n_held];
+
+        h->name = strdup(j->name);
+        h->hash = strdup(j->hash);
+        if (!h->name || !h->hash) {
+                free((char *) h->name);
+                free((char *) h->hash);
+                return -ENOMEM;
+        }
+        v->n_held++;
+        return 0;
+}
+
+static int view_add_jobs(Mirror *m, MirrorView *v) {
+        MirrorJob *j;
+        size_t i = 0;
+        int r;
+
+        v->held = calloc(MAX(strmap_size(&m->jobs), (size_t) 1), sizeof(*v->held));
+        if (!v->held)
+                return -ENOMEM;
+        while (strmap_next(&m->jobs, &i, NULL, (void **) &j)) {
+                XFleet *x = NULL;
+
+                r = job_resolve(m, j);
+                if (r < 0)
+                        return r;
+                j->held = r == 0;
+                if (j->held) {
+                        r = view_add_held(v, j);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
+                if (j->xfleet) {
+                        x = xfleet_dup(j->xfleet);
+                        if (!x)
+                                return -ENOMEM;
+                }
+                r = snapshot_add_job(v->snapshot, j->name, j->hash, j->state, x);
+                if (r < 0)
+                        return r;
+        }
+        m->n_held = v->n_held;
+        return 0;
+}
+
+static int view_add_schedule(Mirror *m, MirrorView *v) {
+        MirrorEntry *e;
+        size_t i = 0;
+        int r;
+
+        while (strmap_next(&m->schedule, &i, NULL, (void **) &e)) {
+                const RegistryTarget *t = &e->target;
+
+                r = snapshot_add_schedule(v->snapshot, e->job, e->machine, t->desired_state,
+                                          t->hash[0] ? t->hash : NULL);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int view_add_units(Mirror *m, MirrorView *v) {
+        size_t n = strmap_size(&m->units), i = 0;
+        MirrorUnit *u;
+
+        v->units = calloc(MAX(n, (size_t) 1), sizeof(*v->units));
+        v->unit_hashes = calloc(MAX(n, (size_t) 1), sizeof(*v->unit_hashes));
+        if (!v->units || !v->unit_hashes)
+                return -ENOMEM;
+        while (strmap_next(&m->units, &i, NULL, (void **) &u)) {
+                memcpy(v->unit_hashes[v->n_units], u->hash, sizeof(u->hash));
+                v->units[v->n_units] = (ReconcileUnit){v->unit_hashes[v->n_units], u->mod_revision};
+                v->n_units++;
+        }
+        return 0;
+}
+
+int mirror_build_view(Mirror *m, MirrorView **ret) {
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+        int r;
+
+        assert(m);
+        assert(ret);
+        v = calloc(1, sizeof(*v));
+        if (!v)
+                return -ENOMEM;
+        r = snapshot_new(&v->snapshot);
+        if (r < 0)
+                return r;
+        r = view_add_machines(m, v);
+        if (r >= 0)
+                r = view_add_jobs(m, v);
+        if (r >= 0)
+                r = view_add_schedule(m, v);
+        if (r >= 0)
+                r = view_add_units(m, v);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
+MirrorView *mirror_view_free(MirrorView *v) {
+        if (!v)
+                return NULL;
+        snapshot_free(v->snapshot);
+        for (size_t i = 0; i < v->n_held; i++) {
+                free((char *) v->held[i].name);
+                free((char *) v->held[i].hash);
+        }
+        free(v->held);
+        free(v->units);
+        free(v->unit_hashes);
+        free(v);
+        return NULL;
+}
+
+/* ---- queries ----------------------------------------------------------------------------- */
+
+size_t mirror_n_jobs(const Mirror *m) {
+        return m ? strmap_size(&m->jobs) : 0;
+}
+
+size_t mirror_n_machines(const Mirror *m) {
+        return m ? m->n_live : 0;
+}
+
+size_t mirror_n_schedule(const Mirror *m) {
+        return m ? strmap_size(&m->schedule) : 0;
+}
+
+size_t mirror_n_units(const Mirror *m) {
+        return m ? strmap_size(&m->units) : 0;
+}
+
+int mirror_get_job(const Mirror *m, const char *name, MirrorJobInfo *ret) {
+        const MirrorJob *j;
+
+        assert(m);
+        assert(name);
+        j = strmap_get(&m->jobs, name);
+        if (!j)
+                return -ENOENT;
+        if (ret)
+                *ret = (MirrorJobInfo){
+                        .name = j->name,
+                        .hash = j->hash,
+                        .state = j->state,
+                        .global = j->xfleet_hash[0] ? (j->xfleet && j->xfleet->global) : j->global,
+                        .held = j->held,
+                };
+        return 0;
+}
+
+int mirror_get_job_machines(const Mirror *m, const char *job, char ***ret) {
+        _cleanup_strv_free_ char **l = strv_copy(NULL);
+        const MirrorEntry *e;
+        size_t i = 0;
+        int r;
+
+        assert(m);
+        assert(job);
+        assert(ret);
+        if (!l)
+                return -ENOMEM;
+        while (strmap_next(&m->schedule, &i, NULL, (void **) &e)) {
+                if (!streq(e->job, job))
+                        continue;
+                r = strv_extend(&l, e->machine);
+                if (r < 0)
+                        return r;
+        }
+        strv_sort(l);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+bool mirror_has_machine(const Mirror *m, const char *id) {
+        const MirrorMachine *mm;
+
+        assert(m);
+        assert(id);
+        mm = strmap_get(&m->machines, id);
+        return mm && mm->live;
+}

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Mirror: the engine leader's in-memory copy of the registry, fed by one watch over the whole
+ * key prefix (a resync replaces it, events update it in O(1) each), from which every pass
+ * builds a ClusterSnapshot. Pure: entries in, snapshots out; no etcd, no clock.
+ *
+ * What it keeps, per DESIGN.md section 3:
+ *   job/<name>                 name, hash, desired state, and the [X-Fleet] options parsed
+ *                              with the job's name (cached per job until its hash changes)
+ *   unit/<hash>                mod_revision (garbage collection) and the [X-Fleet] options of
+ *                              the content only, parsed once per content
+ *   machine/<id>               the machine is live; its configured metadata
+ *   metadata/<id>/<key>        dynamic metadata overlays (kept also for machines not live)
+ *   schedule/<machine>/<name>  the current schedule
+ * global/, state/ and engine/ keys are ignored (the job record says everything the engine
+ * needs; the leader key has its own watch).
+ */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "reconciler.h"
+#include "registry-json.h"
+#include "snapshot.h"
+
+typedef struct Mirror Mirror;
+
+int mirror_new(Mirror **ret);
+Mirror *mirror_free(Mirror *m);
+DEFINE_CLEANUP(Mirror *, mirror_free);
+
+/* Forget everything (before a resync's entries are put). */
+void mirror_clear(Mirror *m);
+
+/*
+ * Apply a PUT of e (a listing entry or a watch event; an entry without value counts as a
+ * delete). Returns 1 if the change can alter the schedule (jobs, machines, metadata, schedule
+ * entries, or content some job waits for), 0 if not (or the key is ignored), -ENOMEM.
+ */
+int mirror_put(Mirror *m, const RegistryEntry *e);
+/* Apply a DELETE of key. 1/0 as mirror_put(). */
+int mirror_delete(Mirror *m, const RegistryKey *key);
+
+/*
+ * What one pass works on, all owned (strings copied out of the mirror, so the mirror may
+ * change while the pass's writes are in flight): the snapshot, the stored contents, and the
+ * jobs held out of the snapshot because their content is missing or unreadable.
+ */
+typedef struct MirrorView {
+        ClusterSnapshot *snapshot;
+        ReconcileUnit *units;
+        size_t n_units;
+        ReconcileHeldJob *held;
+        size_t n_held;
+        char (*unit_hashes)[REGISTRY_HASH_LEN + 1]; /* storage behind units[].hash */
+} MirrorView;
+
+/* Build a view of the current state. Parses [X-Fleet] options of jobs that need it (cached).
+ * 0, -ENOMEM. */
+int mirror_build_view(Mirror *m, MirrorView **ret);
+MirrorView *mirror_view_free(MirrorView *v);
+DEFINE_CLEANUP(MirrorView *, mirror_view_free);
+
+size_t mirror_n_jobs(const Mirror *m);
+size_t mirror_n_machines(const Mirror *m); /* live ones */
+size_t mirror_n_schedule(const Mirror *m);
+size_t mirror_n_units(const Mirror *m);
+
+/* A job as the mirror knows it (borrowed, valid until the mirror changes). */
+typedef struct MirrorJobInfo {
+        const char *name;
+        const char *hash;
+        JobState state;
+        bool global;
+        bool held; /* content missing or unreadable at the last view */
+} MirrorJobInfo;
+
+/* 0 and *ret filled, or -ENOENT. */
+int mirror_get_job(const Mirror *m, const char *name, MirrorJobInfo *ret);
+
+/* The machines job is scheduled on, sorted, as a new strv (an empty one when none; free with
+ * strv_free). 0, -ENOMEM. O(schedule entries): for queries, not for passes. */
+int mirror_get_job_machines(const Mirror *m, const char *job, char ***ret);
+
+/* Whether machine id is live. */
+bool mirror_has_machine(const Mirror *m, const char *id);

@@ -1,0 +1,810 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The engine against a real etcd: election, fencing, leader failover, scheduling onto machines
+ * per their constraints, machine failover (MachineOf pairs move together), schedule entries
+ * kept in step with their jobs, content garbage collection, explanations.
+ *
+ * Machines are stand-ins, as agents would write them: machine/<id> attached to a lease that
+ * the test keeps alive (or lets expire, or revokes). Several engines run in this one process,
+ * each with its own etcd client and registry, on one sd_event loop. Every wait has a deadline;
+ * timings are printed, never asserted.
+ */
+#include <check.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "engine.h"
+#include "etcd-launcher.h"
+#include "etcd.h"
+#include "log.h"
+#include "registry.h"
+#include "strv.h"
+#include "test-util.h"
+#include "unit-file.h"
+
+#define SEC 1000000ULL
+#define MSEC 1000ULL
+#define WAIT (20 * SEC)
+#define UNIT(xfleet) "[Unit]\nDescription=test\n\n[Service]\nExecStart=/bin/sleep 1000\n" xfleet
+
+static char *scratch;
+static EtcdLauncher *etcd;
+static sd_event *event;
+static char prefix[64];
+static EtcdClient *admin_client;
+static Registry *admin; /* the test's own view of the registry */
+
+typedef struct Node {
+        EtcdClient *client;
+        Registry *registry;
+        Engine *engine;
+        char id[64];
+} Node;
+
+/* ---- fixtures ----------------------------------------------------------------------------- */
+
+static void shared_setup(void) {
+        EtcdLauncherOptions o = {};
+
+        ck_assert_int_eq(etcd_launcher_mkdtemp(&scratch), 0);
+        o.base_dir = scratch;
+        ck_assert_int_eq(etcd_launcher_start(&o, &etcd), 0);
+}
+
+static void shared_teardown(void) {
+        etcd = etcd_launcher_free(etcd);
+        (void) etcd_launcher_rm_rf(scratch);
+        free(scratch);
+        scratch = NULL;
+}
+
+static EtcdClient *new_client_on(sd_event *loop) {
+        EtcdClientConfig cfg = {.endpoints = etcd_launcher_endpoints(etcd),
+                                .request_timeout_usec = 5 * SEC};
+        EtcdClient *c = NULL;
+
+        ck_assert_int_eq(etcd_client_new(&c, loop, &cfg), 0);
+        return c;
+}
+
+static EtcdClient *new_client(void) {
+        return new_client_on(event);
+}
+
+static void setup(void) {
+        static unsigned counter;
+
+        /* Each test runs in its own fork, on its own key prefix of the shared etcd. */
+        (void) snprintf(prefix, sizeof(prefix), "/engine-test-%ld-%u/", (long) getpid(), counter++);
+        ck_assert_int_eq(sd_event_new(&event), 0);
+        admin_client = new_client();
+        ck_assert_int_eq(registry_new(&admin, admin_client, prefix), 0);
+        if (getenv("FLEET_TEST_DEBUG"))
+                log_set_max_level(LOG_DEBUG);
+}
+
+static void teardown(void) {
+        admin = registry_free(admin);
+        admin_client = etcd_client_free(admin_client);
+        event = sd_event_unref(event);
+}
+
+static usec_t now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (usec_t) ts.tv_sec * SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+/* Run the loop until cond holds or timeout passes; cond may do synchronous registry calls. */
+static int wait_for(bool (*cond)(void *userdata), void *userdata, usec_t timeout) {
+        usec_t deadline = now_usec() + timeout;
+
+        for (;;) {
+                if (cond(userdata))
+                        return 0;
+                if (now_usec() > deadline)
+                        return -ETIMEDOUT;
+                ck_assert_int_ge(sd_event_run(event, 20 * MSEC), 0);
+        }
+}
+
+/* Run the loop for a while (lets things settle; asserts nothing about timing). */
+static void run_for(usec_t t) {
+        usec_t deadline = now_usec() + t;
+
+        while (now_usec() < deadline)
+                ck_assert_int_ge(sd_event_run(event, 10 * MSEC), 0);
+}
+
+/* ---- engines ------------------------------------------------------------------------------ */
+
+/* An engine on its own client and registry, on loop. */
+static void node_start_on(Node *n, const char *id, sd_event *loop) {
+        EngineConfig cfg = {.machine_id = id,
+                            .version = "test",
+                            .reconcile_interval = SEC,
+                            .lease_ttl = 2 * SEC};
+
+        (void) snprintf(n->id, sizeof(n->id), "%s", id);
+        n->client = new_client_on(loop);
+        ck_assert_int_eq(registry_new(&n->registry, n->client, prefix), 0);
+        ck_assert_int_eq(engine_new(&n->engine, loop, n->registry, &cfg), 0);
+        ck_assert_int_eq(engine_start(n->engine), 0);
+}
+
+static void node_start(Node *n, const char *id) {
+        node_start_on(n, id, event);
+}
+
+static void node_stop(Node *n) {
+        n->engine = engine_free(n->engine);
+        n->registry = registry_free(n->registry);
+        n->client = etcd_client_free(n->client);
+}
+
+static bool is_leader(const Node *n) {
+        return n->engine && engine_get_stats(n->engine)->is_leader;
+}
+
+typedef struct Pair {
+        Node *a, *b;
+} Pair;
+
+static bool one_leader(void *userdata) {
+        Pair *p = userdata;
+
+        return is_leader(p->a) != is_leader(p->b);
+}
+
+static bool node_leads(void *userdata) {
+        return is_leader(userdata);
+}
+
+/* The leader key as etcd has it: its create_revision (the term) and value. */
+static int64_t leader_key(char **ret_machine, int64_t *ret_lease) {
+        _cleanup_(registry_entry_done) RegistryEntry e = {};
+        RegistryKey k = {.kind = REGISTRY_KEY_ENGINE_LEADER};
+        int r;
+
+        r = registry_get_sync(admin, &k, &e);
+        if (r == -ENOENT)
+                return 0;
+        ck_assert_int_eq(r, 0);
+        if (ret_machine)
+                *ret_machine = strdup(e.leader.machine_id);
+        if (ret_lease)
+                *ret_lease = e.lease;
+        return e.create_revision;
+}
+
+/* ---- machines, jobs, schedule --------------------------------------------------------------- */
+
+typedef struct Machine {
+        char id[64];
+        int64_t lease;
+        usec_t ttl;
+        sd_event_source *keepalive;
+        usec_t last_keepalive; /* send time of the last successful one */
+        usec_t sent;
+} Machine;
+
+static void keepalive_done(EtcdClient *c, int error, EtcdResponse *resp, void *userdata) {
+        Machine *m = userdata;
+
+        if (error >= 0)
+                m->last_keepalive = m->sent;
+}
+
+static int keepalive_fired(sd_event_source *s, uint64_t usec, void *userdata) {
+        Machine *m = userdata;
+
+        m->sent = now_usec();
+        (void) etcd_lease_keepalive(admin_client, m->lease, keepalive_done, m, NULL);
+        (void) sd_event_source_set_time_relative(s, m->ttl / 4);
+        return 0;
+}
+
+/* Register a machine as an agent does: machine/<id> on a lease kept alive every TTL/4.
+ * metadata: "k=v" strings (sorted by key), NULL-terminated. */
+static void machine_up(Machine *m, const char *id, usec_t ttl, const char *const *metadata) {
+        _cleanup_(etcd_response_freep) EtcdResponse *resp = NULL;
+        RegistryMetadata md[8] = {};
+        char buf[8][64];
+        size_t n = 0;
+
+        (void) snprintf(m->id, sizeof(m->id), "%s", id);
+        m->ttl = ttl;
+        ck_assert_int_eq(etcd_lease_grant_sync(admin_client, (int64_t) (ttl / SEC), 0, &resp), 0);
+        m->lease = resp->lease.id;
+        for (; metadata && metadata[n]; n++) {
+                char *eq;
+
+                (void) snprintf(buf[n], sizeof(buf[n]), "%s", metadata[n]);
+                eq = strchr(buf[n], '=');
+                ck_assert_ptr_nonnull(eq);
+                *eq = '\0';
+                md[n] = (RegistryMetadata){buf[n], eq + 1};
+        }
+        RegistryMachine rm = {.id = (char *) id,
+                              .public_ip = (char *) "127.0.0.1",
+                              .metadata = md,
+                              .n_metadata = n,
+                              .version = (char *) "test"};
+        ck_assert_int_eq(registry_put_machine_sync(admin, &rm, m->lease, NULL), 0);
+        m->last_keepalive = now_usec();
+        ck_assert_int_eq(sd_event_add_time_relative(event, &m->keepalive, CLOCK_MONOTONIC, ttl / 4,
+                                                    MSEC, keepalive_fired, m),
+                         0);
+        ck_assert_int_eq(sd_event_source_set_enabled(m->keepalive, SD_EVENT_ON), 0);
+}
+
+/* Stop keeping the machine alive: it dies when its lease expires. */
+static void machine_crash(Machine *m) {
+        m->keepalive = sd_event_source_disable_unref(m->keepalive);
+}
+
+static void machine_revoke(Machine *m) {
+        machine_crash(m);
+        ck_assert_int_eq(etcd_lease_revoke_sync(admin_client, m->lease, NULL), 0);
+}
+
+static void machine_done(Machine *m) {
+        machine_crash(m);
+        (void) etcd_lease_revoke_sync(admin_client, m->lease, NULL);
+}
+
+/* Submit a job as the API does; returns its hash in hash_out (41 bytes). */
+static void create_job(const char *name, const char *text, JobState state, char *hash_out) {
+        _cleanup_(unit_file_freep) UnitFile *u = NULL;
+        _cleanup_free_ char *normalized = NULL;
+        RegistryJob j = {.name = (char *) name, .desired_state = state};
+
+        ck_assert_int_eq(unit_file_parse(text, strlen(text), &u, NULL), 0);
+        ck_assert_int_eq(unit_file_serialize(u, &normalized), 0);
+        ck_assert_int_eq(unit_file_hash(u, j.hash), 0);
+        j.global = strstr(text, "Global=true") != NULL;
+        ck_assert_int_eq(registry_create_job_sync(admin, &j, normalized, NULL), 0);
+        if (hash_out)
+                memcpy(hash_out, j.hash, REGISTRY_HASH_LEN + 1);
+}
+
+static void set_job_state(const char *name, JobState state) {
+        _cleanup_(registry_entry_done) RegistryEntry e = {};
+        RegistryKey k = {.kind = REGISTRY_KEY_JOB, .name = (char *) name};
+
+        ck_assert_int_eq(registry_get_sync(admin, &k, &e), 0);
+        e.job.desired_state = state;
+        ck_assert_int_eq(registry_update_job_sync(admin, &e.job, NULL, e.mod_revision, NULL), 0);
+}
+
+/* Where job is scheduled: a strv of machine IDs (sorted), and the first entry's target. */
+static char **schedule_of(const char *job, RegistryTarget *ret_target) {
+        _cleanup_(registry_list_freep) RegistryList *l = NULL;
+        char **machines = strv_copy(NULL);
+
+        ck_assert_ptr_nonnull(machines);
+        ck_assert_int_eq(registry_list_sync(admin, REGISTRY_KEY_SCHEDULE, NULL, 0, false, &l), 0);
+        for (size_t i = 0; i < l->n_entries; i++) {
+                const RegistryEntry *e = &l->entries[i];
+
+                if (!streq(e->key.name, job))
+                        continue;
+                ck_assert_int_eq(strv_extend(&machines, e->key.machine_id), 0);
+                if (ret_target)
+                        *ret_target = e->target;
+        }
+        strv_sort(machines);
+        return machines;
+}
+
+static size_t schedule_size(void) {
+        _cleanup_(registry_list_freep) RegistryList *l = NULL;
+
+        ck_assert_int_eq(registry_list_sync(admin, REGISTRY_KEY_SCHEDULE, NULL, 0, true, &l), 0);
+        return l->n_entries;
+}
+
+typedef struct Placed {
+        const char *job;
+        const char *machine; /* NULL: anywhere but not_on */
+        const char *not_on;
+        JobState state; /* _JOB_STATE_INVALID: any */
+} Placed;
+
+static bool is_placed(void *userdata) {
+        const Placed *p = userdata;
+        RegistryTarget t = {};
+        _cleanup_strv_free_ char **m = schedule_of(p->job, &t);
+
+        if (strv_length(m) != 1)
+                return false;
+        if (p->machine && !streq(m[0], p->machine))
+                return false;
+        if (p->not_on && streq(m[0], p->not_on))
+                return false;
+        return p->state < 0 || t.desired_state == p->state;
+}
+
+static bool is_unscheduled(void *userdata) {
+        _cleanup_strv_free_ char **m = schedule_of(userdata, NULL);
+
+        return strv_length(m) == 0;
+}
+
+static void wait_placed(const char *job, const char *machine) {
+        Placed p = {job, machine, NULL, _JOB_STATE_INVALID};
+
+        ck_assert_msg(wait_for(is_placed, &p, WAIT) == 0, "%s not placed on %s", job,
+                      strempty(machine));
+}
+
+static bool unit_absent(void *userdata) {
+        _cleanup_(registry_entry_done) RegistryEntry e = {};
+        RegistryKey k = {.kind = REGISTRY_KEY_UNIT, .name = userdata};
+
+        return registry_get_sync(admin, &k, &e) == -ENOENT;
+}
+
+/* ---- tests: election and fencing ---------------------------------------------------------- */
+
+START_TEST(test_election_and_fencing) {
+        Node a = {}, b = {};
+        Pair p = {&a, &b};
+        Node *leader, *loser;
+        _cleanup_free_ char *key_machine = NULL;
+        _cleanup_free_ char *why = NULL;
+        int64_t term, rev;
+        RegistryTarget t = {.hash = "0123456789abcdef0123456789abcdef01234567",
+                            .desired_state = JOB_STATE_LAUNCHED};
+        RegistryScheduleOp op = {.machine_id = "m1", .name = "x.service", .target = &t};
+
+        node_start(&a, "engine-a");
+        node_start(&b, "engine-b");
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        /* Let the loser's campaign settle too: still exactly one leader. */
+        run_for(300 * MSEC);
+        ck_assert(one_leader(&p));
+        leader = is_leader(&a) ? &a : &b;
+        loser = leader == &a ? &b : &a;
+        term = engine_get_stats(leader->engine)->term;
+        ck_assert_int_gt(term, 0);
+        ck_assert_int_eq(engine_get_stats(loser->engine)->term, 0);
+        ck_assert_int_eq(leader_key(&key_machine, NULL), term);
+        ck_assert_str_eq(key_machine, leader->id);
+        ck_assert_ptr_nonnull(engine_get_leader(loser->engine));
+        ck_assert_str_eq(engine_get_leader(loser->engine), leader->id);
+        ck_assert_int_eq(engine_explain(loser->engine, "x.service", &why), -EREMOTE);
+        printf("election: %s leads with term %" PRIi64 "\n", leader->id, term);
+
+        /* A write with any other term (the loser's 0 is invalid; an older term is stale) is
+         * refused and changes nothing. */
+        ck_assert_int_eq(registry_apply_schedule_sync(loser->registry, term - 1, &op, 1, NULL),
+                         -ESTALE);
+        ck_assert_int_eq(registry_apply_schedule_sync(loser->registry, term + 1, &op, 1, NULL),
+                         -ESTALE);
+        ck_assert_uint_eq(schedule_size(), 0);
+        /* The current term writes (what the leader's engine does); the leader then removes
+         * the stray entry, since no such job exists. */
+        ck_assert_int_eq(registry_apply_schedule_sync(loser->registry, term, &op, 1, &rev), 0);
+        ck_assert_int_gt(rev, term);
+        ck_assert_int_eq(wait_for(is_unscheduled, (void *) "x.service", WAIT), 0);
+
+        node_stop(&a);
+        node_stop(&b);
+}
+END_TEST
+
+/* A deposed leader: its writes with the old term are refused after another engine won. */
+START_TEST(test_deposed_leader_is_fenced) {
+        Node a = {}, b = {};
+        Pair p = {&a, &b};
+        Node *old, *other;
+        int64_t old_term, lease = 0, new_term;
+        usec_t t0;
+        RegistryTarget t = {.hash = "0123456789abcdef0123456789abcdef01234567",
+                            .desired_state = JOB_STATE_LAUNCHED};
+        RegistryScheduleOp op = {.machine_id = "m1", .name = "y.service", .target = &t};
+
+        node_start(&a, "engine-a");
+        node_start(&b, "engine-b");
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        old = is_leader(&a) ? &a : &b;
+        other = old == &a ? &b : &a;
+        old_term = engine_get_stats(old->engine)->term;
+        ck_assert_int_eq(leader_key(NULL, &lease), old_term);
+        ck_assert_int_ne(lease, 0);
+
+        /* Revoking the leader's lease deletes its key: the other engine takes over. */
+        t0 = now_usec();
+        ck_assert_int_eq(etcd_lease_revoke_sync(admin_client, lease, NULL), 0);
+        ck_assert_int_eq(wait_for(node_leads, other, WAIT), 0);
+        printf("leader lease revoked -> new leader in %.1f ms\n", (now_usec() - t0) / 1000.0);
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        ck_assert(!is_leader(old));
+        new_term = engine_get_stats(other->engine)->term;
+        ck_assert_int_gt(new_term, old_term);
+        ck_assert_int_eq(leader_key(NULL, NULL), new_term);
+
+        /* The deposed engine's term no longer writes anything. */
+        ck_assert_int_eq(registry_apply_schedule_sync(old->registry, old_term, &op, 1, NULL),
+                         -ESTALE);
+        ck_assert_uint_eq(schedule_size(), 0);
+        node_stop(&a);
+        node_stop(&b);
+}
+END_TEST
+
+static void stop_done(Engine *e, void *userdata) {
+        *(bool *) userdata = true;
+}
+
+static bool flag_set(void *userdata) {
+        return *(bool *) userdata;
+}
+
+/*
+ * A leader that stalls (a long pause: its loop does not run), loses its lease meanwhile, and
+ * resumes with work queued: it must stop leading, and nothing it does may change the schedule
+ * the new leader made. Whether it learns it was deposed from its watch or from a refused
+ * (fenced) write depends on which of its sockets it reads first; both are fine.
+ */
+START_TEST(test_stalled_leader_resumes) {
+        _cleanup_(sd_event_unrefp) sd_event *frozen = NULL;
+        Node a = {}, b = {};
+        Machine m1 = {}, m2 = {};
+        int64_t lease = 0;
+        usec_t deadline;
+        _cleanup_strv_free_ char **where = NULL;
+
+        ck_assert_int_eq(sd_event_new(&frozen), 0);
+        machine_up(&m1, "m1", 30 * SEC, NULL);
+        machine_up(&m2, "m2", 30 * SEC, NULL);
+        node_start_on(&a, "engine-a", frozen);
+        deadline = now_usec() + WAIT;
+        while (!is_leader(&a) || engine_get_stats(a.engine)->passes == 0) {
+                ck_assert(now_usec() < deadline);
+                ck_assert_int_ge(sd_event_run(frozen, 20 * MSEC), 0);
+        }
+
+        /* A stalls. Its lease goes; B takes over and places a new job. */
+        ck_assert_int_gt(leader_key(NULL, &lease), 0);
+        ck_assert_int_eq(etcd_lease_revoke_sync(admin_client, lease, NULL), 0);
+        node_start(&b, "engine-b");
+        ck_assert_int_eq(wait_for(node_leads, &b, WAIT), 0);
+        create_job("late.service", UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("late.service", NULL);
+        where = schedule_of("late.service", NULL);
+
+        /* A resumes: both loops run. */
+        deadline = now_usec() + 3 * SEC;
+        while (now_usec() < deadline) {
+                ck_assert_int_ge(sd_event_run(frozen, 0), 0);
+                ck_assert_int_ge(sd_event_run(event, 10 * MSEC), 0);
+        }
+        ck_assert(!is_leader(&a));
+        ck_assert(is_leader(&b));
+        printf("stalled leader resumed: %" PRIu64 " fenced write(s) refused, %" PRIu64
+               " decision(s) applied by it\n",
+               engine_get_stats(a.engine)->fenced_rejections,
+               engine_get_stats(a.engine)->decisions_applied);
+        ck_assert_uint_eq(engine_get_stats(a.engine)->decisions_applied, 0);
+        wait_placed("late.service", where[0]); /* still exactly where B put it */
+        node_stop(&a);
+        node_stop(&b);
+        machine_done(&m1);
+        machine_done(&m2);
+}
+END_TEST
+
+/* A crashed leader (no resign, lease left to expire) is replaced within the lease TTL. */
+START_TEST(test_leader_crash_and_graceful_stop) {
+        Node a = {}, b = {}, c = {};
+        Pair p = {&a, &b};
+        Node *first, *second;
+        usec_t t0;
+        bool stopped = false;
+
+        node_start(&a, "engine-a");
+        node_start(&b, "engine-b");
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        first = is_leader(&a) ? &a : &b;
+        second = first == &a ? &b : &a;
+
+        t0 = now_usec();
+        node_stop(first); /* a crash: nothing is revoked */
+        ck_assert_int_eq(wait_for(node_leads, second, WAIT), 0);
+        printf("leader crashed -> new leader in %.1f ms (lease TTL 2 s)\n",
+               (now_usec() - t0) / 1000.0);
+
+        /* A graceful stop resigns at once: a third engine takes over without waiting. */
+        node_start(&c, "engine-c");
+        run_for(200 * MSEC);
+        ck_assert(!is_leader(&c));
+        t0 = now_usec();
+        ck_assert_int_eq(engine_stop(second->engine, stop_done, &stopped), 0);
+        ck_assert_int_eq(engine_stop(second->engine, stop_done, &stopped), -EALREADY);
+        ck_assert(!is_leader(second));
+        ck_assert(!stopped); /* never from inside engine_stop() */
+        ck_assert_int_eq(wait_for(flag_set, &stopped, WAIT), 0);
+        ck_assert_int_eq(wait_for(node_leads, &c, WAIT), 0);
+        printf("leader stopped gracefully -> new leader in %.1f ms\n", (now_usec() - t0) / 1000.0);
+        node_stop(second);
+        node_stop(&c);
+}
+END_TEST
+
+/* ---- tests: scheduling -------------------------------------------------------------------- */
+
+static void explain_contains(Engine *e, const char *job, const char *text) {
+        _cleanup_free_ char *why = NULL;
+
+        ck_assert_int_eq(engine_explain(e, job, &why), 0);
+        printf("explain %s: %s\n", job, why);
+        ck_assert_msg(strstr(why, text), "%s: \"%s\" lacks \"%s\"", job, why, text);
+}
+
+static bool stats_unscheduled_is_one(void *userdata) {
+        return engine_get_stats(userdata)->unscheduled_jobs == 1;
+}
+
+START_TEST(test_schedule_constraints) {
+        Node n = {};
+        Machine m1 = {}, m2 = {}, m3 = {};
+        char hash_a[REGISTRY_HASH_LEN + 1], hash_b[REGISTRY_HASH_LEN + 1];
+        _cleanup_free_ char *why = NULL;
+        Placed loaded = {"a.service", "m1", NULL, JOB_STATE_LOADED};
+        const EngineStats *st;
+
+        machine_up(&m1, "m1", 10 * SEC, (const char *const[]){"region=us", NULL});
+        machine_up(&m2, "m2", 10 * SEC, (const char *const[]){"region=eu", NULL});
+        machine_up(&m3, "m3", 10 * SEC, (const char *const[]){"disk=ssd", "region=eu", NULL});
+        node_start(&n, "m1");
+        ck_assert_int_eq(wait_for(node_leads, &n, WAIT), 0);
+
+        create_job("a.service", UNIT("[X-Fleet]\nMachineMetadata=region=us\n"), JOB_STATE_LAUNCHED,
+                   hash_a);
+        wait_placed("a.service", "m1");
+        create_job("b.service", UNIT("[X-Fleet]\nMachineMetadata=disk=ssd\n"), JOB_STATE_LAUNCHED,
+                   hash_b);
+        wait_placed("b.service", "m3");
+        create_job("c.service", UNIT("[X-Fleet]\nMachineOf=a.service\n"), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("c.service", "m1");
+        create_job("d.service", UNIT(""), JOB_STATE_LOADED, NULL);
+        wait_placed("d.service", "m2"); /* the least-loaded machine */
+        create_job("e.service", UNIT("[X-Fleet]\nMachineMetadata=region=mars\n"),
+                   JOB_STATE_LAUNCHED, NULL);
+        create_job("f.service", UNIT(""), JOB_STATE_INACTIVE, NULL);
+        create_job("g.service", UNIT("[X-Fleet]\nGlobal=true\n"), JOB_STATE_LAUNCHED, NULL);
+        ck_assert_int_eq(wait_for(stats_unscheduled_is_one, n.engine, WAIT), 0);
+        run_for(200 * MSEC);
+        ck_assert(is_unscheduled((void *) "e.service"));
+        ck_assert(is_unscheduled((void *) "f.service"));
+        ck_assert(is_unscheduled((void *) "g.service"));
+        ck_assert_uint_eq(schedule_size(), 4);
+
+        /* The entries carry the job's hash and desired state. */
+        {
+                RegistryTarget t = {};
+                _cleanup_strv_free_ char **where = schedule_of("a.service", &t);
+
+                ck_assert_uint_eq(strv_length(where), 1);
+                ck_assert_str_eq(t.hash, hash_a);
+                ck_assert_int_eq(t.desired_state, JOB_STATE_LAUNCHED);
+        }
+        explain_contains(n.engine, "a.service", "scheduled on Machine(m1)");
+        explain_contains(n.engine, "a.service", "MachineMetadata");
+        explain_contains(n.engine, "c.service", "MachineOf");
+        explain_contains(n.engine, "e.service", "not scheduled");
+        explain_contains(n.engine, "e.service", "region=mars");
+        explain_contains(n.engine, "f.service", "inactive");
+        explain_contains(n.engine, "g.service", "global");
+        ck_assert_int_eq(engine_explain(n.engine, "nosuch.service", &why), -ENOENT);
+
+        /* Entries follow their jobs: launched -> loaded rewrites, inactive removes. */
+        set_job_state("a.service", JOB_STATE_LOADED);
+        ck_assert_int_eq(wait_for(is_placed, &loaded, WAIT), 0);
+        set_job_state("d.service", JOB_STATE_INACTIVE);
+        ck_assert_int_eq(wait_for(is_unscheduled, (void *) "d.service", WAIT), 0);
+        /* Destroying a job removes its entry, then its content (nothing else uses it). */
+        ck_assert_int_eq(registry_destroy_job_sync(admin, "b.service", NULL), 0);
+        ck_assert_int_eq(wait_for(is_unscheduled, (void *) "b.service", WAIT), 0);
+        ck_assert_int_eq(wait_for(unit_absent, hash_b, WAIT), 0);
+        ck_assert(!unit_absent(hash_a));
+
+        st = engine_get_stats(n.engine);
+        printf("stats: passes %" PRIu64 ", decisions %" PRIu64 ", updates %" PRIu64
+               ", collected %" PRIu64 ", last pass %" PRIu64 " us\n",
+               st->passes, st->decisions_applied, st->updates_applied, st->units_collected,
+               st->last_pass_usec);
+        ck_assert_uint_ge(st->decisions_applied, 6); /* 4 placed, 2 removed */
+        ck_assert_uint_ge(st->updates_applied, 1);
+        ck_assert_uint_ge(st->units_collected, 1);
+        ck_assert_uint_eq(st->fenced_rejections, 0);
+        node_stop(&n);
+        machine_done(&m1);
+        machine_done(&m2);
+        machine_done(&m3);
+}
+END_TEST
+
+START_TEST(test_content_gc) {
+        Node n = {};
+        Machine m1 = {};
+        char hash[REGISTRY_HASH_LEN + 1];
+        const char *orphan = "abcdefabcdefabcdefabcdefabcdefabcdefabcd";
+        _cleanup_free_ char *key = NULL;
+
+        machine_up(&m1, "m1", 10 * SEC, NULL);
+        create_job("keep.service", UNIT(""), JOB_STATE_LAUNCHED, hash);
+        ck_assert_int_gt(asprintf(&key, "%sunit/%s", prefix, orphan), 0);
+        EtcdPutRequest q = {.key = key, .value = "[Service]\nExecStart=/bin/true\n"};
+        ck_assert_int_eq(etcd_put_sync(admin_client, &q, NULL), 0);
+        ck_assert(!unit_absent((void *) orphan));
+
+        node_start(&n, "m1");
+        ck_assert_int_eq(wait_for(unit_absent, (void *) orphan, WAIT), 0);
+        wait_placed("keep.service", "m1");
+        run_for(300 * MSEC);
+        ck_assert(!unit_absent(hash));
+        node_stop(&n);
+        machine_done(&m1);
+}
+END_TEST
+
+/* ---- tests: machine failover ------------------------------------------------------------- */
+
+/* Times (as the test sees the watch events) of a machine's key deletion and of a job's entry
+ * appearing elsewhere. */
+typedef struct Timeline {
+        const char *machine, *job;
+        usec_t gone, moved;
+} Timeline;
+
+static void on_timeline(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
+        Timeline *t = userdata;
+
+        for (size_t i = 0; u && i < u->n_events; i++) {
+                const RegistryEvent *ev = &u->events[i];
+                const RegistryKey *k = &ev->entry.key;
+
+                if (ev->type == REGISTRY_EVENT_DELETE && k->kind == REGISTRY_KEY_MACHINE &&
+                    streq(k->machine_id, t->machine) && !t->gone)
+                        t->gone = now_usec();
+                if (ev->type == REGISTRY_EVENT_PUT && k->kind == REGISTRY_KEY_SCHEDULE &&
+                    streq(k->name, t->job) && !streq(k->machine_id, t->machine) && t->gone &&
+                    !t->moved)
+                        t->moved = now_usec();
+        }
+}
+
+static bool timeline_moved(void *userdata) {
+        return ((Timeline *) userdata)->moved != 0;
+}
+
+static bool pair_moved(void *userdata) {
+        _cleanup_strv_free_ char **a = schedule_of("a.service", NULL);
+        _cleanup_strv_free_ char **b = schedule_of("b.service", NULL);
+
+        return strv_length(a) == 1 && strv_length(b) == 1 && !streq(a[0], "m1") &&
+               streq(a[0], b[0]);
+}
+
+START_TEST(test_machine_failover) {
+        _cleanup_(registry_watch_freep) RegistryWatch *w = NULL;
+        RegistryWatchOptions opts = {.resync = false};
+        Timeline tl = {.machine = "m1", .job = "b.service"};
+        Timeline tl2 = {.machine = "m2", .job = "x.service"};
+        _cleanup_(registry_watch_freep) RegistryWatch *w2 = NULL;
+        _cleanup_strv_free_ char **where = NULL;
+        Node n = {}, standby = {};
+        Machine m1 = {}, m2 = {}, m3 = {};
+        usec_t t0;
+
+        machine_up(&m1, "m1", 2 * SEC, NULL);
+        machine_up(&m2, "m2", 10 * SEC, NULL);
+        machine_up(&m3, "m3", 10 * SEC, NULL);
+        node_start(&n, "engine-1");
+        ck_assert_int_eq(wait_for(node_leads, &n, WAIT), 0);
+        node_start(&standby, "engine-2");
+
+        create_job("a.service", UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("a.service", "m1"); /* ties go to the lowest machine ID */
+        create_job("b.service", UNIT("[X-Fleet]\nMachineOf=a.service\n"), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("b.service", "m1");
+        create_job("x.service", UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("x.service", "m2");
+
+        ck_assert_int_eq(registry_watch_new(admin, _REGISTRY_KEY_KIND_INVALID, NULL, &opts,
+                                            on_timeline, &tl, &w),
+                         0);
+        run_for(100 * MSEC);
+        /* m1 crashes: its lease expires within its TTL, and its units move together. */
+        t0 = now_usec();
+        machine_crash(&m1);
+        ck_assert_int_eq(wait_for(pair_moved, NULL, WAIT), 0);
+        (void) wait_for(timeline_moved, &tl, 5 * SEC);
+        where = schedule_of("a.service", NULL);
+        ck_assert_str_eq(where[0], "m3"); /* m2 runs x.service, m3 nothing */
+        printf("machine m1 crashed (agent TTL 2 s): lease expired after %.1f ms (last "
+               "keepalive %.1f ms before the crash); units rescheduled %.3f ms after the "
+               "expiry, %.1f ms after the crash\n",
+               (tl.gone - t0) / 1000.0, (t0 - m1.last_keepalive) / 1000.0,
+               tl.moved >= tl.gone ? (tl.moved - tl.gone) / 1000.0 : -1.0,
+               (tl.moved - t0) / 1000.0);
+
+        /* A machine that leaves gracefully (lease revoked) loses its units at once. */
+        ck_assert_int_eq(registry_watch_new(admin, _REGISTRY_KEY_KIND_INVALID, NULL, &opts,
+                                            on_timeline, &tl2, &w2),
+                         0);
+        run_for(100 * MSEC);
+        t0 = now_usec();
+        machine_revoke(&m2);
+        wait_placed("x.service", "m3");
+        (void) wait_for(timeline_moved, &tl2, 5 * SEC);
+        printf("machine m2 revoked: x.service rescheduled %.3f ms after the machine key went "
+               "(%.1f ms after the revoke)\n",
+               tl2.moved >= tl2.gone ? (tl2.moved - tl2.gone) / 1000.0 : -1.0,
+               (now_usec() - t0) / 1000.0);
+        ck_assert(!is_leader(&standby));
+        node_stop(&standby);
+        node_stop(&n);
+        machine_done(&m1);
+        machine_done(&m3);
+}
+END_TEST
+
+/* A new leader picks up where the old one stopped: it lists the registry and schedules. */
+START_TEST(test_leader_failover_schedules) {
+        Node a = {}, b = {};
+        Pair p = {&a, &b};
+        Node *first, *second;
+        Machine m1 = {};
+        int64_t lease = 0;
+
+        machine_up(&m1, "m1", 10 * SEC, NULL);
+        node_start(&a, "engine-a");
+        node_start(&b, "engine-b");
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        first = is_leader(&a) ? &a : &b;
+        second = first == &a ? &b : &a;
+        create_job("one.service", UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("one.service", "m1");
+
+        ck_assert_int_gt(leader_key(NULL, &lease), 0);
+        ck_assert_int_eq(etcd_lease_revoke_sync(admin_client, lease, NULL), 0);
+        ck_assert_int_eq(wait_for(node_leads, second, WAIT), 0);
+        create_job("two.service", UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("two.service", "m1");
+        wait_placed("one.service", "m1"); /* untouched */
+        ck_assert(!is_leader(first));
+        node_stop(&a);
+        node_stop(&b);
+        machine_done(&m1);
+}
+END_TEST
+
+static Suite *engine_suite(void) {
+        Suite *s = suite_create("engine");
+        TCase *tc = tcase_create("engine");
+
+        tcase_add_unchecked_fixture(tc, shared_setup, shared_teardown);
+        tcase_add_checked_fixture(tc, setup, teardown);
+        tcase_set_timeout(tc, 120);
+        tcase_add_test(tc, test_election_and_fencing);
+        tcase_add_test(tc, test_deposed_leader_is_fenced);
+        tcase_add_test(tc, test_stalled_leader_resumes);
+        tcase_add_test(tc, test_leader_crash_and_graceful_stop);
+        tcase_add_test(tc, test_schedule_constraints);
+        tcase_add_test(tc, test_content_gc);
+        tcase_add_test(tc, test_machine_failover);
+        tcase_add_test(tc, test_leader_failover_schedules);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+FLEET_TEST_MAIN(engine_suite)

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine's registry mirror and its hash map: entries in, snapshots out (no I/O). */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mirror.h"
+#include "registry-json.h"
+#include "strmap.h"
+#include "strv.h"
+#include "test-util.h"
+
+#define P "/p/"
+#define H1 "1111111111111111111111111111111111111111"
+#define H2 "2222222222222222222222222222222222222222"
+#define H3 "3333333333333333333333333333333333333333"
+
+/* ---- StrMap ------------------------------------------------------------------------------- */
+
+START_TEST(test_strmap_random) {
+        enum { N = 2000 };
+        StrMap m = {};
+        char(*keys)[16] = calloc(N, 16);
+        bool present[N] = {};
+        size_t n = 0, iterated = 0, it = 0;
+        unsigned seed = 42;
+        const char *k;
+        void *v, *old;
+
+        ck_assert_ptr_nonnull(keys);
+        for (int i = 0; i < N; i++)
+                (void) snprintf(keys[i], 16, "key-%d", i);
+        ck_assert_ptr_null(strmap_get(&m, "nothing"));
+        ck_assert_ptr_null(strmap_remove(&m, "nothing"));
+        /* Random inserts and removes, checked against a plain array. */
+        for (int round = 0; round < 20000; round++) {
+                int i = (int) (rand_r(&seed) % N);
+
+                if (rand_r(&seed) % 3 != 0) {
+                        ck_assert_int_eq(strmap_put(&m, keys[i], keys[i], &old), 0);
+                        ck_assert_ptr_eq(old, present[i] ? keys[i] : NULL);
+                        n += !present[i];
+                        present[i] = true;
+                } else {
+                        ck_assert_ptr_eq(strmap_remove(&m, keys[i]), present[i] ? keys[i] : NULL);
+                        n -= present[i];
+                        present[i] = false;
+                }
+        }
+        ck_assert_uint_eq(strmap_size(&m), n);
+        for (int i = 0; i < N; i++)
+                ck_assert_ptr_eq(strmap_get(&m, keys[i]), present[i] ? keys[i] : NULL);
+        while (strmap_next(&m, &it, &k, &v)) {
+                ck_assert_ptr_eq(k, v);
+                iterated++;
+        }
+        ck_assert_uint_eq(iterated, n);
+        strmap_done(&m);
+        ck_assert_uint_eq(strmap_size(&m), 0);
+        free(keys);
+}
+END_TEST
+
+/* ---- Mirror ------------------------------------------------------------------------------- */
+
+static void put(Mirror *m, const char *key, const char *value, int64_t rev, int expect) {
+        EtcdKeyValue kv = {.key = (char *) key,
+                           .value = (char *) value,
+                           .value_size = strlen(value),
+                           .create_revision = rev,
+                           .mod_revision = rev,
+                           .version = 1};
+        _cleanup_(registry_entry_done) RegistryEntry e = {};
+
+        ck_assert_int_eq(registry_entry_decode(P, &kv, true, &e), 0);
+        ck_assert_int_eq(mirror_put(m, &e), expect);
+}
+
+static void del(Mirror *m, const char *key, int expect) {
+        _cleanup_(registry_key_done) RegistryKey k = {};
+
+        ck_assert_int_eq(registry_key_parse(P, key, &k), 0);
+        ck_assert_int_eq(mirror_delete(m, &k), expect);
+}
+
+static const SnapshotJob *find_job(const ClusterSnapshot *s, const char *name) {
+        for (size_t i = 0; i < s->n_jobs; i++)
+                if (streq(s->jobs[i].name, name))
+                        return &s->jobs[i];
+        return NULL;
+}
+
+static const SnapshotMachine *find_machine(const ClusterSnapshot *s, const char *id) {
+        for (size_t i = 0; i < s->n_machines; i++)
+                if (streq(s->machines[i].id, id))
+                        return &s->machines[i];
+        return NULL;
+}
+
+static MirrorView *view(Mirror *m) {
+        MirrorView *v = NULL;
+
+        ck_assert_int_eq(mirror_build_view(m, &v), 0);
+        return v;
+}
+
+START_TEST(test_mirror_jobs_and_content) {
+        _cleanup_(mirror_freep) Mirror *m = NULL;
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+        const SnapshotJob *j;
+        MirrorJobInfo info;
+
+        ck_assert_int_eq(mirror_new(&m), 0);
+        /* The job arrives; its content is not there yet: the job is held. */
+        put(m, P "job/web@1.service",
+            "{\"name\":\"web@1.service\",\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 5, 1);
+        v = view(m);
+        ck_assert_uint_eq(v->snapshot->n_jobs, 0);
+        ck_assert_uint_eq(v->n_held, 1);
+        ck_assert_str_eq(v->held[0].name, "web@1.service");
+        ck_assert_str_eq(v->held[0].hash, H1);
+        ck_assert_int_eq(mirror_get_job(m, "web@1.service", &info), 0);
+        ck_assert(info.held);
+        v = mirror_view_free(v);
+
+        /* Content arrives (and matters, since a job waits for it). Specifiers are applied with
+         * the job's name. */
+        put(m, P "unit/" H1, "[Service]\nExecStart=/bin/true\n[X-Fleet]\nConflicts=%p@*.service\n",
+            6, 1);
+        v = view(m);
+        ck_assert_uint_eq(v->n_held, 0);
+        ck_assert_uint_eq(v->snapshot->n_jobs, 1);
+        j = &v->snapshot->jobs[0];
+        ck_assert_str_eq(j->hash, H1);
+        ck_assert_int_eq(j->state, JOB_STATE_LAUNCHED);
+        ck_assert_ptr_nonnull(j->xfleet);
+        ck_assert_str_eq(j->xfleet->conflicts[0], "web@*.service");
+        ck_assert_uint_eq(v->n_units, 1);
+        ck_assert_str_eq(v->units[0].hash, H1);
+        ck_assert_int_eq(v->units[0].mod_revision, 6);
+        v = mirror_view_free(v);
+
+        /* Content re-put (a job creation with the same text): only the revision changes, and
+         * nobody waits for it. */
+        put(m, P "unit/" H1, "[Service]\nExecStart=/bin/true\n[X-Fleet]\nConflicts=%p@*.service\n",
+            9, 0);
+        /* New hash without X-Fleet options: the cached options are dropped. */
+        put(m, P "unit/" H2, "[Service]\nExecStart=/bin/false\n", 10, 0);
+        put(m, P "job/web@1.service",
+            "{\"name\":\"web@1.service\",\"hash\":\"" H2 "\",\"desiredState\":\"loaded\"}", 10, 1);
+        v = view(m);
+        j = find_job(v->snapshot, "web@1.service");
+        ck_assert_ptr_nonnull(j);
+        ck_assert_str_eq(j->hash, H2);
+        ck_assert_int_eq(j->state, JOB_STATE_LOADED);
+        ck_assert_ptr_null(j->xfleet);
+        ck_assert_uint_eq(v->n_units, 2);
+        v = mirror_view_free(v);
+
+        /* Unreadable content: held. Deleting the job and contents empties the mirror. */
+        put(m, P "unit/" H3, "[Service\n", 11, 0);
+        put(m, P "job/bad.service",
+            "{\"name\":\"bad.service\",\"hash\":\"" H3 "\",\"desiredState\":\"launched\"}", 11, 1);
+        v = view(m);
+        ck_assert_uint_eq(v->n_held, 1);
+        ck_assert_str_eq(v->held[0].name, "bad.service");
+        v = mirror_view_free(v);
+        del(m, P "job/bad.service", 1);
+        del(m, P "job/bad.service", 0);
+        del(m, P "job/web@1.service", 1);
+        del(m, P "unit/" H1, 0);
+        del(m, P "unit/" H2, 0);
+        del(m, P "unit/" H3, 0);
+        ck_assert_uint_eq(mirror_n_jobs(m), 0);
+        ck_assert_uint_eq(mirror_n_units(m), 0);
+        ck_assert_int_eq(mirror_get_job(m, "web@1.service", &info), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_mirror_machines_and_metadata) {
+        _cleanup_(mirror_freep) Mirror *m = NULL;
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+        const SnapshotMachine *sm;
+
+        ck_assert_int_eq(mirror_new(&m), 0);
+        /* An overlay for a machine that is not live yet changes nothing that matters. */
+        put(m, P "metadata/m1/disk", "ssd", 2, 0);
+        put(m, P "machine/m1",
+            "{\"ID\":\"m1\",\"PublicIP\":\"10.0.0.1\",\"Metadata\":{\"region\":\"us\","
+            "\"rack\":\"r1\"}}",
+            3, 1);
+        put(m, P "machine/m2", "{\"ID\":\"m2\"}", 4, 1);
+        ck_assert(mirror_has_machine(m, "m1"));
+        ck_assert_uint_eq(mirror_n_machines(m), 2);
+        /* Overrides and removals: an empty value removes the key from the merged view. */
+        put(m, P "metadata/m1/region", "eu", 5, 1);
+        put(m, P "metadata/m1/rack", "", 6, 1);
+        v = view(m);
+        ck_assert_uint_eq(v->snapshot->n_machines, 2);
+        sm = find_machine(v->snapshot, "m1");
+        ck_assert_ptr_nonnull(sm);
+        ck_assert_str_eq(snapshot_machine_get_metadata(sm, "region"), "eu");
+        ck_assert_str_eq(snapshot_machine_get_metadata(sm, "disk"), "ssd");
+        ck_assert_ptr_null(snapshot_machine_get_metadata(sm, "rack"));
+        v = mirror_view_free(v);
+
+        /* Dropping the overlay brings the configured value back. */
+        del(m, P "metadata/m1/rack", 1);
+        del(m, P "metadata/m1/region", 1);
+        v = view(m);
+        sm = find_machine(v->snapshot, "m1");
+        ck_assert_str_eq(snapshot_machine_get_metadata(sm, "region"), "us");
+        ck_assert_str_eq(snapshot_machine_get_metadata(sm, "rack"), "r1");
+        v = mirror_view_free(v);
+
+        /* A machine whose lease expired goes; its overlay stays for when it returns. */
+        del(m, P "machine/m1", 1);
+        del(m, P "machine/m1", 0);
+        ck_assert(!mirror_has_machine(m, "m1"));
+        v = view(m);
+        ck_assert_uint_eq(v->snapshot->n_machines, 1);
+        ck_assert_str_eq(v->snapshot->machines[0].id, "m2");
+        v = mirror_view_free(v);
+        put(m, P "machine/m1", "{\"ID\":\"m1\"}", 8, 1);
+        v = view(m);
+        sm = find_machine(v->snapshot, "m1");
+        ck_assert_str_eq(snapshot_machine_get_metadata(sm, "disk"), "ssd");
+        v = mirror_view_free(v);
+        del(m, P "metadata/m1/disk", 1);
+        del(m, P "machine/m1", 1);
+        del(m, P "machine/m2", 1);
+        ck_assert_uint_eq(mirror_n_machines(m), 0);
+}
+END_TEST
+
+START_TEST(test_mirror_schedule_and_ignored) {
+        _cleanup_(mirror_freep) Mirror *m = NULL;
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+        _cleanup_strv_free_ char **machines = NULL;
+
+        ck_assert_int_eq(mirror_new(&m), 0);
+        put(m, P "schedule/m2/a.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 3,
+            1);
+        put(m, P "schedule/m1/a.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"loaded\"}", 4,
+            1);
+        put(m, P "schedule/m1/a.service", "{\"hash\":\"" H2 "\",\"desiredState\":\"loaded\"}", 5,
+            1);
+        ck_assert_uint_eq(mirror_n_schedule(m), 2);
+        ck_assert_int_eq(mirror_get_job_machines(m, "a.service", &machines), 0);
+        ck_assert_uint_eq(strv_length(machines), 2);
+        ck_assert_str_eq(machines[0], "m1");
+        ck_assert_str_eq(machines[1], "m2");
+        v = view(m);
+        ck_assert_uint_eq(v->snapshot->n_schedule, 2);
+        for (size_t i = 0; i < 2; i++) {
+                const SnapshotSchedule *e = &v->snapshot->schedule[i];
+
+                ck_assert_str_eq(e->job, "a.service");
+                if (streq(e->machine, "m1")) {
+                        ck_assert_str_eq(e->hash, H2);
+                        ck_assert_int_eq(e->state, JOB_STATE_LOADED);
+                }
+        }
+        v = mirror_view_free(v);
+        /* Keys the engine does not need change nothing. */
+        put(m, P "state/a.service/m1",
+            "{\"loadState\":\"loaded\",\"activeState\":\"active\",\"subState\":\"running\","
+            "\"unitHash\":\"" H1 "\",\"fleetState\":\"launched\"}",
+            6, 0);
+        put(m, P "global/g.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 7, 0);
+        put(m, P "engine/leader", "{\"MachineID\":\"m1\",\"Version\":\"1\"}", 8, 0);
+        del(m, P "schedule/m2/a.service", 1);
+        del(m, P "schedule/m2/a.service", 0);
+        mirror_clear(m);
+        ck_assert_uint_eq(mirror_n_schedule(m), 0);
+}
+END_TEST
+
+static Suite *mirror_suite(void) {
+        Suite *s = suite_create("engine-mirror");
+        TCase *tc = tcase_create("mirror");
+
+        tcase_add_test(tc, test_strmap_random);
+        tcase_add_test(tc, test_mirror_jobs_and_content);
+        tcase_add_test(tc, test_mirror_machines_and_metadata);
+        tcase_add_test(tc, test_mirror_schedule_and_ignored);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+FLEET_TEST_MAIN(mirror_suite)
