@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -188,6 +189,31 @@ const char *http_request_header(const HttpRequest *req, const char *name) {
         return MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, name);
 }
 
+typedef struct CountCtx {
+        const char *key;
+        unsigned n;
+} CountCtx;
+
+static enum MHD_Result count_values(void *cls, enum MHD_ValueKind kind, const char *key,
+                                    const char *value) {
+        CountCtx *c = cls;
+        if (key && strcasecmp(key, c->key) == 0)
+                c->n++;
+        return MHD_YES;
+}
+
+unsigned http_request_header_count(const HttpRequest *req, const char *name) {
+        CountCtx c = { .key = name };
+        (void) MHD_get_connection_values(req->connection, MHD_HEADER_KIND, count_values, &c);
+        return c.n;
+}
+
+unsigned http_request_query_count(const HttpRequest *req, const char *key) {
+        CountCtx c = { .key = key };
+        (void) MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, count_values, &c);
+        return c.n;
+}
+
 const char *http_request_query(const HttpRequest *req, const char *key) {
         return MHD_lookup_connection_value(req->connection, MHD_GET_ARGUMENT_KIND, key);
 }
@@ -303,7 +329,8 @@ int http_server_add_fd(HttpServer *s, int fd) {
                 listener_done(l);
                 return -EIO;
         }
-        r = sd_event_add_time_relative(s->event, &l->timer, CLOCK_MONOTONIC, 0, 0,
+        /* Accuracy 1 µs: the default 250 ms would delay every deferred reply. */
+        r = sd_event_add_time_relative(s->event, &l->timer, CLOCK_MONOTONIC, 0, 1,
                                                on_timer, l);
         if (r < 0) {
                 listener_done(l);

@@ -48,6 +48,9 @@ const char *http_request_method(const HttpRequest *req);
 const char *http_request_path(const HttpRequest *req);                   /* without query */
 const char *http_request_header(const HttpRequest *req, const char *name); /* or NULL */
 const char *http_request_query(const HttpRequest *req, const char *key);   /* or NULL */
+/* How many times a header (case-insensitive) / a query key appears in the request. */
+unsigned http_request_header_count(const HttpRequest *req, const char *name);
+unsigned http_request_query_count(const HttpRequest *req, const char *key);
 const char *http_request_body(const HttpRequest *req, size_t *ret_len);    /* NUL-terminated */
 
 /*

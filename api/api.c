@@ -1,0 +1,387 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-internal.h"
+#include "api-json.h"
+#include "api-validate.h"
+#include "log.h"
+
+#ifndef FLEET_VERSION
+#define FLEET_VERSION "0.0.0"
+#endif
+
+/* ---- request contexts ---------------------------------------------------------------------- */
+
+static void ctx_free(ApiCtx *c) {
+        Api *a = c->api;
+
+        for (size_t i = 0; i < c->n_slots; i++) {
+                etcd_call_cancel(c->slots[i].call);
+                registry_list_free(c->slots[i].list);
+        }
+        etcd_call_cancel(c->write_call);
+        if (c->free_data)
+                c->free_data(c->data);
+        api_route_match_done(&c->match);
+        if (c->prev)
+                c->prev->next = c->next;
+        else
+                a->pending = c->next;
+        if (c->next)
+                c->next->prev = c->prev;
+        a->n_pending--;
+        free(c);
+}
+
+void api_ctx_reply(ApiCtx *c, unsigned status, const char *content_type, const char *body,
+                   size_t len, const char *const *headers) {
+        int r = http_request_reply(c->req, status, content_type, body, len, headers);
+
+        if (r < 0)
+                log_warning_errno(r, "Failed to answer HTTP request, ignoring: %m");
+        /*
+         * A reply given from a later callback resumes the connection and arms the HTTP
+         * server's zero-delay timer; that timer has sd-event's default accuracy (250 ms), so
+         * without another wake-up the answer would wait up to 250 ms. A wake-up makes the loop
+         * dispatch the already elapsed timer at once.
+         */
+        if (!c->api->dispatching && c->api->wake)
+                (void) sd_event_source_set_enabled(c->api->wake, SD_EVENT_ONESHOT);
+        c->api->status_counts[api_metrics_code_index(status)]++;
+        ctx_free(c);
+}
+
+void api_ctx_reply_json(ApiCtx *c, unsigned status, char *json) {
+        if (!json) {
+                api_ctx_reply_internal(c, -ENOMEM);
+                return;
+        }
+        api_ctx_reply(c, status, "application/json", json, strlen(json), NULL);
+        free(json);
+}
+
+void api_ctx_reply_error(ApiCtx *c, unsigned status, const char *message) {
+        char *json = NULL;
+
+        if (api_error_format((int) status, message, &json) < 0) {
+                /* a static body keeps the error shape even without memory */
+                static const char oom[] = "{\"error\":{\"code\":500,\"message\":\"\"}}";
+                api_ctx_reply(c, 500, "application/json", oom, sizeof(oom) - 1, NULL);
+                return;
+        }
+        api_ctx_reply_json(c, status, json);
+}
+
+void api_ctx_reply_registry_error(ApiCtx *c, int error, const char *message) {
+        const char *m = http_request_method(c->req), *p = http_request_path(c->req);
+
+        if (api_error_is_unavailable(error)) {
+                log_debug_errno(error, "%s %s: etcd unreachable: %m", m, p);
+                api_ctx_reply_error(c, 503, API_MESSAGE_UNAVAILABLE);
+                return;
+        }
+        log_warning_errno(error, "%s %s: registry operation failed: %m", m, p);
+        api_ctx_reply_error(c, 500, message);
+}
+
+void api_ctx_reply_internal(ApiCtx *c, int error) {
+        log_warning_errno(error, "Failed to answer %s %s: %m", http_request_method(c->req),
+                          http_request_path(c->req));
+        api_ctx_reply_error(c, 500, NULL);
+}
+
+/* ---- registry reads ------------------------------------------------------------------------ */
+
+static void fetch_finish(ApiCtx *c) {
+        ApiFetchDone done = c->fetch_done;
+
+        if (c->n_running > 0 || !done)
+                return;
+        c->fetch_done = NULL;
+        done(c, c->fetch_error);
+}
+
+static void fetch_fail(ApiCtx *c, int error) {
+        if (c->fetch_error >= 0)
+                c->fetch_error = error;
+        for (size_t i = 0; i < c->n_slots; i++)
+                if (c->slots[i].call) {
+                        etcd_call_cancel(c->slots[i].call);
+                        c->slots[i].call = NULL;
+                        c->n_running--;
+                }
+}
+
+static void on_fetched(Registry *r, int error, RegistryList *list, void *userdata) {
+        ApiFetchSlot *s = userdata;
+        ApiCtx *c = s->ctx;
+
+        s->call = NULL;
+        c->n_running--;
+        if (error == -ENOENT && s->is_get)
+                error = 0;
+        else if (error >= 0) {
+                s->list = malloc(sizeof(*s->list));
+                if (!s->list)
+                        error = -ENOMEM;
+                else {
+                        /* the list is borrowed: take its entries */
+                        *s->list = *list;
+                        list->entries = NULL;
+                        list->n_entries = 0;
+                }
+        }
+        if (error < 0)
+                fetch_fail(c, error);
+        fetch_finish(c);
+}
+
+static int fetch_slot(ApiCtx *c, ApiFetchSlot **ret) {
+        if (c->n_slots >= API_FETCH_MAX) {
+                fetch_fail(c, -E2BIG);
+                return -E2BIG;
+        }
+        *ret = &c->slots[c->n_slots];
+        **ret = (ApiFetchSlot){.ctx = c};
+        return (int) c->n_slots++;
+}
+
+int api_fetch_list(ApiCtx *c, RegistryKeyKind kind, const char *sub, bool keys_only) {
+        ApiFetchSlot *s;
+        int i, r;
+
+        i = fetch_slot(c, &s);
+        if (i < 0)
+                return i;
+        r = registry_list(c->api->registry, kind, sub, 0, keys_only, on_fetched, s, &s->call);
+        if (r < 0) {
+                fetch_fail(c, r);
+                return r;
+        }
+        c->n_running++;
+        return i;
+}
+
+int api_fetch_get(ApiCtx *c, const RegistryKey *key) {
+        ApiFetchSlot *s;
+        int i, r;
+
+        i = fetch_slot(c, &s);
+        if (i < 0)
+                return i;
+        s->is_get = true;
+        r = registry_get(c->api->registry, key, on_fetched, s, &s->call);
+        if (r < 0) {
+                fetch_fail(c, r);
+                return r;
+        }
+        c->n_running++;
+        return i;
+}
+
+void api_fetch_wait(ApiCtx *c, ApiFetchDone done) {
+        c->fetch_done = done;
+        if (c->fetch_error < 0)
+                fetch_fail(c, c->fetch_error);
+        fetch_finish(c);
+}
+
+void api_fetch_reset(ApiCtx *c) {
+        assert(c->n_running == 0);
+        for (size_t i = 0; i < c->n_slots; i++)
+                c->slots[i].list = registry_list_free(c->slots[i].list);
+        c->n_slots = 0;
+        c->fetch_error = 0;
+}
+
+/* ---- shared helpers ------------------------------------------------------------------------ */
+
+int api_ctx_page(ApiCtx *c, uint16_t *ret_page) {
+        _cleanup_free_ char *err = NULL;
+        const char *tok = http_request_query(c->req, "nextPageToken");
+        int r;
+
+        r = api_page_from_query(tok, http_request_query_count(c->req, "nextPageToken"),
+                                c->api->token_limit, ret_page, &err);
+        if (r == -EINVAL)
+                api_ctx_reply_error(c, 400, err);
+        else if (r < 0)
+                api_ctx_reply_internal(c, r);
+        return r;
+}
+
+int api_ctx_index(ApiCtx *c, ApiIndex *ret) {
+        ApiIndex x = {};
+
+        for (size_t i = 0; i < c->n_slots; i++) {
+                const RegistryList *l = c->slots[i].list;
+                int r;
+
+                if (!l)
+                        continue;
+                r = api_index_add(&x, l->entries, l->n_entries);
+                if (r < 0) {
+                        api_index_done(&x);
+                        return r;
+                }
+        }
+        api_index_sort(&x);
+        *ret = x;
+        return 0;
+}
+
+const char *api_ctx_page_token(ApiCtx *c, uint16_t page, char buf[static API_PAGE_TOKEN_LEN + 1]) {
+        if (page == 0)
+                return NULL;
+        api_page_token_format(c->api->token_limit, page, buf);
+        return buf;
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------ */
+
+static void reply_redirect(ApiCtx *c) {
+        const char *headers[] = {"Location", c->match.location, NULL};
+        _cleanup_free_ char *body = NULL;
+        int r;
+
+        /* Go's http.Redirect: a short HTML note for GET only. */
+        if (!streq(http_request_method(c->req), "GET")) {
+                api_ctx_reply(c, 301, NULL, NULL, 0, headers);
+                return;
+        }
+        r = api_redirect_body(c->match.location, &body);
+        if (r < 0) {
+                api_ctx_reply_internal(c, r);
+                return;
+        }
+        api_ctx_reply(c, 301, "text/html; charset=utf-8", body, strlen(body), headers);
+}
+
+static void dispatch(ApiCtx *c) {
+        static void (*const handlers[_API_ROUTE_MAX])(ApiCtx * c) = {
+                [API_ROUTE_DISCOVERY] = api_route_discovery,
+                [API_ROUTE_MACHINES_LIST] = api_route_machines_list,
+                [API_ROUTE_MACHINES_PATCH] = api_route_machines_patch,
+                [API_ROUTE_UNITS_LIST] = api_route_units_list,
+                [API_ROUTE_UNIT_GET] = api_route_unit_get,
+                [API_ROUTE_UNIT_PUT] = api_route_unit_put,
+                [API_ROUTE_UNIT_DELETE] = api_route_unit_delete,
+                [API_ROUTE_STATES_LIST] = api_route_states_list,
+                [API_ROUTE_STATE_GET] = api_route_state_get,
+                [API_ROUTE_METRICS] = api_route_metrics,
+        };
+        ApiRoute route = c->match.route;
+
+        if (!c->api->etcd_available && route != API_ROUTE_METRICS)
+                /* fleet's "unavailable" handler answers every request alike, before routing */
+                api_ctx_reply_error(c, 503, API_MESSAGE_UNAVAILABLE);
+        else if (route == API_ROUTE_ERROR)
+                api_ctx_reply_error(c, c->match.status, c->match.message);
+        else if (route == API_ROUTE_REDIRECT)
+                reply_redirect(c);
+        else if (route < 0 || route >= _API_ROUTE_MAX || !handlers[route])
+                api_ctx_reply_error(c, 404, NULL);
+        else
+                handlers[route](c);
+}
+
+static int on_wake(sd_event_source *s, void *userdata) {
+        return 0;
+}
+
+static void on_request(HttpRequest *req, void *userdata) {
+        Api *a = userdata;
+        ApiCtx *c;
+        int r;
+
+        log_debug("HTTP %s %s", http_request_method(req), http_request_path(req));
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                static const char oom[] = "{\"error\":{\"code\":500,\"message\":\"\"}}";
+                (void) http_request_reply(req, 500, "application/json", oom, sizeof(oom) - 1, NULL);
+                return;
+        }
+        *c = (ApiCtx){.api = a, .req = req, .next = a->pending};
+        if (a->pending)
+                a->pending->prev = c;
+        a->pending = c;
+        a->n_pending++;
+
+        a->dispatching = true;
+        r = api_route(http_request_method(req), http_request_path(req), &c->match);
+        if (r < 0)
+                api_ctx_reply_internal(c, r);
+        else
+                dispatch(c);
+        a->dispatching = false;
+}
+
+/* ---- object -------------------------------------------------------------------------------- */
+
+int api_new(Api **ret, sd_event *e, Registry *r, const ApiConfig *cfg) {
+        _cleanup_free_ char *server = NULL;
+        const ApiConfig defaults = {};
+        Api *a;
+        int k;
+
+        if (!cfg)
+                cfg = &defaults;
+        if (asprintf(&server, "fleetd/%s", cfg->version ?: FLEET_VERSION) < 0)
+                return -ENOMEM;
+        a = calloc(1, sizeof(*a));
+        if (!a)
+                return -ENOMEM;
+        *a = (Api){
+                .event = sd_event_ref(e),
+                .registry = r,
+                .token_limit = cfg->token_limit == 0 ? API_DEFAULT_TOKEN_LIMIT
+                                                     : (uint16_t) MIN(cfg->token_limit, UINT16_MAX),
+                .metrics_extra = cfg->metrics_extra,
+                .metrics_userdata = cfg->metrics_userdata,
+                .etcd_available = true,
+        };
+        k = sd_event_add_defer(e, &a->wake, on_wake, a);
+        if (k >= 0) {
+                (void) sd_event_source_set_description(a->wake, "api-wake");
+                k = sd_event_source_set_enabled(a->wake, SD_EVENT_OFF);
+        }
+        if (k >= 0)
+                k = http_server_new(&a->http, e, server, on_request, a);
+        if (k < 0) {
+                api_free(a);
+                return k;
+        }
+        *ret = a;
+        return 0;
+}
+
+Api *api_free(Api *a) {
+        if (!a)
+                return NULL;
+        /* Answer what is still waiting so that no connection stays suspended. */
+        while (a->pending)
+                api_ctx_reply_error(a->pending, 503, API_MESSAGE_UNAVAILABLE);
+        http_server_free(a->http);
+        sd_event_source_disable_unref(a->wake);
+        sd_event_unref(a->event);
+        free(a);
+        return NULL;
+}
+
+int api_listen_fd(Api *a, int fd) {
+        return http_server_add_fd(a->http, fd);
+}
+
+int api_listen(Api *a, const char *address) {
+        return http_server_listen(a->http, address);
+}
+
+void api_set_etcd_available(Api *a, bool available) {
+        a->etcd_available = available;
+}
+
+size_t api_n_pending(const Api *a) {
+        return a->n_pending;
+}
