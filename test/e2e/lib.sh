@@ -29,6 +29,8 @@
 #   BUILD                build directory whose fleetd/fleetctl are tested (default build)
 #   FLEET_E2E_NAME       cluster name (default e2e: machines e2e-m1..., state in
 #                        /var/lib/fleet-cluster/e2e)
+#   FLEET_E2E_INDEX_BASE machine i gets IP 127.0.0.(10+BASE+i) (default 0), to run next to
+#                        another cluster on the same host
 #   FLEET_E2E_KEEP=1     leave the cluster running at exit, for inspection (then
 #                        FLEET_CLUSTER_NAME=e2e test/cluster/fleet-cluster down)
 
@@ -38,6 +40,7 @@ FLEET_CLUSTER=$E2E_ROOT/test/cluster/fleet-cluster
 export BUILD=${BUILD:-build}
 unset "${!FLEET_CLUSTER_@}" "${!FLEET_MACHINE_@}"
 export FLEET_CLUSTER_NAME=${FLEET_E2E_NAME:-e2e}
+[ -z "${FLEET_E2E_INDEX_BASE:-}" ] || export FLEET_CLUSTER_INDEX_BASE=$FLEET_E2E_INDEX_BASE
 WAIT_INTERVAL=${WAIT_INTERVAL:-0.1}
 
 _tap_n=0
