@@ -1,0 +1,532 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's desired state: watches on schedule/<id>/, global/ and metadata/<id>/ (and
+ * nothing else, so that a change elsewhere never wakes this agent), unit contents fetched by
+ * hash, and the selection of the global units that apply here.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent-internal.h"
+#include "log.h"
+#include "strv.h"
+
+#define WATCH_RETRY_USEC (5 * USEC_PER_SEC)
+
+enum {
+        WATCH_SCHEDULE = 1 << 0,
+        WATCH_GLOBAL = 1 << 1,
+        WATCH_METADATA = 1 << 2,
+};
+
+/* --- schedule and global entries -------------------------------------------------------------- */
+
+static void wanted_free(AgentWanted *w) {
+        if (!w)
+                return;
+        xfleet_free(w->xfleet);
+        free(w);
+}
+
+static void wanted_map_clear(NameMap *m) {
+        for (size_t i = 0; i < m->n; i++)
+                wanted_free(m->values[i]);
+        name_map_done(m);
+}
+
+/* 1 if the map changed. */
+static int wanted_put(NameMap *m, const char *name, const RegistryTarget *t) {
+        AgentWanted *w = name_map_get(m, name);
+
+        if (w) {
+                if (streq(w->target.hash, t->hash) && w->target.desired_state == t->desired_state)
+                        return 0;
+                w->target = *t;
+                return 1;
+        }
+        w = calloc(1, sizeof(AgentWanted));
+        if (!w)
+                return -ENOMEM;
+        w->target = *t;
+        if (name_map_put(m, name, w, NULL) < 0) {
+                wanted_free(w);
+                return -ENOMEM;
+        }
+        return 1;
+}
+
+static int wanted_remove(NameMap *m, const char *name) {
+        AgentWanted *w = name_map_remove(m, name);
+
+        wanted_free(w);
+        return w ? 1 : 0;
+}
+
+/* --- watches ---------------------------------------------------------------------------------- */
+
+static void desired_changed(Agent *a) {
+        if (!a->ready_notified && a->schedule_synced && a->global_synced && a->metadata_synced) {
+                a->ready_notified = true;
+                log_info("Agent synced with the registry: %zu scheduled, %zu global units",
+                         a->schedule.n, a->globals.n);
+                if (a->ready_cb)
+                        a->ready_cb(a, a->ready_userdata);
+        }
+        agent_pass_kick(a);
+}
+
+static void watch_failed(Agent *a, unsigned which, const char *what, int error) {
+        char buf[FORMAT_TIMESPAN_MAX];
+
+        log_warning_errno(error, "Watch on %s stopped: %m, retrying in %s", what,
+                          format_timespan(buf, WATCH_RETRY_USEC));
+        a->watches_failed |= which;
+        (void) sd_event_source_set_time_relative(a->watch_retry_timer, WATCH_RETRY_USEC);
+        (void) sd_event_source_set_enabled(a->watch_retry_timer, SD_EVENT_ONESHOT);
+}
+
+static bool entry_is_ours(const Agent *a, const RegistryEntry *e, RegistryKeyKind kind) {
+        if (e->key.kind != kind || !e->key.name)
+                return false;
+        if (kind == REGISTRY_KEY_GLOBAL)
+                return true;
+        return e->key.machine_id && streq(e->key.machine_id, a->machine_id);
+}
+
+/* Apply an update to a map of targets (schedule or global). 1 if anything changed. */
+static int apply_targets(Agent *a, NameMap *m, RegistryKeyKind kind, const RegistryWatchUpdate *u) {
+        int changed = 0, r;
+
+        if (u->resync) {
+                changed = 1; /* replace everything; cheap to recompute */
+                wanted_map_clear(m);
+                for (size_t i = 0; i < u->n_entries; i++) {
+                        const RegistryEntry *e = &u->entries[i];
+
+                        if (!entry_is_ours(a, e, kind) || !e->has_value)
+                                continue;
+                        r = wanted_put(m, e->key.name, &e->target);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        for (size_t i = 0; i < u->n_events; i++) {
+                const RegistryEvent *ev = &u->events[i];
+
+                if (!entry_is_ours(a, &ev->entry, kind))
+                        continue;
+                if (ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value)
+                        r = wanted_put(m, ev->entry.key.name, &ev->entry.target);
+                else
+                        r = wanted_remove(m, ev->entry.key.name);
+                if (r < 0)
+                        return r;
+                changed |= r;
+        }
+        return changed;
+}
+
+static void on_targets(Agent *a, RegistryWatch *w, int error, const RegistryWatchUpdate *u,
+                       bool global) {
+        unsigned which = global ? WATCH_GLOBAL : WATCH_SCHEDULE;
+        const char *what = global ? "global units" : "this machine's schedule";
+        int r;
+
+        if (error < 0) {
+                watch_failed(a, which, what, error);
+                return;
+        }
+        r = apply_targets(a, global ? &a->globals : &a->schedule,
+                          global ? REGISTRY_KEY_GLOBAL : REGISTRY_KEY_SCHEDULE, u);
+        if (r < 0) {
+                /* Out of memory: our view is incomplete. Re-list from scratch. */
+                log_oom();
+                (void) registry_watch_restart(w, 0);
+                return;
+        }
+        if (global)
+                a->global_synced = true;
+        else
+                a->schedule_synced = true;
+        if (r > 0 || !a->ready_notified)
+                desired_changed(a);
+}
+
+static void on_schedule(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
+        on_targets(userdata, w, error, u, false);
+}
+
+static void on_global(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
+        on_targets(userdata, w, error, u, true);
+}
+
+static int metadata_put(Agent *a, const char *key, const char *value) {
+        char *old = NULL, *v = strdup(value);
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        r = name_map_put(&a->dyn_metadata, key, v, (void **) &old);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        free(old);
+        return 0;
+}
+
+static void metadata_clear(Agent *a) {
+        for (size_t i = 0; i < a->dyn_metadata.n; i++)
+                free(a->dyn_metadata.values[i]);
+        name_map_done(&a->dyn_metadata);
+}
+
+static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
+        Agent *a = userdata;
+        int r = 0;
+
+        if (error < 0) {
+                watch_failed(a, WATCH_METADATA, "this machine's metadata", error);
+                return;
+        }
+        if (u->resync) {
+                metadata_clear(a);
+                for (size_t i = 0; i < u->n_entries && r >= 0; i++) {
+                        const RegistryEntry *e = &u->entries[i];
+
+                        if (entry_is_ours(a, e, REGISTRY_KEY_METADATA) && e->has_value)
+                                r = metadata_put(a, e->key.name, e->metadata_value);
+                }
+        }
+        for (size_t i = 0; i < u->n_events && r >= 0; i++) {
+                const RegistryEvent *ev = &u->events[i];
+
+                if (!entry_is_ours(a, &ev->entry, REGISTRY_KEY_METADATA))
+                        continue;
+                if (ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value)
+                        r = metadata_put(a, ev->entry.key.name, ev->entry.metadata_value);
+                else
+                        free(name_map_remove(&a->dyn_metadata, ev->entry.key.name));
+        }
+        if (r < 0) {
+                log_oom();
+                (void) registry_watch_restart(w, 0);
+                return;
+        }
+        a->metadata_synced = true;
+        desired_changed(a);
+}
+
+static int on_watch_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Agent *a = userdata;
+        unsigned failed = a->watches_failed;
+        int r = 0;
+
+        a->watches_failed = 0;
+        if ((failed & WATCH_SCHEDULE) && a->schedule_watch)
+                r = registry_watch_restart(a->schedule_watch, 0);
+        if (r >= 0 && (failed & WATCH_GLOBAL) && a->global_watch)
+                r = registry_watch_restart(a->global_watch, 0);
+        if (r >= 0 && (failed & WATCH_METADATA) && a->metadata_watch)
+                r = registry_watch_restart(a->metadata_watch, 0);
+        if (r < 0) {
+                a->watches_failed = failed;
+                (void) sd_event_source_set_time_relative(s, WATCH_RETRY_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+int agent_watches_open(Agent *a) {
+        int r;
+
+        if (!a->watch_retry_timer) {
+                r = sd_event_add_time_relative(a->event, &a->watch_retry_timer, CLOCK_MONOTONIC, 0,
+                                               0, on_watch_retry, a);
+                if (r < 0)
+                        return r;
+                (void) sd_event_source_set_enabled(a->watch_retry_timer, SD_EVENT_OFF);
+                (void) sd_event_source_set_description(a->watch_retry_timer, "agent-watch-retry");
+        }
+        r = registry_watch_new(a->registry, REGISTRY_KEY_SCHEDULE, a->machine_id, NULL, on_schedule,
+                               a, &a->schedule_watch);
+        if (r >= 0)
+                r = registry_watch_new(a->registry, REGISTRY_KEY_GLOBAL, NULL, NULL, on_global, a,
+                                       &a->global_watch);
+        if (r >= 0)
+                r = registry_watch_new(a->registry, REGISTRY_KEY_METADATA, a->machine_id, NULL,
+                                       on_metadata, a, &a->metadata_watch);
+        return r;
+}
+
+void agent_watches_close(Agent *a) {
+        a->schedule_watch = registry_watch_free(a->schedule_watch);
+        a->global_watch = registry_watch_free(a->global_watch);
+        a->metadata_watch = registry_watch_free(a->metadata_watch);
+        a->watch_retry_timer = sd_event_source_disable_unref(a->watch_retry_timer);
+}
+
+const char *agent_metadata_lookup(const char *key, void *userdata) {
+        Agent *a = userdata;
+        const char *v = name_map_get(&a->dyn_metadata, key);
+
+        if (v)
+                return *v ? v : NULL; /* "" removes the key (fleet's merge) */
+        for (size_t i = 0; a->metadata && a->metadata[i] && a->metadata[i + 1]; i += 2)
+                if (streq(a->metadata[i], key))
+                        return a->metadata[i + 1];
+        return NULL;
+}
+
+/* --- unit contents ---------------------------------------------------------------------------- */
+
+static void content_free(AgentContent *c) {
+        if (!c)
+                return;
+        etcd_call_cancel(c->call);
+        free(c->text);
+        unit_file_free(c->unit);
+        free(c);
+}
+
+AgentContent *agent_content_get(Agent *a, const char *hash) {
+        return name_map_get(&a->contents, hash);
+}
+
+/* Accept text as the content of c if it hashes to c->hash (as stored, or once normalized). */
+static int content_accept(AgentContent *c, char *text) {
+        _cleanup_free_ char *msg = NULL, *normalized = NULL;
+        _cleanup_(unit_file_freep) UnitFile *u = NULL;
+        char hash[UNIT_HASH_HEX_LEN + 1];
+        size_t len = strlen(text);
+        int r;
+
+        r = unit_file_parse(text, len, &u, &msg);
+        if (r < 0) {
+                log_error("Content of unit %s does not parse: %s", c->hash, strempty(msg));
+                free(text);
+                return r == -ENOMEM ? r : -EBADMSG;
+        }
+        unit_hash_bytes(text, len, hash);
+        if (!streq(hash, c->hash)) {
+                r = unit_file_serialize(u, &normalized);
+                if (r < 0) {
+                        free(text);
+                        return r;
+                }
+                unit_hash_bytes(normalized, strlen(normalized), hash);
+                if (!streq(hash, c->hash)) {
+                        log_error("Content stored as unit %s has hash %s: refusing it", c->hash,
+                                  hash);
+                        free(text);
+                        return -EBADMSG;
+                }
+                free(text);
+                text = TAKE_PTR(normalized);
+                len = strlen(text);
+        }
+        c->text = text;
+        c->len = len;
+        c->has_install = unit_file_has_section(u, "Install");
+        c->unit = TAKE_PTR(u);
+        return 0;
+}
+
+static void on_content(Registry *r, int error, RegistryList *list, void *userdata) {
+        AgentContent *c = userdata;
+        Agent *a = c->agent;
+
+        c->call = NULL;
+        if (error >= 0 && (list->n_entries != 1 || !list->entries[0].has_value ||
+                           list->entries[0].key.kind != REGISTRY_KEY_UNIT))
+                error = -EBADMSG;
+        if (error >= 0) {
+                error = content_accept(c, TAKE_PTR(list->entries[0].unit_text));
+                c->permanent = error == -EBADMSG;
+        } else
+                log_warning_errno(error, "Failed to fetch unit content %s: %m%s", c->hash,
+                                  error == -ENOENT ? " (not in the registry)" : "");
+        c->error = error;
+        agent_pass_kick(a);
+}
+
+static int content_fetch(Agent *a, const char *hash) {
+        RegistryKey key = {.kind = REGISTRY_KEY_UNIT, .name = (char *) hash};
+        AgentContent *c = agent_content_get(a, hash);
+        int r;
+
+        if (!c) {
+                c = calloc(1, sizeof(AgentContent));
+                if (!c)
+                        return -ENOMEM;
+                c->agent = a;
+                memcpy(c->hash, hash, sizeof(c->hash));
+                if (name_map_put(&a->contents, hash, c, NULL) < 0) {
+                        free(c);
+                        return -ENOMEM;
+                }
+        }
+        if (c->text || c->call || c->error)
+                return 0;
+        r = registry_get(a->registry, &key, on_content, c, &c->call);
+        if (r < 0)
+                c->error = r;
+        return r;
+}
+
+/* Make w ready for name: content fetched and X-Fleet options parsed. 0 ready, -EAGAIN while
+ * fetching, other negative errno if the content is unavailable. */
+static int wanted_prepare(Agent *a, const char *name, AgentWanted *w) {
+        AgentContent *c = agent_content_get(a, w->target.hash);
+        int r;
+
+        if (!c || (!c->text && !c->call && !c->error)) {
+                r = content_fetch(a, w->target.hash);
+                if (r < 0)
+                        return r;
+                c = agent_content_get(a, w->target.hash);
+        }
+        if (c->call)
+                return -EAGAIN;
+        if (c->error)
+                return c->error;
+        if (!w->xfleet || !streq(w->xfleet_hash, w->target.hash)) {
+                w->xfleet = xfleet_free(w->xfleet);
+                r = xfleet_parse(c->unit, name, &w->xfleet);
+                if (r < 0)
+                        return r;
+                memcpy(w->xfleet_hash, w->target.hash, sizeof(w->xfleet_hash));
+        }
+        return 0;
+}
+
+void agent_contents_prune(Agent *a, bool retry_failed) {
+        for (size_t i = a->contents.n; i-- > 0;) {
+                AgentContent *c = a->contents.values[i];
+                bool used = false;
+
+                for (size_t j = 0; j < a->schedule.n && !used; j++)
+                        used = streq(((AgentWanted *) a->schedule.values[j])->target.hash, c->hash);
+                for (size_t j = 0; j < a->globals.n && !used; j++)
+                        used = streq(((AgentWanted *) a->globals.values[j])->target.hash, c->hash);
+                if (!used)
+                        content_free(name_map_remove_at(&a->contents, i));
+                else if (retry_failed && c->error && !c->permanent)
+                        c->error = 0;
+        }
+}
+
+/* --- desired units ---------------------------------------------------------------------------- */
+
+static int pass_unit_add(AgentPassUnit *out, size_t *n, const char *name, const AgentWanted *w,
+                         bool global) {
+        AgentPassUnit *p = &out[(*n)++];
+
+        *p = (AgentPassUnit){
+                .name = strdup(name), .target = w->target.desired_state, .global = global};
+        if (!p->name)
+                return -ENOMEM;
+        memcpy(p->hash, w->target.hash, sizeof(p->hash));
+        return 0;
+}
+
+/* Prepare every entry of m that is desired (not inactive). Returns 1 if one is still being
+ * fetched; unavailable ones go to *excluded. */
+static int prepare_all(Agent *a, NameMap *m, char ***excluded) {
+        bool pending = false;
+        int r;
+
+        for (size_t i = 0; i < m->n; i++) {
+                AgentWanted *w = m->values[i];
+
+                if (w->target.desired_state == JOB_STATE_INACTIVE)
+                        continue;
+                r = wanted_prepare(a, m->keys[i], w);
+                if (r == -EAGAIN)
+                        pending = true;
+                else if (r == -ENOMEM)
+                        return r;
+                else if (r < 0 && strv_extend(excluded, m->keys[i]) < 0)
+                        return -ENOMEM;
+        }
+        return pending;
+}
+
+static bool wanted_usable(const AgentWanted *w, char **excluded, const char *name) {
+        return w->target.desired_state != JOB_STATE_INACTIVE && !strv_contains(excluded, name);
+}
+
+int agent_desired_compute(Agent *a, AgentPassUnit **ret, size_t *ret_n, char ***ret_excluded) {
+        _cleanup_strv_free_ char **excluded = NULL;
+        _cleanup_free_ AgentScheduledUnit *sched = NULL;
+        _cleanup_free_ AgentGlobalUnit *glob = NULL;
+        _cleanup_free_ size_t *idx = NULL;
+        AgentPassUnit *out;
+        size_t ns = 0, ng = 0, n_idx = 0, n = 0;
+        int r, pending;
+
+        pending = prepare_all(a, &a->schedule, &excluded);
+        if (pending < 0)
+                return pending;
+        r = prepare_all(a, &a->globals, &excluded);
+        if (r < 0)
+                return r;
+        if (pending || r)
+                return -EAGAIN;
+
+        sched = calloc(a->schedule.n + 1, sizeof(AgentScheduledUnit));
+        glob = calloc(a->globals.n + 1, sizeof(AgentGlobalUnit));
+        if (!sched || !glob)
+                return -ENOMEM;
+        /* Every scheduled unit counts for the global selection (name clashes), those without
+         * content with no options. */
+        for (size_t i = 0; i < a->schedule.n; i++) {
+                AgentWanted *w = a->schedule.values[i];
+
+                if (w->target.desired_state != JOB_STATE_INACTIVE)
+                        sched[ns++] = (AgentScheduledUnit){
+                                a->schedule.keys[i],
+                                strv_contains(excluded, a->schedule.keys[i]) ? NULL : w->xfleet};
+        }
+        for (size_t i = 0; i < a->globals.n; i++) {
+                AgentWanted *w = a->globals.values[i];
+
+                if (wanted_usable(w, excluded, a->globals.keys[i]))
+                        glob[ng++] = (AgentGlobalUnit){a->globals.keys[i], w->xfleet,
+                                                       w->target.desired_state};
+        }
+        r = agent_select_global_units(glob, ng, sched, ns, agent_metadata_lookup, a, &idx, &n_idx);
+        if (r < 0)
+                return r;
+
+        out = calloc(ns + n_idx + 1, sizeof(AgentPassUnit));
+        if (!out)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->schedule.n && r >= 0; i++)
+                if (wanted_usable(a->schedule.values[i], excluded, a->schedule.keys[i]))
+                        r = pass_unit_add(out, &n, a->schedule.keys[i], a->schedule.values[i],
+                                          false);
+        for (size_t i = 0; i < n_idx && r >= 0; i++)
+                r = pass_unit_add(out, &n, glob[idx[i]].name,
+                                  name_map_get(&a->globals, glob[idx[i]].name), true);
+        if (r < 0) {
+                for (size_t i = 0; i < n; i++)
+                        free(out[i].name);
+                free(out);
+                return r;
+        }
+        *ret = out;
+        *ret_n = n;
+        *ret_excluded = TAKE_PTR(excluded);
+        return 0;
+}
+
+void agent_desired_done(Agent *a) {
+        agent_watches_close(a);
+        wanted_map_clear(&a->schedule);
+        wanted_map_clear(&a->globals);
+        metadata_clear(a);
+        for (size_t i = 0; i < a->contents.n; i++)
+                content_free(a->contents.values[i]);
+        name_map_done(&a->contents);
+}

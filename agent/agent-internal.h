@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * Shared by the agent's implementation files: agent.c (lifecycle, presence and systemd glue,
+ * shutdown, metrics), agent-desired.c (watches, unit contents, desired state) and agent-pass.c
+ * (current state, reconcile pass, task outcomes, state publishing). Not for other modules.
+ */
+
+#include "agent.h"
+#include "executor.h"
+#include "name-map.h"
+#include "presence.h"
+#include "publisher.h"
+#include "reconcile.h"
+#include "registry.h"
+#include "systemd.h"
+#include "unit-file.h"
+#include "xfleet.h"
+
+#define AGENT_PASS_BACKOFF_MIN (1 * USEC_PER_SEC)
+#define AGENT_PASS_BACKOFF_MAX (60 * USEC_PER_SEC)
+#define AGENT_SHUTDOWN_ATTEMPTS 5
+
+/* unit/<hash>: content fetched from etcd. */
+typedef struct AgentContent {
+        Agent *agent;
+        char hash[REGISTRY_HASH_LEN + 1];
+        char *text; /* normalized unit text; NULL until fetched */
+        size_t len;
+        UnitFile *unit;
+        bool has_install;
+        EtcdCall *call; /* fetch in flight */
+        int error;      /* the fetch failed (retried by the pass retry timer) */
+        bool permanent; /* the content itself is bad: never retried */
+} AgentContent;
+
+/* A schedule/<id>/<name> or global/<name> entry. */
+typedef struct AgentWanted {
+        RegistryTarget target;
+        XFleet *xfleet; /* parsed for this name from the content with xfleet_hash */
+        char xfleet_hash[REGISTRY_HASH_LEN + 1];
+} AgentWanted;
+
+/* A unit this agent has to do with: a file in the units directory, a desired unit, or one it
+ * still has records of. Watched in systemd for as long as it is here. */
+typedef struct AgentUnit {
+        char *name;
+        bool has_file;
+        char file_hash[REGISTRY_HASH_LEN + 1];
+        JobState recorded;
+        bool has_started;
+        char started_hash[REGISTRY_HASH_LEN + 1];
+        bool global; /* last desired as a global unit */
+} AgentUnit;
+
+/* What a pass decided to reach, kept until its tasks are done. */
+typedef struct AgentPassUnit {
+        char *name;
+        char hash[REGISTRY_HASH_LEN + 1];
+        JobState target;
+        bool global;
+        bool failed; /* a task for it failed or was skipped */
+} AgentPassUnit;
+
+struct Agent {
+        sd_event *event;
+        Registry *registry;
+        char *machine_id;
+        char *public_ip;
+        char **metadata; /* config metadata: alternating key, value */
+        char *units_directory;
+        char *link_directory; /* where systemd's runtime links are */
+        bool systemd_user;
+        usec_t ttl;
+        bool disable_engine;
+        char *version;
+        char *lease_file;
+
+        Presence *presence;
+        SystemdManager *systemd;
+        Executor *executor;
+        Publisher *publisher;
+
+        RegistryWatch *schedule_watch, *global_watch, *metadata_watch;
+        bool schedule_synced, global_synced, metadata_synced;
+        sd_event_source *watch_retry_timer;
+        unsigned watches_failed; /* bit per watch: 1 schedule, 2 global, 4 metadata */
+
+        NameMap schedule;     /* name -> AgentWanted */
+        NameMap globals;      /* name -> AgentWanted */
+        NameMap dyn_metadata; /* key -> char* value ("" removes the config value) */
+        NameMap contents;     /* hash -> AgentContent */
+        NameMap units;        /* name -> AgentUnit */
+
+        sd_event_source *pass_source; /* defer: one coalesced pass */
+        sd_event_source *retry_timer; /* pass retry with backoff */
+        sd_event_source *reconnect_timer;
+        unsigned reconnect_attempts;
+        usec_t backoff;
+        bool pass_again;           /* an event arrived during a pass */
+        bool waiting_states;       /* the last pass waits for systemd states */
+        AgentPassUnit *pass_units; /* the running pass's desired units */
+        size_t n_pass_units;
+
+        bool started;
+        bool ready_notified;
+        bool stopping; /* agent_shutdown() or agent_handover() called */
+        bool handover; /* agent_handover(): no purge */
+        unsigned shutdown_attempt;
+        AgentStoppedCallback stopped_cb;
+        void *stopped_userdata;
+        sd_event_source *shutdown_timer;
+
+        AgentReadyCallback ready_cb;
+        void *ready_userdata;
+        AgentFailureCallback failure_cb;
+        void *failure_userdata;
+        AgentRegistrationCallback registration_cb;
+        void *registration_userdata;
+
+        uint64_t passes;
+};
+
+/* agent-desired.c */
+int agent_watches_open(Agent *a);
+void agent_watches_close(Agent *a);
+/* The merged metadata value of key (dynamic over config), or NULL. */
+const char *agent_metadata_lookup(const char *key, void *userdata);
+/*
+ * Compute the desired units: the scheduled ones plus the applicable global units. 0 with
+ * *ret (malloc'd, names copied; agent_pass_units_free() style) and the excluded names (units whose
+ * content is unavailable: leave them alone) in *ret_excluded (strv); -EAGAIN while contents are
+ * being fetched (a fetch completion kicks the next pass); -ENOMEM.
+ */
+int agent_desired_compute(Agent *a, AgentPassUnit **ret, size_t *ret_n, char ***ret_excluded);
+/* The cached content of hash, or NULL. */
+AgentContent *agent_content_get(Agent *a, const char *hash);
+/* Drop contents no schedule or global entry refers to; forget failed fetches (retry). */
+void agent_contents_prune(Agent *a, bool retry_failed);
+void agent_desired_done(Agent *a);
+
+/* agent-pass.c */
+void agent_pass_kick(Agent *a);
+int agent_pass_setup(Agent *a);
+void agent_pass_done_sources(Agent *a);
+void agent_on_task(Executor *x, const ExecTask *t, void *userdata);
+void agent_on_executed(Executor *x, size_t n_failed, bool aborted, void *userdata);
+void agent_on_unit_state(SystemdManager *m, const char *name, const SystemdUnitState *state,
+                         void *userdata);
+AgentUnit *agent_unit_ensure(Agent *a, const char *name);
+void agent_unit_publish(Agent *a, AgentUnit *u);
+void agent_units_done(Agent *a);
+void agent_pass_units_free(Agent *a);
+/* Stop every unit the cluster could start elsewhere (fencing). */
+void agent_fence_units(Agent *a);
+/* Graceful shutdown: unload everything (agent.c continues when the executor is done). */
+int agent_purge(Agent *a);
+void agent_shutdown_continue(Agent *a);

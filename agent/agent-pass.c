@@ -1,0 +1,492 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The agent's reconcile pass: gather the current state (units directory records, systemd's
+ * view, the runtime links), diff it against the desired state with agent_reconcile() (pure),
+ * hand the tasks to the executor, and record what was done. Also: the unit records, state
+ * publishing, fencing and the shutdown purge.
+ */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent-internal.h"
+#include "log.h"
+#include "strv.h"
+
+/* --- unit records ----------------------------------------------------------------------------- */
+
+AgentUnit *agent_unit_ensure(Agent *a, const char *name) {
+        AgentUnit *u = name_map_get(&a->units, name);
+
+        if (u)
+                return u;
+        u = calloc(1, sizeof(AgentUnit));
+        if (!u)
+                return NULL;
+        u->name = strdup(name);
+        if (!u->name || name_map_put(&a->units, name, u, NULL) < 0) {
+                free(u->name);
+                free(u);
+                return NULL;
+        }
+        u->recorded = JOB_STATE_INACTIVE;
+        if (a->systemd && systemd_manager_watch_unit(a->systemd, name) < 0)
+                log_warning("Failed to follow the state of %s", name);
+        return u;
+}
+
+static void unit_free(AgentUnit *u) {
+        if (!u)
+                return;
+        free(u->name);
+        free(u);
+}
+
+void agent_units_done(Agent *a) {
+        for (size_t i = 0; i < a->units.n; i++)
+                unit_free(a->units.values[i]);
+        name_map_done(&a->units);
+}
+
+void agent_unit_publish(Agent *a, AgentUnit *u) {
+        const SystemdUnitState *st;
+        RegistryUnitState s = {};
+        int r;
+
+        if (u->recorded == JOB_STATE_INACTIVE || !u->has_file || !a->systemd)
+                return;
+        st = systemd_manager_get_unit_state(a->systemd, u->name);
+        if (!st)
+                return;
+        s.load_state = (char *) st->load_state;
+        s.active_state = (char *) st->active_state;
+        s.sub_state = (char *) st->sub_state;
+        memcpy(s.unit_hash, u->file_hash, sizeof(s.unit_hash));
+        s.fleet_state = u->recorded;
+        r = publisher_set(a->publisher, u->name, &s);
+        if (r < 0)
+                log_warning_errno(r, "Failed to queue the state of %s: %m", u->name);
+}
+
+void agent_on_unit_state(SystemdManager *m, const char *name, const SystemdUnitState *state,
+                         void *userdata) {
+        Agent *a = userdata;
+        AgentUnit *u = name_map_get(&a->units, name);
+
+        if (u)
+                agent_unit_publish(a, u);
+        if (a->waiting_states)
+                agent_pass_kick(a);
+}
+
+/* Is systemd's runtime link for name in place and pointing at our file? */
+static bool unit_linked(Agent *a, const char *name) {
+        _cleanup_free_ char *link = NULL, *want = NULL;
+        char target[PATH_MAX];
+        ssize_t n;
+
+        if (asprintf(&link, "%s/%s", a->link_directory, name) < 0 ||
+            asprintf(&want, "%s/%s", a->units_directory, name) < 0)
+                return false;
+        n = readlink(link, target, sizeof(target) - 1);
+        if (n < 0)
+                return false;
+        target[n] = '\0';
+        return streq(target, want);
+}
+
+/* systemd's last known state of a watched unit; NULL if unknown or while reconnecting. */
+static const SystemdUnitState *unit_state(Agent *a, const char *name) {
+        return a->systemd ? systemd_manager_get_unit_state(a->systemd, name) : NULL;
+}
+
+static AgentUnitActivity unit_activity(Agent *a, const char *name) {
+        const SystemdUnitState *st = unit_state(a, name);
+
+        return agent_unit_activity_from_active_state(st ? st->active_state : NULL);
+}
+
+/* --- pass bookkeeping ------------------------------------------------------------------------- */
+
+void agent_pass_units_free(Agent *a) {
+        for (size_t i = 0; i < a->n_pass_units; i++)
+                free(a->pass_units[i].name);
+        free(a->pass_units);
+        a->pass_units = NULL;
+        a->n_pass_units = 0;
+}
+
+static AgentPassUnit *pass_unit_find(Agent *a, const char *name) {
+        for (size_t i = 0; i < a->n_pass_units; i++)
+                if (streq(a->pass_units[i].name, name))
+                        return &a->pass_units[i];
+        return NULL;
+}
+
+void agent_pass_kick(Agent *a) {
+        if (a->stopping || !a->pass_source)
+                return;
+        if (a->executor && executor_is_running(a->executor)) {
+                a->pass_again = true;
+                return;
+        }
+        (void) sd_event_source_set_enabled(a->pass_source, SD_EVENT_ONESHOT);
+}
+
+static void schedule_retry(Agent *a) {
+        char buf[FORMAT_TIMESPAN_MAX];
+        int enabled = SD_EVENT_OFF;
+
+        (void) sd_event_source_get_enabled(a->retry_timer, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        a->backoff =
+                a->backoff ? MIN(a->backoff * 2, AGENT_PASS_BACKOFF_MAX) : AGENT_PASS_BACKOFF_MIN;
+        log_info("Retrying in %s", format_timespan(buf, a->backoff));
+        (void) sd_event_source_set_time_relative(a->retry_timer, a->backoff);
+        (void) sd_event_source_set_enabled(a->retry_timer, SD_EVENT_ONESHOT);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
+        Agent *a = userdata;
+
+        agent_contents_prune(a, true);
+        agent_pass_kick(a);
+        return 0;
+}
+
+/* After a pass: each desired unit whose tasks all succeeded is now in its target state; one
+ * found running with the desired content is adopted. Then forget units that left no trace. */
+static void pass_record(Agent *a) {
+        for (size_t i = 0; i < a->n_pass_units; i++) {
+                AgentPassUnit *p = &a->pass_units[i];
+                AgentUnit *u = name_map_get(&a->units, p->name);
+
+                if (!u || p->failed)
+                        continue;
+                u->global = p->global;
+                if (u->recorded != p->target)
+                        u->recorded = p->target;
+                if (p->target == JOB_STATE_LAUNCHED &&
+                    unit_activity(a, p->name) == AGENT_UNIT_RUNNING && !u->has_started &&
+                    u->has_file && streq(u->file_hash, p->hash)) {
+                        u->has_started = true;
+                        memcpy(u->started_hash, p->hash, sizeof(u->started_hash));
+                }
+                agent_unit_publish(a, u);
+        }
+        for (size_t i = a->units.n; i-- > 0;) {
+                AgentUnit *u = a->units.values[i];
+
+                if (pass_unit_find(a, u->name) || u->has_file ||
+                    u->recorded != JOB_STATE_INACTIVE || unit_linked(a, u->name) ||
+                    unit_activity(a, u->name) != AGENT_UNIT_STOPPED)
+                        continue;
+                if (a->systemd)
+                        (void) systemd_manager_unwatch_unit(a->systemd, u->name);
+                unit_free(name_map_remove_at(&a->units, i));
+        }
+}
+
+/* --- executor outcomes ------------------------------------------------------------------------ */
+
+void agent_on_task(Executor *x, const ExecTask *t, void *userdata) {
+        Agent *a = userdata;
+        AgentUnit *u = t->name ? name_map_get(&a->units, t->name) : NULL;
+        AgentPassUnit *p = t->name ? pass_unit_find(a, t->name) : NULL;
+
+        if (t->error < 0) {
+                if (p)
+                        p->failed = true;
+                return;
+        }
+        if (!u)
+                return;
+        switch (t->type) {
+        case AGENT_TASK_UNLOAD:
+                u->has_file = false;
+                u->recorded = JOB_STATE_INACTIVE;
+                u->has_started = false;
+                (void) publisher_set(a->publisher, u->name, NULL);
+                return;
+        case AGENT_TASK_LOAD:
+                u->has_file = true;
+                memcpy(u->file_hash, t->hash, sizeof(u->file_hash));
+                if (u->recorded == JOB_STATE_INACTIVE)
+                        u->recorded = JOB_STATE_LOADED;
+                break;
+        case AGENT_TASK_STOP:
+                u->recorded = JOB_STATE_LOADED;
+                break;
+        case AGENT_TASK_START:
+        case AGENT_TASK_RESTART:
+                /* A start that completes after fencing stopped the unit must not count. */
+                if (!presence_is_registered(a->presence))
+                        break;
+                u->recorded = JOB_STATE_LAUNCHED;
+                u->has_started = u->has_file;
+                memcpy(u->started_hash, u->file_hash, sizeof(u->started_hash));
+                break;
+        default:
+                return;
+        }
+        agent_unit_publish(a, u);
+}
+
+void agent_on_executed(Executor *x, size_t n_failed, bool aborted, void *userdata) {
+        Agent *a = userdata;
+
+        if (!aborted && !a->stopping)
+                pass_record(a);
+        agent_pass_units_free(a);
+        if (a->stopping) {
+                if (!a->handover)
+                        agent_shutdown_continue(a);
+                return;
+        }
+        if (n_failed > 0 && !aborted)
+                schedule_retry(a);
+        else if (!aborted)
+                a->backoff = 0;
+        if (a->pass_again || aborted) {
+                a->pass_again = false;
+                agent_pass_kick(a);
+        }
+}
+
+/* --- the pass --------------------------------------------------------------------------------- */
+
+static int tasks_to_exec(Agent *a, const AgentTask *tasks, size_t n, ExecTask **ret) {
+        ExecTask *et = calloc(n, sizeof(ExecTask));
+
+        if (!et)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                const AgentTask *t = &tasks[i];
+                ExecTask *e = &et[i];
+
+                e->type = t->type;
+                e->reason = t->reason;
+                e->write_file = t->write_file;
+                if (t->name && !(e->name = strdup(t->name)))
+                        goto oom;
+                if (t->type == AGENT_TASK_LOAD) {
+                        AgentContent *c = agent_content_get(a, t->hash);
+
+                        if (!c || !c->text || !(e->hash = strdup(t->hash)))
+                                goto oom;
+                        e->enable = c->has_install;
+                        if (e->write_file) {
+                                e->text = strndup(c->text, c->len);
+                                e->len = c->len;
+                                if (!e->text)
+                                        goto oom;
+                        }
+                }
+        }
+        *ret = et;
+        return 0;
+oom:
+        for (size_t i = 0; i < n; i++)
+                exec_task_done(&et[i]);
+        free(et);
+        return -ENOMEM;
+}
+
+/* Build the current-state array of every unit not in excluded. Names are borrowed. */
+static int current_build(Agent *a, char **excluded, AgentCurrentUnit **ret, size_t *ret_n) {
+        AgentCurrentUnit *cur = calloc(a->units.n + 1, sizeof(AgentCurrentUnit));
+        size_t n = 0;
+
+        if (!cur)
+                return -ENOMEM;
+        for (size_t i = 0; i < a->units.n; i++) {
+                AgentUnit *u = a->units.values[i];
+                const SystemdUnitState *st = unit_state(a, u->name);
+                bool linked;
+
+                if (strv_contains(excluded, u->name))
+                        continue;
+                linked = unit_linked(a, u->name);
+                cur[n++] = (AgentCurrentUnit){
+                        .name = u->name,
+                        .file_hash = u->has_file ? u->file_hash : NULL,
+                        .linked = linked,
+                        .systemd_stale = linked && st && streq(st->load_state, "not-found"),
+                        .activity =
+                                agent_unit_activity_from_active_state(st ? st->active_state : NULL),
+                        .recorded = u->recorded,
+                        .started_hash = u->has_started ? u->started_hash : NULL,
+                };
+        }
+        *ret = cur;
+        *ret_n = n;
+        return 0;
+}
+
+/* Every unit taking part needs a record (watched) and a known systemd state. */
+static int states_ready(Agent *a, char **excluded) {
+        for (size_t i = 0; i < a->n_pass_units; i++)
+                if (!agent_unit_ensure(a, a->pass_units[i].name))
+                        return -ENOMEM;
+        for (size_t i = 0; i < a->units.n; i++)
+                if (!strv_contains(excluded, a->units.keys[i]) && !unit_state(a, a->units.keys[i]))
+                        return 0;
+        return 1;
+}
+
+static void log_tasks(const AgentTask *tasks, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *s = agent_task_to_string(&tasks[i]);
+
+                log_debug("Planned task: %s (%s)", strempty(s), tasks[i].reason);
+        }
+}
+
+/* Run tasks computed from desired (may be empty) and current. 1 if the executor runs, 0 if
+ * there was nothing to do. */
+static int run_diff(Agent *a, const AgentDesiredUnit *desired, size_t nd,
+                    const AgentCurrentUnit *current, size_t nc) {
+        _cleanup_free_ AgentTask *tasks = NULL;
+        ExecTask *et = NULL;
+        size_t n = 0;
+        int r;
+
+        r = agent_reconcile(desired, nd, current, nc, &tasks, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute the agent's tasks: %m");
+        if (n == 0)
+                return 0;
+        log_tasks(tasks, n);
+        r = tasks_to_exec(a, tasks, n, &et);
+        if (r < 0)
+                return log_oom();
+        r = executor_run(a->executor, et, n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run the agent's tasks: %m");
+        return 1;
+}
+
+static int pass(Agent *a) {
+        _cleanup_strv_free_ char **excluded = NULL;
+        _cleanup_free_ AgentDesiredUnit *desired = NULL;
+        _cleanup_free_ AgentCurrentUnit *current = NULL;
+        size_t nc = 0;
+        int r;
+
+        agent_pass_units_free(a);
+        r = agent_desired_compute(a, &a->pass_units, &a->n_pass_units, &excluded);
+        if (r == -EAGAIN)
+                return 0; /* a content fetch completes first and kicks again */
+        if (r < 0)
+                return log_error_errno(r, "Failed to compute the desired state: %m");
+        if (excluded)
+                schedule_retry(a); /* contents missing: fetch them again later */
+        r = states_ready(a, excluded);
+        if (r <= 0) {
+                a->waiting_states = r == 0;
+                agent_pass_units_free(a);
+                return r < 0 ? log_oom() : 0;
+        }
+        a->waiting_states = false;
+        desired = calloc(a->n_pass_units + 1, sizeof(AgentDesiredUnit));
+        if (!desired)
+                return log_oom();
+        for (size_t i = 0; i < a->n_pass_units; i++)
+                desired[i] = (AgentDesiredUnit){a->pass_units[i].name, a->pass_units[i].hash,
+                                                a->pass_units[i].target};
+        r = current_build(a, excluded, &current, &nc);
+        if (r < 0)
+                return log_oom();
+        a->passes++;
+        r = run_diff(a, desired, a->n_pass_units, current, nc);
+        if (r == 0) {
+                pass_record(a);
+                agent_pass_units_free(a);
+                a->backoff = 0;
+        }
+        return r;
+}
+
+static int on_pass(sd_event_source *s, void *userdata) {
+        Agent *a = userdata;
+        int r;
+
+        if (a->stopping || executor_is_running(a->executor))
+                return 0;
+        if (!presence_is_registered(a->presence) || !a->schedule_synced || !a->global_synced ||
+            !a->metadata_synced || !a->systemd || !systemd_manager_is_connected(a->systemd))
+                return 0;
+        r = pass(a);
+        if (r < 0) {
+                agent_pass_units_free(a);
+                schedule_retry(a);
+        }
+        return 0;
+}
+
+int agent_pass_setup(Agent *a) {
+        int r;
+
+        r = sd_event_add_defer(a->event, &a->pass_source, on_pass, a);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(a->pass_source, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(a->pass_source, "agent-pass");
+        r = sd_event_add_time_relative(a->event, &a->retry_timer, CLOCK_MONOTONIC, 0, 0, on_retry,
+                                       a);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(a->retry_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(a->retry_timer, "agent-retry");
+        return 0;
+}
+
+void agent_pass_done_sources(Agent *a) {
+        a->pass_source = sd_event_source_disable_unref(a->pass_source);
+        a->retry_timer = sd_event_source_disable_unref(a->retry_timer);
+}
+
+/* --- fencing and purge ------------------------------------------------------------------------ */
+
+void agent_fence_units(Agent *a) {
+        size_t n = 0;
+
+        publisher_set_lease(a->publisher, 0);
+        if (a->executor)
+                executor_abort(a->executor);
+        if (!a->systemd) {
+                /* Reconnecting: units cannot be stopped now; say so loudly. */
+                log_error("Fencing: not connected to systemd, cannot stop units");
+                return;
+        }
+        for (size_t i = 0; i < a->units.n; i++) {
+                AgentUnit *u = a->units.values[i];
+
+                if (u->global || (!u->has_file && u->recorded == JOB_STATE_INACTIVE))
+                        continue;
+                if (systemd_manager_stop_unit(a->systemd, u->name, 0, NULL, NULL) >= 0)
+                        n++;
+                if (u->recorded == JOB_STATE_LAUNCHED)
+                        u->recorded = JOB_STATE_LOADED;
+                u->has_started = false;
+        }
+        if (n > 0)
+                log_warning("Fencing: stopped %zu unit(s) that the cluster may start elsewhere", n);
+}
+
+int agent_purge(Agent *a) {
+        _cleanup_free_ AgentCurrentUnit *current = NULL;
+        size_t nc = 0;
+        int r;
+
+        if (!a->systemd)
+                return 0;
+        r = current_build(a, NULL, &current, &nc);
+        if (r < 0)
+                return log_oom();
+        if (nc > 0)
+                log_info("Unloading %zu unit(s) before exiting", nc);
+        return run_diff(a, NULL, 0, current, nc);
+}
