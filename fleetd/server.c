@@ -215,6 +215,10 @@ int server_new(Server **ret, sd_event *event, const Config *config, const char *
                         .machine_id = machine_id,
                         .version = FLEET_VERSION,
                         .reconcile_interval = config->engine_reconcile_interval,
+                        /* fleet's 5x the reconcile interval, but never longer than agent_ttl:
+                         * a machine crash that takes the leader with it must fail over within
+                         * agent_ttl too, not wait for a longer engine lease. */
+                        .lease_ttl = MIN(5 * config->engine_reconcile_interval, config->agent_ttl),
                 };
 
                 r = engine_new(&s->engine, event, s->registry, &ec);
