@@ -23,7 +23,7 @@ SANFLAGS :=
 OPT ?= -O2
 endif
 
-PKGS_IO := libsystemd libcurl libmicrohttpd
+PKGS_IO := libsystemd libcurl libmicrohttpd gnutls
 PKGS_PURE := jansson libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_IO) $(PKGS_PURE) check 2>/dev/null)
 LIBS_PURE = $(shell pkg-config --libs $(PKGS_PURE))
@@ -191,4 +191,5 @@ check-headers:
 		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -MF /dev/null -x c -fsyntax-only -I. - || exit 1; \
 	done; echo "headers ok"
 
+include mk/fuzz.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

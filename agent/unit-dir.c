@@ -279,7 +279,7 @@ int unit_dir_scan(const char *dir, UnitDirEntry **ret, size_t *ret_n) {
                 return r;
         }
         if (n > 1)
-                qsort(entries, n, sizeof(UnitDirEntry), entry_cmp);
+                qsort_safe(entries, n, sizeof(UnitDirEntry), entry_cmp);
         *ret = entries;
         *ret_n = n;
         return 0;

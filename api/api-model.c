@@ -100,7 +100,7 @@ static int cmp_machine(const void *a, const void *b) {
 
 static void sort(const RegistryEntry **a, size_t n, int (*cmp)(const void *, const void *)) {
         if (n > 1)
-                qsort(a, n, sizeof(*a), cmp);
+                qsort_safe(a, n, sizeof(*a), cmp);
 }
 
 void api_index_sort(ApiIndex *x) {

@@ -349,6 +349,14 @@ int api_new(Api **ret, sd_event *e, Registry *r, const ApiConfig *cfg) {
         }
         if (k >= 0)
                 k = http_server_new(&a->http, e, server, on_request, a);
+        if (k >= 0 && cfg->tls_cert_file && *cfg->tls_cert_file) {
+                _cleanup_free_ char *msg = NULL;
+
+                k = http_server_set_tls_files(a->http, cfg->tls_cert_file, cfg->tls_key_file,
+                                              cfg->tls_ca_file, &msg);
+                if (k < 0 && k != -ENOMEM)
+                        log_error("%s", msg ?: "Unable to set up TLS for the API");
+        }
         if (k < 0) {
                 api_free(a);
                 return k;

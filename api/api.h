@@ -43,12 +43,19 @@ typedef struct ApiConfig {
         /* Appends more Prometheus text to /metrics (engine and agent metrics). May be NULL. */
         void (*metrics_extra)(FILE *f, void *userdata);
         void *metrics_userdata;
+        /* TLS for TCP listeners (http_server_set_tls_files()): PEM files read by api_new().
+         * NULL or "" cert = plain HTTP. With tls_ca_file, clients must present a certificate
+         * signed by it (else 403). Unix sockets are never TLS. */
+        const char *tls_cert_file;
+        const char *tls_key_file;
+        const char *tls_ca_file;
 } ApiConfig;
 
 /*
  * Create the API on event e over registry r (borrowed: it, and its etcd client, must outlive
  * the Api). cfg may be NULL (defaults). No socket is served until api_listen_fd()/api_listen().
- * 0, -ENOMEM.
+ * 0, -ENOMEM, or (with TLS files configured) the error of reading or loading them, logged
+ * with the file's name.
  */
 int api_new(Api **ret, sd_event *e, Registry *r, const ApiConfig *cfg);
 

@@ -11,6 +11,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <systemd/sd-event.h>
 
@@ -29,6 +31,8 @@ typedef struct Listener {
         sd_event_source *fd_sources[FD_SETSIZE];
         int max_fd;
         int fd;
+        bool tls;           /* served with TLS */
+        bool verify_client; /* TLS with a client CA: every request needs a verified cert */
 } Listener;
 
 struct HttpServer {
@@ -38,6 +42,12 @@ struct HttpServer {
         void *userdata;
         Listener listeners[MAX_LISTENERS];
         size_t n_listeners;
+        /* TLS for TCP listeners added later (http_server_set_tls). MHD keeps pointers to
+         * these strings, so they live as long as the server. Replaced strings are kept in
+         * old_tls until the server is freed, as earlier listeners may still point at them. */
+        char *tls_cert, *tls_key, *tls_ca;
+        char **old_tls;
+        size_t n_old_tls;
 };
 
 struct HttpRequest {
@@ -51,6 +61,7 @@ struct HttpRequest {
         bool dispatched;
         bool suspended;
         bool replied;
+        bool forbidden;                /* rejected by the client-certificate check */
         struct MHD_Response *response; /* built by http_request_reply, queued by MHD */
         unsigned status;
 };
@@ -97,6 +108,40 @@ static enum MHD_Result queue_reply(HttpRequest *req) {
         return r;
 }
 
+/* A JSON error body in fleet's shape (reference 9). */
+#define FORBIDDEN_BODY(msg) "{\"error\":{\"code\":403,\"message\":\"" msg "\"}}"
+
+/*
+ * Verify the client certificate of a TLS connection against the trust list MHD loaded from
+ * the CA (MHD_OPTION_HTTPS_MEM_TRUST). With it, MHD only *requests* a certificate
+ * (GNUTLS_CERT_REQUEST): the handshake succeeds without one, or with one from another CA, so
+ * the check is made here, once per request. NULL if verified, else the error body to send.
+ */
+static const char *verify_client(struct MHD_Connection *c) {
+        const union MHD_ConnectionInfo *ci;
+        gnutls_typed_vdata_st purpose = {
+                .type = GNUTLS_DT_KEY_PURPOSE_OID,
+                .data = (unsigned char *) GNUTLS_KP_TLS_WWW_CLIENT,
+        };
+        unsigned status = 0;
+        int r;
+
+        ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        if (!ci || !ci->tls_session)
+                return FORBIDDEN_BODY("TLS session unavailable");
+        if (gnutls_certificate_type_get(ci->tls_session) != GNUTLS_CRT_X509)
+                return FORBIDDEN_BODY("client certificate required");
+        r = gnutls_certificate_verify_peers(ci->tls_session, &purpose, 1, &status);
+        if (r == GNUTLS_E_NO_CERTIFICATE_FOUND)
+                return FORBIDDEN_BODY("client certificate required");
+        if (r < 0 || status != 0) {
+                log_debug("Rejected a client certificate: %s (status 0x%x)",
+                          r < 0 ? gnutls_strerror(r) : "does not verify", status);
+                return FORBIDDEN_BODY("client certificate not trusted");
+        }
+        return NULL;
+}
+
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
                                  const char *method, const char *version, const char *upload_data,
                                  size_t *upload_data_size, void **con_cls) {
@@ -116,6 +161,24 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
                         return MHD_NO;
                 }
                 *con_cls = req;
+                if (l->verify_client) {
+                        const char *denied = verify_client(c);
+                        if (denied) {
+                                static const char *const close_hdr[] = {"Connection", "close",
+                                                                        NULL};
+                                /* Answered before any body is read; MHD closes afterwards. */
+                                req->dispatched = true;
+                                req->forbidden = true;
+                                (void) http_request_reply(req, 403, "application/json", denied,
+                                                          strlen(denied), close_hdr);
+                                return req->response ? queue_reply(req) : MHD_NO;
+                        }
+                }
+                return MHD_YES;
+        }
+
+        if (req->forbidden) {
+                *upload_data_size = 0; /* discard the body of a rejected request */
                 return MHD_YES;
         }
 
@@ -133,7 +196,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 
         req->dispatched = true;
         if (req->too_large) {
-                static const char msg[] = "{\"error\":{\"code\":413,\"message\":\"request body too large\"}}";
+                static const char msg[] =
+                        "{\"error\":{\"code\":413,\"message\":\"request body too large\"}}";
                 (void) http_request_reply(req, 413, "application/json", msg, sizeof(msg) - 1, NULL);
         } else
                 l->server->handler(req, l->server->userdata);
@@ -203,13 +267,13 @@ static enum MHD_Result count_values(void *cls, enum MHD_ValueKind kind, const ch
 }
 
 unsigned http_request_header_count(const HttpRequest *req, const char *name) {
-        CountCtx c = { .key = name };
+        CountCtx c = {.key = name};
         (void) MHD_get_connection_values(req->connection, MHD_HEADER_KIND, count_values, &c);
         return c.n;
 }
 
 unsigned http_request_query_count(const HttpRequest *req, const char *key) {
-        CountCtx c = { .key = key };
+        CountCtx c = {.key = key};
         (void) MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, count_values, &c);
         return c.n;
 }
@@ -243,8 +307,8 @@ static void listener_sync_fds(Listener *l) {
         if (MHD_get_fdset2(l->daemon, &rs, &ws, &es, &max, FD_SETSIZE) != MHD_YES)
                 return;
         for (int fd = 0; fd <= max && fd < FD_SETSIZE; fd++) {
-                uint32_t events = (FD_ISSET(fd, &rs) ? EPOLLIN : 0) |
-                                  (FD_ISSET(fd, &ws) ? EPOLLOUT : 0);
+                uint32_t events =
+                        (FD_ISSET(fd, &rs) ? EPOLLIN : 0) | (FD_ISSET(fd, &ws) ? EPOLLOUT : 0);
                 int r;
 
                 if (!events)
@@ -307,31 +371,59 @@ static void listener_done(Listener *l) {
 }
 
 int http_server_add_fd(HttpServer *s, int fd) {
+        struct MHD_OptionItem tls_opts[5];
+        unsigned flags = MHD_ALLOW_SUSPEND_RESUME;
+        size_t n_opts = 0;
         Listener *l;
-        int r;
+        int r, domain = AF_UNSPEC;
+        socklen_t len = sizeof(domain);
 
         if (s->n_listeners >= MAX_LISTENERS) {
                 (void) close(fd);
                 return -E2BIG;
         }
         l = &s->listeners[s->n_listeners];
-        *l = (Listener){ .server = s, .fd = fd, .max_fd = -1 };
+        *l = (Listener){.server = s, .fd = fd, .max_fd = -1};
 
         if (fd >= FD_SETSIZE) {
                 (void) close(fd);
                 return -EMFILE;
         }
-        l->daemon = MHD_start_daemon(MHD_ALLOW_SUSPEND_RESUME, 0, NULL, NULL,
-                                     on_access, l, MHD_OPTION_LISTEN_SOCKET, fd,
-                                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 60, MHD_OPTION_END);
+        if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0) {
+                r = -errno;
+                (void) close(fd);
+                return r;
+        }
+        /* TLS for TCP only: a unix socket's file permissions are its access control. */
+        if (s->tls_cert && domain != AF_UNIX) {
+                flags |= MHD_USE_TLS;
+                l->tls = true;
+                tls_opts[n_opts++] =
+                        (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert};
+                tls_opts[n_opts++] =
+                        (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key};
+                tls_opts[n_opts++] = (struct MHD_OptionItem){
+                        MHD_OPTION_HTTPS_PRIORITIES, 0,
+                        (void *) "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+                if (s->tls_ca) {
+                        /* MHD then asks the client for a certificate; on_access verifies it. */
+                        tls_opts[n_opts++] =
+                                (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, s->tls_ca};
+                        l->verify_client = true;
+                }
+        }
+        tls_opts[n_opts] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+        l->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_access, l, MHD_OPTION_LISTEN_SOCKET,
+                                     fd, MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+                                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) 60, MHD_OPTION_ARRAY,
+                                     tls_opts, MHD_OPTION_END);
         if (!l->daemon) {
                 listener_done(l);
                 return -EIO;
         }
         /* Accuracy 1 µs: the default 250 ms would delay every deferred reply. */
-        r = sd_event_add_time_relative(s->event, &l->timer, CLOCK_MONOTONIC, 0, 1,
-                                               on_timer, l);
+        r = sd_event_add_time_relative(s->event, &l->timer, CLOCK_MONOTONIC, 0, 1, on_timer, l);
         if (r < 0) {
                 listener_done(l);
                 return r;
@@ -343,8 +435,174 @@ int http_server_add_fd(HttpServer *s, int fd) {
         return 0;
 }
 
+/* Check that the PEM texts load as gnutls (and so MHD) will load them. */
+static int tls_check(const char *cert_pem, const char *key_pem, const char *ca_pem) {
+        gnutls_certificate_credentials_t cred = NULL;
+        gnutls_datum_t cert = {(unsigned char *) cert_pem, (unsigned) strlen(cert_pem)};
+        gnutls_datum_t key = {(unsigned char *) key_pem, (unsigned) strlen(key_pem)};
+        int r;
+
+        if (gnutls_certificate_allocate_credentials(&cred) < 0)
+                return -ENOMEM;
+        r = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+        if (r < 0)
+                log_debug("TLS certificate or key rejected: %s", gnutls_strerror(r));
+        if (r >= 0 && ca_pem) {
+                gnutls_datum_t ca = {(unsigned char *) ca_pem, (unsigned) strlen(ca_pem)};
+                r = gnutls_certificate_set_x509_trust_mem(cred, &ca, GNUTLS_X509_FMT_PEM);
+                if (r == 0)
+                        r = GNUTLS_E_NO_CERTIFICATE_FOUND;
+                if (r < 0)
+                        log_debug("TLS client CA rejected: %s", gnutls_strerror(r));
+        }
+        gnutls_certificate_free_credentials(cred);
+        return r < 0 ? -EINVAL : 0;
+}
+
+int http_server_set_tls(HttpServer *s, const char *cert_pem, const char *key_pem,
+                        const char *ca_pem) {
+        _cleanup_free_ char *cert = NULL, *key = NULL, *ca = NULL;
+        int r;
+
+        if (!cert_pem || !*cert_pem || !key_pem || !*key_pem || (ca_pem && !*ca_pem))
+                return -EINVAL;
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+                return -EINVAL;
+        r = tls_check(cert_pem, key_pem, ca_pem);
+        if (r < 0)
+                return r;
+        cert = strdup(cert_pem);
+        key = strdup(key_pem);
+        ca = ca_pem ? strdup(ca_pem) : NULL;
+        if (!cert || !key || (ca_pem && !ca))
+                return -ENOMEM;
+        /* Earlier listeners' daemons may still point at the previous strings. */
+        if (s->tls_cert) {
+                char **a = realloc(s->old_tls, (s->n_old_tls + 3) * sizeof(char *));
+
+                if (!a)
+                        return -ENOMEM;
+                s->old_tls = a;
+                a[s->n_old_tls++] = TAKE_PTR(s->tls_cert);
+                a[s->n_old_tls++] = TAKE_PTR(s->tls_key);
+                if (s->tls_ca)
+                        a[s->n_old_tls++] = TAKE_PTR(s->tls_ca);
+        }
+        s->tls_cert = TAKE_PTR(cert);
+        s->tls_key = TAKE_PTR(key);
+        s->tls_ca = TAKE_PTR(ca);
+        return 0;
+}
+
+static int read_text_file(const char *path, char **ret) {
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *buf = malloc(HTTP_TLS_FILE_MAX + 1);
+        size_t len = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return -errno;
+        for (;;) {
+                ssize_t k = read(fd, buf + len, HTTP_TLS_FILE_MAX + 1 - len);
+                if (k < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (k == 0)
+                        break;
+                len += (size_t) k;
+                if (len > HTTP_TLS_FILE_MAX)
+                        return -EFBIG;
+        }
+        buf[len] = '\0';
+        if (memchr(buf, '\0', len))
+                return -EINVAL;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* "Unable to use <what> <path>: <why, or strerror(-r)>" */
+static int tls_file_error(char **reterr_message, int r, const char *what, const char *path,
+                          const char *why) {
+        if (reterr_message && r != -ENOMEM) {
+                char *m = NULL;
+                if (asprintf(&m, "Unable to use %s %s: %s", what, path, why ?: strerror(-r)) < 0)
+                        return -ENOMEM;
+                free(*reterr_message);
+                *reterr_message = m;
+        }
+        return r;
+}
+
+static void free_secret(char **p) {
+        if (*p)
+                explicit_bzero(*p, strlen(*p));
+        free(*p);
+}
+
+/* Read and check the files; then, with s non-NULL, apply them to s. */
+static int tls_files(HttpServer *s, const char *cert_file, const char *key_file,
+                     const char *ca_file, char **reterr_message) {
+        _cleanup_free_ char *cert = NULL, *ca = NULL;
+        _cleanup_(free_secret) char *key = NULL;
+        int r;
+
+        if (!cert_file || !*cert_file || !key_file || !*key_file) {
+                if (reterr_message) {
+                        free(*reterr_message);
+                        *reterr_message = strdup("TLS needs both a certificate and a key file");
+                }
+                return -EINVAL;
+        }
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+                if (reterr_message) {
+                        free(*reterr_message);
+                        *reterr_message = strdup("libmicrohttpd was built without TLS support");
+                }
+                return -EOPNOTSUPP;
+        }
+        r = read_text_file(cert_file, &cert);
+        if (r < 0)
+                return tls_file_error(reterr_message, r, "TLS certificate file", cert_file,
+                                      r == -EINVAL ? "not a text file" : NULL);
+        r = read_text_file(key_file, &key);
+        if (r < 0)
+                return tls_file_error(reterr_message, r, "TLS key file", key_file,
+                                      r == -EINVAL ? "not a text file" : NULL);
+        if (ca_file && *ca_file) {
+                r = read_text_file(ca_file, &ca);
+                if (r < 0)
+                        return tls_file_error(reterr_message, r, "TLS CA file", ca_file,
+                                              r == -EINVAL ? "not a text file" : NULL);
+        }
+        /* Tell which file is wrong: the certificate with its key, then the CA. */
+        r = tls_check(cert, key, NULL);
+        if (r < 0)
+                return tls_file_error(reterr_message, r, "TLS certificate", cert_file,
+                                      "not a PEM certificate matching the PEM key in the key file");
+        r = s ? http_server_set_tls(s, cert, key, ca) : tls_check(cert, key, ca);
+        if (r < 0)
+                return tls_file_error(reterr_message, r, "TLS CA file", ca_file,
+                                      r == -EINVAL ? "no PEM certificate in it" : NULL);
+        return 0;
+}
+
+int http_server_set_tls_files(HttpServer *s, const char *cert_file, const char *key_file,
+                              const char *ca_file, char **reterr_message) {
+        assert(s);
+        return tls_files(s, cert_file, key_file, ca_file, reterr_message);
+}
+
+int http_tls_check_files(const char *cert_file, const char *key_file, const char *ca_file,
+                         char **reterr_message) {
+        return tls_files(NULL, cert_file, key_file, ca_file, reterr_message);
+}
+
 static int listen_unix(const char *path) {
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF;
 
         if (strlen(path) >= sizeof(sa.sun_path) || path[0] != '/')
@@ -394,7 +652,8 @@ static int split_host_port(const char *address, char **ret_host, char **ret_port
 
 static int listen_tcp(const char *address) {
         _cleanup_free_ char *host = NULL, *port = NULL;
-        struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+        struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
         struct addrinfo *ai = NULL;
         _cleanup_close_ int fd = -EBADF;
         int r, one = 1;
@@ -436,6 +695,14 @@ size_t http_server_n_listeners(const HttpServer *s) {
         return s->n_listeners;
 }
 
+size_t http_server_n_tls_listeners(const HttpServer *s) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < s->n_listeners; i++)
+                n += s->listeners[i].tls;
+        return n;
+}
+
 int http_server_new(HttpServer **ret, sd_event *e, const char *server_name, HttpHandler handler,
                     void *userdata) {
         HttpServer *s = calloc(1, sizeof(*s));
@@ -461,6 +728,16 @@ HttpServer *http_server_free(HttpServer *s) {
                 listener_done(&s->listeners[i]);
         sd_event_unref(s->event);
         free(s->server_name);
+        if (s->tls_key)
+                explicit_bzero(s->tls_key, strlen(s->tls_key));
+        free(s->tls_cert);
+        free(s->tls_key);
+        free(s->tls_ca);
+        for (size_t i = 0; i < s->n_old_tls; i++) {
+                explicit_bzero(s->old_tls[i], strlen(s->old_tls[i]));
+                free(s->old_tls[i]);
+        }
+        free(s->old_tls);
         free(s);
         return NULL;
 }

@@ -30,7 +30,40 @@ int http_server_new(HttpServer **ret, sd_event *e, const char *server_name, Http
 HttpServer *http_server_free(HttpServer *s);
 DEFINE_CLEANUP(HttpServer *, http_server_free);
 
-/* Serve an already listening socket (from sd_listen_fds). Takes ownership of fd. */
+/*
+ * TLS for the TCP listeners added after this call (unix sockets always stay plain HTTP: their
+ * file mode and owner are the access control). cert_pem and key_pem are the server's
+ * certificate (chain) and private key, PEM text, both required. ca_pem (may be NULL) holds the
+ * CA certificate(s) that client certificates must chain to: with it, the server requests a
+ * client certificate in the handshake and answers every request that comes without one, or
+ * with one that does not verify (unknown signer, expired, not for client use), 403 and closes
+ * the connection; the handler never sees it. Without ca_pem any client may connect (TLS only
+ * encrypts). Plain HTTP to a TLS port fails the handshake. The texts are copied and checked
+ * here: -EINVAL for a missing or unparsable certificate or key, a key that does not match,
+ * a ca_pem without a certificate, or a libmicrohttpd built without TLS; -ENOMEM. Calling it
+ * again replaces the settings for later listeners.
+ */
+int http_server_set_tls(HttpServer *s, const char *cert_pem, const char *key_pem,
+                        const char *ca_pem);
+
+/*
+ * http_server_set_tls() with the PEM texts read from files now (at most HTTP_TLS_FILE_MAX
+ * bytes each; ca_file may be NULL or ""). Negative errno of open/read (-EFBIG when too large),
+ * -EINVAL for a file that does not load, -EOPNOTSUPP for a libmicrohttpd without TLS. With
+ * reterr_message non-NULL, a malloc'd message naming the file at fault ("Unable to use TLS
+ * key file /k: No such file or directory").
+ */
+#define HTTP_TLS_FILE_MAX (1024 * 1024)
+int http_server_set_tls_files(HttpServer *s, const char *cert_file, const char *key_file,
+                              const char *ca_file, char **reterr_message);
+
+/* The same checks without a server: for validating a configuration before using it (fleetd's
+ * startup and SIGHUP). */
+int http_tls_check_files(const char *cert_file, const char *key_file, const char *ca_file,
+                         char **reterr_message);
+
+/* Serve an already listening socket (from sd_listen_fds). Takes ownership of fd. A TCP socket
+ * is served with TLS if http_server_set_tls() was called before; a unix socket never is. */
 int http_server_add_fd(HttpServer *s, int fd);
 
 /*
@@ -42,16 +75,18 @@ int http_server_listen(HttpServer *s, const char *address);
 
 /* Number of listening sockets served. */
 size_t http_server_n_listeners(const HttpServer *s);
+/* Number of those served with TLS. */
+size_t http_server_n_tls_listeners(const HttpServer *s);
 
 /* Request accessors. Strings are borrowed from the request. */
 const char *http_request_method(const HttpRequest *req);
-const char *http_request_path(const HttpRequest *req);                   /* without query */
+const char *http_request_path(const HttpRequest *req);                     /* without query */
 const char *http_request_header(const HttpRequest *req, const char *name); /* or NULL */
 const char *http_request_query(const HttpRequest *req, const char *key);   /* or NULL */
 /* How many times a header (case-insensitive) / a query key appears in the request. */
 unsigned http_request_header_count(const HttpRequest *req, const char *name);
 unsigned http_request_query_count(const HttpRequest *req, const char *key);
-const char *http_request_body(const HttpRequest *req, size_t *ret_len);    /* NUL-terminated */
+const char *http_request_body(const HttpRequest *req, size_t *ret_len); /* NUL-terminated */
 
 /*
  * Answer the request: status, a Content-Type (may be NULL), and a body (may be NULL, copied).

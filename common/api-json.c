@@ -333,7 +333,7 @@ static void put_machine(Buf *b, const ApiMachine *m) {
                 }
                 for (size_t i = 0; i < n; i++)
                         keys[i] = &m->metadata[2 * i];
-                qsort(keys, n, sizeof(keys[0]), cmp_metadata_key);
+                qsort_safe(keys, n, sizeof(keys[0]), cmp_metadata_key);
                 obj_key(&o, "metadata");
                 mo = obj_begin(b);
                 for (size_t i = 0; i < n; i++) {

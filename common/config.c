@@ -226,7 +226,9 @@ static int parse_etcd_servers(const ConfigOption *o, Config *c, const char *valu
  * that keys are prefix + "job/<name>". "." and ".." components are refused. */
 static int parse_key_prefix(const ConfigOption *o, Config *c, const char *value,
                             const char **hint) {
-        _cleanup_free_ char *norm = malloc(strlen(value) + 2);
+        /* Output: a leading "/", the input's characters with separators collapsed, one more
+         * "/" after the last component, and the NUL: at most strlen + 3. */
+        _cleanup_free_ char *norm = malloc(strlen(value) + 3);
         size_t n = 0;
 
         if (!norm)
@@ -369,6 +371,26 @@ static int parse_log_level(const ConfigOption *o, Config *c, const char *value, 
         return 0;
 }
 
+/* An octal file mode, "0660" or "660", at most 0777. */
+static int parse_socket_mode(const ConfigOption *o, Config *c, const char *value,
+                             const char **hint) {
+        unsigned long v;
+        char *end;
+
+        if (value[0] == '\0' || strspn(value, "01234567") != strlen(value)) {
+                *hint = "expected an octal mode such as 0660";
+                return -EINVAL;
+        }
+        errno = 0;
+        v = strtoul(value, &end, 8);
+        if (errno != 0 || *end != '\0' || v > 0777) {
+                *hint = "expected an octal mode between 0 and 0777";
+                return -EINVAL;
+        }
+        *FIELD(c, o, unsigned) = (unsigned) v;
+        return 0;
+}
+
 #define OPT(n, fn)                                                                                 \
         { #n, fn, offsetof(Config, n) }
 
@@ -396,6 +418,10 @@ static const ConfigOption options[] = {
         OPT(authorized_keys_file, parse_string),
         OPT(api_listen, parse_api_listen),
         OPT(log_level, parse_log_level),
+        OPT(api_tls_cert_file, parse_string),
+        OPT(api_tls_key_file, parse_string),
+        OPT(api_tls_ca_file, parse_string),
+        OPT(api_socket_mode, parse_socket_mode),
 };
 
 static const ConfigOption *option_find(const char *name) {
@@ -646,9 +672,10 @@ static int config_set_defaults(Config *c) {
                 {"etcd_key_prefix", CONFIG_DEFAULT_ETCD_KEY_PREFIX},
                 {"units_directory", CONFIG_DEFAULT_UNITS_DIRECTORY},
         };
-        char **strings[] = {&c->etcd_username, &c->etcd_password,       &c->etcd_keyfile,
-                            &c->etcd_certfile, &c->etcd_cafile,         &c->public_ip,
-                            &c->metadata_raw,  &c->authorized_keys_file};
+        char **strings[] = {&c->etcd_username,    &c->etcd_password,        &c->etcd_keyfile,
+                            &c->etcd_certfile,    &c->etcd_cafile,          &c->public_ip,
+                            &c->metadata_raw,     &c->authorized_keys_file, &c->api_tls_cert_file,
+                            &c->api_tls_key_file, &c->api_tls_ca_file};
 
         for (size_t i = 0; i < ELEMENTSOF(strings); i++)
                 if (set_string(strings[i], "", 0) < 0)
@@ -664,6 +691,7 @@ static int config_set_defaults(Config *c) {
         c->agent_ttl = CONFIG_DEFAULT_AGENT_TTL;
         c->token_limit = CONFIG_DEFAULT_TOKEN_LIMIT;
         c->log_level = -1;
+        c->api_socket_mode = CONFIG_DEFAULT_API_SOCKET_MODE;
         return 0;
 }
 
@@ -699,6 +727,9 @@ Config *config_free(Config *c) {
         free(c->units_directory);
         free(c->authorized_keys_file);
         strv_free(c->api_listen);
+        free(c->api_tls_cert_file);
+        free(c->api_tls_key_file);
+        free(c->api_tls_ca_file);
         strv_free(c->unknown_keys);
         free(c);
         return NULL;
@@ -833,6 +864,29 @@ int config_apply_env(Config *c, ConfigGetenv getenv_fn, char **reterr_message) {
         return 0;
 }
 
+int config_check(const Config *c, char **reterr_message) {
+        bool cert, key;
+        int r;
+
+        assert(c);
+
+        cert = c->api_tls_cert_file[0] != '\0';
+        key = c->api_tls_key_file[0] != '\0';
+        if (cert != key) {
+                r = set_message(reterr_message,
+                                "api_tls_cert_file and api_tls_key_file must be set together "
+                                "(%s is missing)",
+                                cert ? "api_tls_key_file" : "api_tls_cert_file");
+                return r < 0 ? r : -EINVAL;
+        }
+        if (!cert && c->api_tls_ca_file[0] != '\0') {
+                r = set_message(reterr_message, "api_tls_ca_file needs api_tls_cert_file and "
+                                                "api_tls_key_file");
+                return r < 0 ? r : -EINVAL;
+        }
+        return 0;
+}
+
 int config_warnings(const Config *c, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
 
@@ -853,6 +907,23 @@ int config_warnings(const Config *c, char ***ret) {
                 if (strv_consume(&l, m) < 0)
                         return -ENOMEM;
         }
+        STRV_FOREACH(a, c->api_listen) {
+                char *m;
+                if ((*a)[0] == '/' || c->api_tls_cert_file[0] != '\0')
+                        continue;
+                if (asprintf(&m,
+                             "api_listen %s is served over plain HTTP without "
+                             "authentication: anyone who can reach it controls the cluster "
+                             "(set api_tls_cert_file, api_tls_key_file and api_tls_ca_file)",
+                             *a) < 0)
+                        return -ENOMEM;
+                if (strv_consume(&l, m) < 0)
+                        return -ENOMEM;
+        }
+        if (c->api_tls_cert_file[0] != '\0' && c->api_tls_ca_file[0] == '\0' &&
+            strv_extend(&l, "api_tls_ca_file is not set: TCP API clients are not "
+                            "authenticated") < 0)
+                return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;
 }

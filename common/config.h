@@ -41,6 +41,7 @@
 #define CONFIG_DEFAULT_AGENT_TTL ((usec_t) 30 * USEC_PER_SEC)
 #define CONFIG_DEFAULT_UNITS_DIRECTORY "/run/fleet/units/"
 #define CONFIG_DEFAULT_TOKEN_LIMIT 100
+#define CONFIG_DEFAULT_API_SOCKET_MODE 0660
 
 /*
  * Strings are never NULL ("" when unset); lists may be NULL (empty). Everything is owned by
@@ -76,6 +77,14 @@ typedef struct Config {
                             * ":port" = any address); empty = only sockets from
                             * socket activation */
         int log_level;     /* LOG_* from "log_level"; -1 = from verbosity */
+        /* TLS for the TCP API listeners (docs/security.md): PEM file paths, "" = unset. Cert
+         * and key go together (config_check()); with the CA, clients must present a
+         * certificate it signed. Unix sockets are never TLS. */
+        char *api_tls_cert_file;
+        char *api_tls_key_file;
+        char *api_tls_ca_file;
+        unsigned api_socket_mode; /* octal in the file ("0660"); mode of the unix sockets
+                                   * created from api_listen; 0..0777 */
 
         char **unknown_keys; /* top-level file keys no option knows, file order */
 } Config;
@@ -119,9 +128,19 @@ typedef char *(*ConfigGetenv)(const char *name);
 int config_apply_env(Config *c, ConfigGetenv getenv_fn, char **reterr_message);
 
 /*
+ * Checks across options, once the configuration is final (after config_apply_env()):
+ * api_tls_cert_file and api_tls_key_file are set together, and api_tls_ca_file only with
+ * them. 0, or -EINVAL with a malloc'd message in *reterr_message if that is non-NULL (or
+ * -ENOMEM).
+ */
+int config_check(const Config *c, char **reterr_message);
+
+/*
  * Warnings to log once the configuration is final, in fleet's words where fleet had one:
  * "Config option verify_units is no longer supported - ignoring", the same for a non-empty
  * authorized_keys_file, and "Unknown config option \"<key>\" - ignoring" per unknown file key.
+ * Then fleet-c's: one per TCP api_listen address served without TLS, and one if TLS is on
+ * without api_tls_ca_file (clients are not authenticated).
  * *ret is a new strv (NULL if there is nothing to say). 0 or -ENOMEM.
  */
 int config_warnings(const Config *c, char ***ret);

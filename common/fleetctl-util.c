@@ -499,17 +499,17 @@ static int cmp_machines(const void *a, const void *b) {
 
 void fleetctl_sort_unit_states(ApiUnitState *s, size_t n) {
         if (n > 1)
-                qsort(s, n, sizeof(*s), cmp_states);
+                qsort_safe(s, n, sizeof(*s), cmp_states);
 }
 
 void fleetctl_sort_units(ApiUnit *u, size_t n) {
         if (n > 1)
-                qsort(u, n, sizeof(*u), cmp_units);
+                qsort_safe(u, n, sizeof(*u), cmp_units);
 }
 
 void fleetctl_sort_machines(ApiMachine *m, size_t n) {
         if (n > 1)
-                qsort(m, n, sizeof(*m), cmp_machines);
+                qsort_safe(m, n, sizeof(*m), cmp_machines);
 }
 
 /* ---- remote commands ---- */

@@ -81,6 +81,15 @@ static inline void fclosep(FILE **f) {
                         (void) func(*p);                                                           \
         }
 
+/* qsort() with n <= 1 allowed on a NULL array (plain qsort's argument is declared nonnull,
+ * which UBSan enforces). As systemd's qsort_safe(). */
+static inline void qsort_safe(void *base, size_t n, size_t size,
+                              int (*cmp)(const void *, const void *)) {
+        if (n <= 1)
+                return;
+        qsort(base, n, size, cmp);
+}
+
 #define _cleanup_free_ _cleanup_(freep)
 #define _cleanup_close_ _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)

@@ -582,7 +582,7 @@ static int decode_capabilities(json_t *o, RegistryMachine *m) {
                 c->enabled = json_is_true(v);
                 m->n_capabilities++;
         }
-        qsort(m->capabilities, m->n_capabilities, sizeof(RegistryCapability), capability_cmp);
+        qsort_safe(m->capabilities, m->n_capabilities, sizeof(RegistryCapability), capability_cmp);
         return 0;
 }
 

@@ -714,11 +714,11 @@ static SortEntry *sort_by_section(const UnitFile *u) {
                 return NULL;
         for (size_t i = 0; i < u->n_options; i++)
                 e[i] = (SortEntry){.o = &u->options[i], .index = i};
-        qsort(e, u->n_options, sizeof(SortEntry), cmp_section_index);
+        qsort_safe(e, u->n_options, sizeof(SortEntry), cmp_section_index);
         for (size_t i = 0; i < u->n_options; i++)
                 e[i].first = i > 0 && streq(e[i].o->section, e[i - 1].o->section) ? e[i - 1].first
                                                                                   : e[i].index;
-        qsort(e, u->n_options, sizeof(SortEntry), cmp_first_index);
+        qsort_safe(e, u->n_options, sizeof(SortEntry), cmp_first_index);
         return e;
 }
 

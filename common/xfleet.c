@@ -295,7 +295,7 @@ static int xfleet_parse_options(XFleetParse *p, const UnitFile *u) {
         for (size_t i = 0; i < ELEMENTSOF(p->machine_ids) && !p->x->machine_id; i++)
                 p->x->machine_id = TAKE_PTR(p->machine_ids[i]);
         if (p->x->n_metadata > 1)
-                qsort(p->x->metadata, p->x->n_metadata, sizeof(MetadataReq), cmp_metadata);
+                qsort_safe(p->x->metadata, p->x->n_metadata, sizeof(MetadataReq), cmp_metadata);
         return 0;
 }
 
@@ -511,7 +511,7 @@ int metadata_parse_config(const char *s, char ***ret) {
                         break;
                 piece = end + 1;
         }
-        qsort(l, strv_length(l) / 2, 2 * sizeof(char *), cmp_pair);
+        qsort_safe(l, strv_length(l) / 2, 2 * sizeof(char *), cmp_pair);
         *ret = TAKE_PTR(l);
         return 0;
 }

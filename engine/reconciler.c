@@ -246,7 +246,9 @@ static int add_maintenance(Work *w) {
                 if (r < 0)
                         return r;
         }
-        qsort(w->ops + n_decision_ops, w->n_ops - n_decision_ops, sizeof(*w->ops), cmp_op);
+        if (w->n_ops > n_decision_ops)
+                qsort_safe(w->ops + n_decision_ops, w->n_ops - n_decision_ops, sizeof(*w->ops),
+                      cmp_op);
         return 0;
 }
 
@@ -340,7 +342,7 @@ static int collect_garbage(const ReconcileInput *in, ReconcilePlan *p) {
         for (size_t i = 0; i < in->n_units; i++)
                 if (in->units[i].hash)
                         units[n++] = in->units[i];
-        qsort(units, n, sizeof(*units), cmp_unit);
+        qsort_safe(units, n, sizeof(*units), cmp_unit);
         for (size_t i = 0; i < s->n_jobs; i++)
                 mark(units, used, n, s->jobs[i].hash);
         for (size_t i = 0; i < in->n_held; i++)

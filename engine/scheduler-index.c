@@ -89,7 +89,7 @@ void sort_unless_sorted(void *base, size_t n, size_t size, int (*cmp)(const void
         /* The engine lists etcd keys, which come sorted: then one linear check is enough. */
         for (size_t i = 1; i < n; i++)
                 if (cmp((const char *) base + (i - 1) * size, (const char *) base + i * size) > 0) {
-                        qsort(base, n, size, cmp);
+                        qsort_safe(base, n, size, cmp);
                         return;
                 }
 }

@@ -101,7 +101,7 @@ static int metadata_copy(char *const *pairs, SnapshotMetadata **ret, size_t *ret
         }
         for (size_t i = 0; i < n; i++)
                 t[i] = (TaggedPair){pairs[2 * i], pairs[2 * i + 1], i};
-        qsort(t, n, sizeof(*t), tagged_pair_cmp);
+        qsort_safe(t, n, sizeof(*t), tagged_pair_cmp);
         for (size_t i = 0; i < n; i++) {
                 if (i + 1 < n && streq(t[i].key, t[i + 1].key))
                         continue; /* a later value for this key follows */

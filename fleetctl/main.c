@@ -217,7 +217,7 @@ static void print_global_help(void) {
         for (size_t g = 0; g < ELEMENTSOF(groups); g++)
                 for (size_t i = 0; i < *groups[g].n && n < ELEMENTSOF(all); i++)
                         all[n++] = &groups[g].commands[i];
-        qsort(all, n, sizeof(all[0]), cmp_commands);
+        qsort_safe(all, n, sizeof(all[0]), cmp_commands);
 
         printf("NAME:\n\t%s - %s\n\n", CLI_NAME, CLI_DESCRIPTION);
         printf("USAGE:\n\t%s [global options] <command> [command options] [arguments...]\n\n",

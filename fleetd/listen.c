@@ -39,7 +39,7 @@ int listeners_from_systemd(Listeners *l) {
         return n;
 }
 
-static int listen_unix(const char *path) {
+static int listen_unix(const char *path, mode_t mode) {
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         _cleanup_close_ int fd = -EBADF;
 
@@ -50,7 +50,7 @@ static int listen_unix(const char *path) {
         if (fd < 0)
                 return -errno;
         (void) unlink(path);
-        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 ||
+        if (bind(fd, (struct sockaddr *) &sa, sizeof(sa)) < 0 || chmod(path, mode) < 0 ||
             listen(fd, SOMAXCONN) < 0)
                 return -errno;
         return TAKE_FD(fd);
@@ -111,19 +111,20 @@ static int listen_tcp(const char *address) {
         return TAKE_FD(fd);
 }
 
-static int listen_address(const char *address) {
+static int listen_address(const char *address, mode_t mode) {
         if (strneq(address, "unix:", 5))
-                return listen_unix(address + 5);
+                return listen_unix(address + 5, mode);
         if (address[0] == '/')
-                return listen_unix(address);
+                return listen_unix(address, mode);
         return listen_tcp(address);
 }
 
-int listeners_open(Listeners *l, char *const *addresses, const char **reterr_address) {
+int listeners_open(Listeners *l, char *const *addresses, mode_t unix_mode,
+                   const char **reterr_address) {
         int r;
 
         STRV_FOREACH(a, addresses) {
-                int fd = listen_address(*a);
+                int fd = listen_address(*a, unix_mode);
 
                 if (fd < 0) {
                         *reterr_address = *a;

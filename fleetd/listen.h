@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 #pragma once
 
+#include <sys/types.h>
+
 /*
  * fleetd's API listening sockets. They belong to main(), not to the API object, so that a
  * SIGHUP rebuild keeps them (reference 7.10): each new Api gets duplicates.
@@ -29,7 +31,8 @@ int listeners_from_systemd(Listeners *l);
  * On failure nothing stays open and *reterr_address names the culprit (borrowed). 0 or
  * negative errno (-EINVAL for an unparsable address).
  */
-int listeners_open(Listeners *l, char *const *addresses, const char **reterr_address);
+int listeners_open(Listeners *l, char *const *addresses, mode_t unix_mode,
+                   const char **reterr_address);
 
 /* Close everything and zero l. */
 void listeners_close(Listeners *l);

@@ -22,6 +22,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "http-server.h"
 #include "listen.h"
 #include "log.h"
 #include "machine-info.h"
@@ -156,6 +157,11 @@ static int load_config(Config **ret) {
         }
         if (r >= 0)
                 r = config_apply_env(c, getenv, &err);
+        if (r >= 0)
+                r = config_check(c, &err);
+        if (r >= 0 && *c->api_tls_cert_file)
+                r = http_tls_check_files(c->api_tls_cert_file, c->api_tls_key_file,
+                                         c->api_tls_ca_file, &err);
         if (r < 0)
                 return log_error_errno(r, "%s", err ?: "Out of memory.");
         if (config_warnings(c, &warnings) < 0)
@@ -182,7 +188,7 @@ static int open_listeners(Daemon *d) {
                 log_info("Serving the API on %d socket(s) from systemd", r);
                 return 0;
         }
-        r = listeners_open(&d->listeners, d->config->api_listen, &bad);
+        r = listeners_open(&d->listeners, d->config->api_listen, d->config->api_socket_mode, &bad);
         if (r < 0)
                 return log_error_errno(r, "Failed to listen on %s (api_listen): %m", bad);
         if (d->listeners.n == 0)

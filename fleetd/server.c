@@ -157,6 +157,9 @@ static int build_api(Server *s) {
                 .token_limit = s->config->token_limit,
                 .metrics_extra = metrics_extra,
                 .metrics_userdata = s,
+                .tls_cert_file = s->config->api_tls_cert_file,
+                .tls_key_file = s->config->api_tls_key_file,
+                .tls_ca_file = s->config->api_tls_ca_file,
         };
         int r;
 

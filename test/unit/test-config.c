@@ -17,7 +17,7 @@
 #define A10 "aaaaaaaaaa"
 #define LONG_PATH "/" A10 A10 A10 A10 A10 A10 A10 A10 A10 A10 A10 /* 111 bytes */
 
-typedef enum FieldKind { STR, INT, U16, USEC, BOOL, LIST } FieldKind;
+typedef enum FieldKind { STR, INT, U16, USEC, BOOL, LIST, OCT } FieldKind;
 
 #define F(n, k)                                                                                    \
         { #n, k, offsetof(Config, n) }
@@ -51,6 +51,10 @@ static const struct {
         F(authorized_keys_file, STR),
         F(api_listen, LIST),
         F(log_level, INT),
+        F(api_tls_cert_file, STR),
+        F(api_tls_key_file, STR),
+        F(api_tls_ca_file, STR),
+        F(api_socket_mode, OCT),
         F(unknown_keys, LIST),
 };
 
@@ -92,6 +96,8 @@ static char *option_to_string(const Config *c, const char *name) {
                         return strdup(*(const bool *) p ? "true" : "false");
                 case LIST:
                         return join(*(char **const *) p);
+                case OCT:
+                        return asprintf(&s, "%04o", *(const unsigned *) p) < 0 ? NULL : s;
                 }
         }
         ck_abort_msg("unknown option %s", name);
@@ -133,6 +139,10 @@ static const struct {
         {"authorized_keys_file", ""},
         {"api_listen", ""},
         {"log_level", "-1"},
+        {"api_tls_cert_file", ""},
+        {"api_tls_key_file", ""},
+        {"api_tls_ca_file", ""},
+        {"api_socket_mode", "0660"},
         {"unknown_keys", ""},
 };
 
@@ -441,6 +451,24 @@ static const struct {
          "invalid value for log_level: \"loud\" (expected debug, info, notice, warning, "
          "error, crit, alert, emerg or 0..7)",
          true},
+
+        {"api_tls_cert_file", "/etc/fleet/api.crt", "/etc/fleet/api.crt", false},
+        {"api_tls_key_file", "/etc/fleet/api.key", "/etc/fleet/api.key", false},
+        {"api_tls_ca_file", "/etc/fleet/clients-ca.crt", "/etc/fleet/clients-ca.crt", false},
+        {"api_socket_mode", "0600", "0600", false},
+        {"api_socket_mode", "660", "0660", false},
+        {"api_socket_mode", "0", "0000", false},
+        {"api_socket_mode", "0777", "0777", false},
+        {"api_socket_mode", "1777",
+         "invalid value for api_socket_mode: \"1777\" (expected an octal mode between 0 and "
+         "0777)",
+         true},
+        {"api_socket_mode", "0680",
+         "invalid value for api_socket_mode: \"0680\" (expected an octal mode such as 0660)", true},
+        {"api_socket_mode", "",
+         "invalid value for api_socket_mode: \"\" (expected an octal mode such as 0660)", true},
+        {"api_socket_mode", "rw",
+         "invalid value for api_socket_mode: \"rw\" (expected an octal mode such as 0660)", true},
 };
 
 START_TEST(test_option) {
@@ -603,6 +631,104 @@ START_TEST(test_warnings) {
 }
 END_TEST
 
+START_TEST(test_api_tls_check) {
+        static const struct {
+                const char *text;
+                const char *error; /* NULL: ok */
+        } cases[] = {
+                {"", NULL},
+                {"api_tls_cert_file=/c\napi_tls_key_file=/k\n", NULL},
+                {"api_tls_cert_file=/c\napi_tls_key_file=/k\napi_tls_ca_file=/ca\n", NULL},
+                {"api_tls_cert_file=/c\n", "api_tls_cert_file and api_tls_key_file must be set "
+                                           "together (api_tls_key_file is missing)"},
+                {"api_tls_key_file=/k\napi_tls_ca_file=/ca\n",
+                 "api_tls_cert_file and api_tls_key_file must be set together "
+                 "(api_tls_cert_file is missing)"},
+                {"api_tls_ca_file=/ca\n",
+                 "api_tls_ca_file needs api_tls_cert_file and api_tls_key_file"},
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_(config_freep) Config *c = NULL;
+                _cleanup_free_ char *err = NULL;
+
+                ck_assert_int_eq(config_new_defaults(&c), 0);
+                ck_assert_int_eq(config_parse_text(c, cases[i].text, strlen(cases[i].text), NULL),
+                                 0);
+                if (!cases[i].error) {
+                        ck_assert_int_eq(config_check(c, &err), 0);
+                        ck_assert_ptr_null(err);
+                        continue;
+                }
+                ck_assert_int_eq(config_check(c, &err), -EINVAL);
+                ck_assert_str_eq(err, cases[i].error);
+                ck_assert_int_eq(config_check(c, NULL), -EINVAL);
+        }
+}
+END_TEST
+
+START_TEST(test_api_tls_warnings) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_strv_free_ char **w = NULL, **w2 = NULL, **w3 = NULL;
+        static const char text[] = "api_listen = /run/fleet.sock, 127.0.0.1:49153\n";
+        static const char tls[] = "api_tls_cert_file=/c\napi_tls_key_file=/k\n";
+        static const char ca[] = "api_tls_ca_file=/ca\n";
+
+        ck_assert_int_eq(config_new_defaults(&c), 0);
+        /* Unix sockets alone: nothing to say. */
+        ck_assert_int_eq(config_parse_text(c, "api_listen=/run/f.sock", 22, NULL), 0);
+        ck_assert_int_eq(config_warnings(c, &w), 0);
+        ck_assert_ptr_null(w);
+        /* A TCP listener without TLS. */
+        ck_assert_int_eq(config_parse_text(c, text, strlen(text), NULL), 0);
+        ck_assert_int_eq(config_warnings(c, &w), 0);
+        ck_assert_int_eq(strv_length(w), 1);
+        ck_assert_str_eq(w[0], "api_listen 127.0.0.1:49153 is served over plain HTTP without "
+                               "authentication: anyone who can reach it controls the cluster "
+                               "(set api_tls_cert_file, api_tls_key_file and api_tls_ca_file)");
+        /* TLS without a client CA. */
+        ck_assert_int_eq(config_parse_text(c, tls, strlen(tls), NULL), 0);
+        ck_assert_int_eq(config_warnings(c, &w2), 0);
+        ck_assert_int_eq(strv_length(w2), 1);
+        ck_assert_str_eq(w2[0], "api_tls_ca_file is not set: TCP API clients are not "
+                                "authenticated");
+        /* Complete. */
+        ck_assert_int_eq(config_parse_text(c, ca, strlen(ca), NULL), 0);
+        ck_assert_int_eq(config_warnings(c, &w3), 0);
+        ck_assert_ptr_null(w3);
+}
+END_TEST
+
+START_TEST(test_api_tls_env) {
+        _cleanup_(config_freep) Config *c = NULL;
+        _cleanup_free_ char *err = NULL;
+        static const char *const env[] = {"FLEET_API_TLS_CERT_FILE",
+                                          "/e/c",
+                                          "FLEET_API_TLS_KEY_FILE",
+                                          "/e/k",
+                                          "FLEET_API_TLS_CA_FILE",
+                                          "/e/ca",
+                                          "FLEET_API_SOCKET_MODE",
+                                          "0600",
+                                          NULL};
+        static const char *const bad[] = {"FLEET_API_SOCKET_MODE", "999", NULL};
+
+        ck_assert_int_eq(config_new_defaults(&c), 0);
+        test_env = env;
+        ck_assert_int_eq(config_apply_env(c, test_getenv, NULL), 0);
+        assert_option(c, "api_tls_cert_file", "/e/c");
+        assert_option(c, "api_tls_key_file", "/e/k");
+        assert_option(c, "api_tls_ca_file", "/e/ca");
+        assert_option(c, "api_socket_mode", "0600");
+        test_env = bad;
+        ck_assert_int_eq(config_apply_env(c, test_getenv, &err), -EINVAL);
+        test_env = NULL;
+        ck_assert_str_eq(err, "invalid value for api_socket_mode: \"999\" (expected an octal "
+                              "mode such as 0660; from $FLEET_API_SOCKET_MODE)");
+        assert_option(c, "api_socket_mode", "0600");
+}
+END_TEST
+
 START_TEST(test_log_level) {
         _cleanup_(config_freep) Config *c = NULL;
 
@@ -729,6 +855,9 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_env_empty);
         tcase_add_test(tc, test_warnings);
         tcase_add_test(tc, test_log_level);
+        tcase_add_test(tc, test_api_tls_check);
+        tcase_add_test(tc, test_api_tls_warnings);
+        tcase_add_test(tc, test_api_tls_env);
         tcase_add_test(tc, test_metadata_get);
         tcase_add_test(tc, test_load_fixture);
         tcase_add_loop_test(tc, test_load_errors, 0, (int) ELEMENTSOF(load_error_cases));

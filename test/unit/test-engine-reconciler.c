@@ -252,6 +252,21 @@ static void parse_decision(const char *spec, SchedulerDecision *d) {
         ck_assert(d->job && d->machine && d->reason);
 }
 
+/* Results built by hand own their strings one by one (a real SchedulerResult keeps them in
+ * one block that scheduler_result_free releases), so free those first. */
+static void hand_result_freep(SchedulerResult **r) {
+        if (!*r)
+                return;
+        if (!(*r)->strings)
+                for (size_t i = 0; i < (*r)->n_decisions; i++) {
+                        free((char *) (*r)->decisions[i].job);
+                        free((char *) (*r)->decisions[i].machine);
+                        free((char *) (*r)->decisions[i].hash);
+                        free((char *) (*r)->decisions[i].reason);
+                }
+        scheduler_result_free(*r);
+}
+
 static SchedulerResult *build_result(const Case *c, const ClusterSnapshot *s) {
         SchedulerResult *res = NULL;
         size_t n = 0;
@@ -344,7 +359,7 @@ static void check_plan(const Case *c, const ReconcilePlan *p) {
 START_TEST(test_cases) {
         const Case *c = &cases[_i];
         _cleanup_(snapshot_freep) ClusterSnapshot *s = build_snapshot(c);
-        _cleanup_(scheduler_result_freep) SchedulerResult *res = build_result(c, s);
+        _cleanup_(hand_result_freep) SchedulerResult *res = build_result(c, s);
         _cleanup_(reconcile_plan_freep) ReconcilePlan *p = NULL;
         Inputs in = {};
         ReconcileInput ri;

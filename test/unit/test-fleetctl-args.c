@@ -194,6 +194,91 @@ START_TEST(test_go_bool) {
 }
 END_TEST
 
+/* The TLS flags as fleetctl/main.c declares them (reference 11.1: fleet's etcd TLS flags,
+ * reused for the API over https://), with the hidden etcd-* aliases. */
+typedef struct TlsOpts {
+        char *endpoint, *ca_file, *cert_file, *key_file;
+} TlsOpts;
+
+static const FlagSpec tls_specs[] = {
+        {"endpoint", 0, FLAG_STRING, offsetof(TlsOpts, endpoint), "unix:///var/run/fleet.sock", "",
+         false},
+        {"key-file", 0, FLAG_STRING, offsetof(TlsOpts, key_file), "", "", false},
+        {"cert-file", 0, FLAG_STRING, offsetof(TlsOpts, cert_file), "", "", false},
+        {"ca-file", 0, FLAG_STRING, offsetof(TlsOpts, ca_file), "", "", false},
+        {"etcd-keyfile", 0, FLAG_STRING, offsetof(TlsOpts, key_file), NULL, "", true},
+        {"etcd-certfile", 0, FLAG_STRING, offsetof(TlsOpts, cert_file), NULL, "", true},
+        {"etcd-cafile", 0, FLAG_STRING, offsetof(TlsOpts, ca_file), NULL, "", true},
+};
+static const FlagSet T = {tls_specs, ELEMENTSOF(tls_specs)};
+
+static const char *tls_env(const char *name) {
+        if (streq(name, "FLEETCTL_CA_FILE"))
+                return "/env/ca.crt";
+        if (streq(name, "FLEETCTL_CERT_FILE"))
+                return "/env/client.crt";
+        if (streq(name, "FLEETCTL_KEY_FILE"))
+                return "/env/client.key";
+        if (streq(name, "FLEETCTL_ENDPOINT"))
+                return "https://10.0.0.1:49153";
+        return NULL;
+}
+
+START_TEST(test_tls_flags) {
+        char **argv = split("fleetctl --endpoint https://10.0.0.2:49153 --ca-file /ca.crt "
+                            "--cert-file=/c.crt --key-file /c.key list-units --no-legend");
+        TlsOpts o = {};
+        char **args = NULL, *err = NULL;
+        size_t n = 0;
+        int argc = 0, idx;
+
+        while (argv[argc])
+                argc++;
+        /* Defaults, then the environment, then the command line wins. */
+        ck_assert_int_eq(flags_set_defaults(&T, &o), 0);
+        ck_assert_str_eq(o.ca_file, "");
+        ck_assert_int_eq(flags_apply_env(&T, "FLEETCTL", tls_env, &o, &err), 0);
+        ck_assert_str_eq(o.ca_file, "/env/ca.crt");
+        ck_assert_str_eq(o.cert_file, "/env/client.crt");
+        ck_assert_str_eq(o.key_file, "/env/client.key");
+        ck_assert_str_eq(o.endpoint, "https://10.0.0.1:49153");
+
+        idx = args_find_command(argc, argv, &T);
+        ck_assert_int_eq(idx, 8); /* the values of the TLS flags are skipped */
+        ck_assert_str_eq(argv[idx], "list-units");
+        /* --no-legend is a command flag: unknown to this set. */
+        ck_assert_int_eq(args_parse(argc - 1, argv, idx, &T, NULL, &o, &args, &n, &err), 0);
+        ck_assert_uint_eq(n, 0);
+        ck_assert_str_eq(o.endpoint, "https://10.0.0.2:49153");
+        ck_assert_str_eq(o.ca_file, "/ca.crt");
+        ck_assert_str_eq(o.cert_file, "/c.crt");
+        ck_assert_str_eq(o.key_file, "/c.key");
+        free(args);
+
+        /* fleet's deprecated etcd-* spellings set the same fields. */
+        argv = split("fleetctl --etcd-cafile=/old-ca --etcd-certfile /old-c --etcd-keyfile "
+                     "/old-k list-machines");
+        argc = 0;
+        while (argv[argc])
+                argc++;
+        idx = args_find_command(argc, argv, &T);
+        ck_assert_str_eq(argv[idx], "list-machines");
+        ck_assert_int_eq(args_parse(argc, argv, idx, &T, NULL, &o, &args, &n, &err), 0);
+        ck_assert_str_eq(o.ca_file, "/old-ca");
+        ck_assert_str_eq(o.cert_file, "/old-c");
+        ck_assert_str_eq(o.key_file, "/old-k");
+        free(args);
+
+        /* A TLS flag without its value. */
+        argv = split("fleetctl list-units --ca-file");
+        ck_assert_int_eq(args_parse(3, argv, 1, &T, NULL, &o, &args, &n, &err), -EINVAL);
+        ck_assert_str_eq(err, "flag needs an argument: --ca-file");
+        free(err);
+        flags_free(&T, &o);
+        ck_assert_ptr_null(o.ca_file);
+}
+END_TEST
+
 static Suite *args_suite(void) {
         Suite *s = suite_create("fleetctl-args");
         TCase *tc = tcase_create("core");
@@ -202,6 +287,7 @@ static Suite *args_suite(void) {
         tcase_add_test(tc, test_parse_errors);
         tcase_add_test(tc, test_env);
         tcase_add_test(tc, test_go_bool);
+        tcase_add_test(tc, test_tls_flags);
         suite_add_tcase(s, tc);
         return s;
 }
