@@ -5,8 +5,8 @@
 set -eu
 
 PKGS="build-essential pkg-config clang libsystemd-dev libcurl4-openssl-dev libjansson-dev
-libmicrohttpd-dev libssl-dev check etcd-server etcd-client openssh-client openssh-server
-valgrind util-linux iproute2 curl dbus systemd procps"
+libmicrohttpd-dev libgnutls28-dev libssl-dev check etcd-server etcd-client openssh-client openssh-server
+valgrind util-linux iproute2 curl dbus systemd procps libclang-rt-dev python3"
 
 missing=""
 for p in $PKGS; do
