@@ -437,7 +437,7 @@ int systemd_manager_list_units_by_names(SystemdManager *m, char *const *names,
 int systemd_manager_write_unit_file(SystemdManager *m, const char *name, const char *text,
                                     size_t len) {
         assert(m);
-        return unit_dir_write(m->units_directory, name, text, len);
+        return unit_dir_write_unit(m->units_directory, name, text, len);
 }
 
 int systemd_manager_remove_unit_file(SystemdManager *m, const char *name) {

@@ -9,33 +9,20 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "unit-name.h"
 #include "unit-dir.h"
 
 #define UNIT_DIR_READ_MAX (1024 * 1024)
 #define TMP_PREFIX ".#fleet-"
-
-static const char *const recognized_suffixes[] = {
-        ".service", ".socket", ".timer", ".path", ".device", ".mount", ".automount",
-};
 
 bool unit_dir_name_is_safe(const char *name) {
         return name && name[0] && !streq(name, ".") && !streq(name, "..") && !strchr(name, '/');
 }
 
 bool unit_dir_name_is_recognized(const char *name) {
-        size_t n;
-
-        if (!unit_dir_name_is_safe(name))
-                return false;
-        n = strlen(name);
-        for (size_t i = 0; i < ELEMENTSOF(recognized_suffixes); i++) {
-                size_t k = strlen(recognized_suffixes[i]);
-
-                /* A bare ".service" is a suffix with no name in front of it. */
-                if (n > k && streq(name + n - k, recognized_suffixes[i]))
-                        return true;
-        }
-        return false;
+        /* Every name the API accepts (fleet's agent knew only some unit types and forgot the
+         * others' files after a restart). */
+        return unit_dir_name_is_safe(name) && name[0] != '.' && unit_name_validate(name, NULL) == 0;
 }
 
 int unit_dir_ensure(const char *dir) {
@@ -119,6 +106,19 @@ int unit_dir_write(const char *dir, const char *name, const char *text, size_t l
         if (r < 0)
                 (void) unlink(tmp);
         return r;
+}
+
+int unit_dir_write_unit(const char *dir, const char *name, const char *text, size_t len) {
+        size_t mlen = strlen(UNIT_DIR_MARKER);
+        _cleanup_free_ char *buf = malloc(mlen + len + 1);
+
+        if (!buf)
+                return -ENOMEM;
+        memcpy(buf, UNIT_DIR_MARKER, mlen);
+        if (len > 0)
+                memcpy(buf + mlen, text, len);
+        buf[mlen + len] = '\0';
+        return unit_dir_write(dir, name, buf, mlen + len);
 }
 
 int unit_dir_remove(const char *dir, const char *name) {
@@ -213,14 +213,26 @@ static int scan_add(const char *dir, const char *name, UnitDirEntry **entries, s
         *e = (UnitDirEntry){.name = strdup(name)};
         if (!e->name)
                 return -ENOMEM;
-        (*n)++;
         r = unit_dir_read(dir, name, &e->content, &e->len);
-        if (r == -ENOMEM)
+        if (r == -ENOMEM) {
+                free(e->name);
                 return r;
-        if (r < 0) {
-                log_debug_errno(r, "Failed to read unit file %s/%s: %m", dir, name);
-                e->error = r;
         }
+        /* Only files that carry fleetd's marker are fleetd's: anything else an administrator
+         * put there is left alone (never stopped, unloaded or deleted). */
+        if (r < 0 || e->len < strlen(UNIT_DIR_MARKER) ||
+            !strneq(e->content, UNIT_DIR_MARKER, strlen(UNIT_DIR_MARKER))) {
+                if (r < 0)
+                        log_warning_errno(r, "Failed to read %s/%s, ignoring it: %m", dir, name);
+                else
+                        log_info("Ignoring %s/%s: not written by fleetd", dir, name);
+                free(e->name);
+                free(e->content);
+                return 0;
+        }
+        e->len -= strlen(UNIT_DIR_MARKER);
+        memmove(e->content, e->content + strlen(UNIT_DIR_MARKER), e->len + 1);
+        (*n)++;
         return 0;
 }
 

@@ -43,6 +43,13 @@ int unit_dir_remove(const char *dir, const char *name);
  * *ret_len (optional) its length. 0, -EINVAL (unsafe name), -ENOENT, other negative errno. */
 int unit_dir_read(const char *dir, const char *name, char **ret, size_t *ret_len);
 
+/* First line of every unit file fleetd writes. Unit-file comments do not count for the unit
+ * hash, and the startup scan only claims files that start with it. */
+#define UNIT_DIR_MARKER "# Written by fleetd; removed when the unit leaves this machine.\n"
+
+/* unit_dir_write() of UNIT_DIR_MARKER followed by text. */
+int unit_dir_write_unit(const char *dir, const char *name, const char *text, size_t len);
+
 typedef struct UnitDirEntry {
         char *name;    /* file name = unit name */
         char *content; /* whole file, NUL-terminated; NULL if it could not be read */
@@ -51,10 +58,11 @@ typedef struct UnitDirEntry {
 } UnitDirEntry;
 
 /*
- * The startup scan: every regular file in dir whose name is recognized, sorted by name, with
- * its content. Leftover ".#fleet-*" temporary files of an interrupted write are removed.
- * Files that fail to read are listed with content NULL and their error, so the caller still
- * knows they exist. A missing dir gives 0 entries. *ret is malloc'd (free with
+ * The startup scan: every regular file in dir whose name is recognized and that starts with
+ * UNIT_DIR_MARKER, sorted by name, with its content after the marker. Other files are not
+ * fleetd's and are not listed; neither is a file that cannot be read (its owner cannot be
+ * told; a warning is logged). Leftover ".#fleet-*" temporary files of an interrupted write
+ * are removed. A missing dir gives 0 entries. *ret is malloc'd (free with
  * unit_dir_entries_free; NULL when there are none). 0 or negative errno of opendir/readdir,
  * or -ENOMEM.
  */

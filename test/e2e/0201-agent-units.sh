@@ -53,8 +53,8 @@ A=$(svc "e2e unit a")
 HA=$(unit "$A")
 sched "$M2" a.service "$HA" launched
 check "m2: a.service becomes active" wait_for $T unit_active m2 a.service
-is "$(machine_exec m2 cat /run/fleet/units/a.service)" "$(printf '%s' "$A")" \
-	"m2: /run/fleet/units/a.service holds the normalized unit"
+is "$(machine_exec m2 cat /run/fleet/units/a.service)" "$(printf '# Written by fleetd; removed when the unit leaves this machine.\n%s' "$A")" \
+	"m2: /run/fleet/units/a.service holds fleetd's marker and the normalized unit"
 is "$(machine_exec m2 readlink /run/systemd/system/a.service)" /run/fleet/units/a.service \
 	"m2: runtime link /run/systemd/system/a.service -> the units directory"
 is "$(prop m2 a.service Description)" "e2e unit a" "m2: systemd loaded our content"

@@ -68,6 +68,10 @@ adopted() {
 	fleetd_log m2 "$pid" | grep -q "Reusing lease" && ok "$what: logged the lease reuse" || not_ok "$what: logged the lease reuse"
 }
 
+# A unit file an administrator put into the units directory is not fleetd's: no restart, reload
+# or graceful stop may touch it.
+machine_exec m2 sh -c 'printf "[Service]\nExecStart=/bin/true\n" > /run/fleet/units/admin.service'
+
 # --- SIGKILL, then started again at once --------------------------------------------------------
 old=$(fleetd_pid m2)
 machine_exec m2 systemctl kill -s KILL fleet.service
@@ -97,7 +101,12 @@ m1g=$(prop m1 g.service MainPID)
 check "graceful stop: systemctl stop fleet" machine_exec m2 systemctl stop fleet.service
 is "$(prop m2 a.service LoadState)/$(prop m2 g.service LoadState)" "not-found/not-found" \
 	"graceful stop: a.service and g.service stopped and unloaded by the time fleetd exited"
-is "$(machine_exec m2 ls -A /run/fleet/units)" "" "graceful stop: units directory empty"
+is "$(machine_exec m2 ls -A /run/fleet/units)" "admin.service" \
+	"graceful stop: units directory empty but for the file fleetd did not write"
+is "$(machine_exec m2 cat /run/fleet/units/admin.service)" "$(printf '[Service]\nExecStart=/bin/true')" \
+	"graceful stop: the administrator's file is untouched"
+fleetd_log m2 "$old" | grep -q "Ignoring /run/fleet/units/admin.service: not written by fleetd" &&
+	ok "restarts: the administrator's file was not claimed" || not_ok "restarts: the administrator's file was not claimed"
 is "$(machine_exec m2 ls /run/systemd/system | grep -c -e a.service -e g.service)" 0 \
 	"graceful stop: runtime links removed"
 is "$(lease_of "$M2")" "" "graceful stop: machine record gone at once (lease revoked)"
