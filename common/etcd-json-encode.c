@@ -63,8 +63,10 @@ int etcd_prefix_range_end(const char *prefix, char **ret, size_t *ret_size) {
                 }
                 n--;
         }
-        /* Empty or all 0xff: everything from prefix on. */
+        /* Empty or all 0xff: everything from prefix on. The range end is the one byte "\0",
+         * and the buffer stays NUL-terminated after it (found by fuzzing). */
         end[0] = 0;
+        end[1] = 0;
         *ret = end;
         *ret_size = 1;
         return 0;
