@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* libFuzzer target: fleet.conf text and FLEET_* environment overrides. The checks are in
+ * fuzz-checks.h, shared with test/unit/test-fuzz-regressions.c. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fuzz-checks.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+        fuzz_check_config(data, size);
+        return 0;
+}
