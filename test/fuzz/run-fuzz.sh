@@ -10,7 +10,7 @@
 # only, and every one of them runs first. Crash inputs: $FUZZ_DIR/artifacts/<target>/.
 # FUZZ_ARGS adds libFuzzer options (e.g. FUZZ_ARGS=-use_value_profile=1).
 set -u
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 FUZZ_DIR=${FUZZ_DIR:-build/fuzz}
 
 if [ $# -lt 2 ]; then
