@@ -215,8 +215,19 @@ int api_unit_content_new(const UnitOption *options, size_t n, ApiUnitContent *re
                 r = unit_file_add(c.file, options[i].section, options[i].name, options[i].value);
         if (r >= 0)
                 r = unit_file_serialize(c.file, &c.text);
-        if (r >= 0)
+        if (r >= 0) {
+                /* What is stored is the text, and the agents and the engine read it back: judge
+                 * (global, validation) what it parses to, not the options as sent, which can
+                 * differ (a value ending in '\', a section name with a newline; found by
+                 * fuzzing). A text that does not parse is refused by validation. */
+                UnitFile *parsed = NULL;
+
+                if (unit_file_parse(c.text, strlen(c.text), &parsed, NULL) >= 0) {
+                        unit_file_free(c.file);
+                        c.file = parsed;
+                }
                 r = xfleet_parse(c.file, NULL, &x);
+        }
         if (r < 0) {
                 api_unit_content_done(&c);
                 return r;

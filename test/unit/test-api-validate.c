@@ -452,6 +452,30 @@ START_TEST(test_unit_content_validate) {
 }
 END_TEST
 
+/* Options whose serialized text reads back differently are judged by the text, which is what
+ * is stored and what the agents and the engine see (fuzzing found both). */
+START_TEST(test_unit_content_judged_by_text) {
+        /* "x\\" ends in a backslash: the stored text continues it over the Global line. */
+        static const char *const g[] = {"X-Fleet", "A", "x\\", "X-Fleet", "Global", "true"};
+        /* a section name with a newline smuggles MachineID next to Conflicts into [X-Fleet] */
+        static const char *const m[] = {"Service]\n[X-Fleet", "MachineID", "m1",
+                                        "X-Fleet",            "Conflicts", "b.service"};
+        _cleanup_free_ UnitOption *og = opts(2, g), *om = opts(2, m);
+        ApiUnitContent c = {};
+        char *err = NULL;
+
+        ck_assert_int_eq(api_unit_content_new(og, 2, &c), 0);
+        ck_assert(!c.global);
+        api_unit_content_done(&c);
+
+        ck_assert_int_eq(api_unit_content_new(om, 2, &c), 0);
+        ck_assert_int_eq(api_unit_content_validate(&c, &err), -EINVAL);
+        ck_assert_str_eq(err, "MachineID cannot be used with Conflicts");
+        free(err);
+        api_unit_content_done(&c);
+}
+END_TEST
+
 START_TEST(test_unit_content_line_too_long) {
         char *big = malloc(5000);
         const char *t[] = {"Service", "ExecStart", big};
@@ -644,6 +668,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_unit_content_order_matters);
         tcase_add_loop_test(tc, test_unit_content_validate, 0, ELEMENTSOF(content_cases));
         tcase_add_test(tc, test_unit_content_line_too_long);
+        tcase_add_test(tc, test_unit_content_judged_by_text);
         tcase_add_loop_test(tc, test_metadata_patch, 0, ELEMENTSOF(patch_cases));
         tcase_add_test(tc, test_metadata_patch_grouping);
         tcase_add_test(tc, test_key_component);
