@@ -189,7 +189,9 @@ START_TEST(test_unit_dir_scan_touches_only_its_own) {
 
         snprintf(units, sizeof(units), "%s/units", top);
         write_file(top, "secret.service", "[Service]\nExecStart=/bin/secret\n");
-        write_file(units, "a.service", "[Service]\nExecStart=/bin/true\n");
+        ck_assert_int_eq(unit_dir_write_unit(units, "a.service", "[Service]\nExecStart=/bin/true\n",
+                                             30), 0);
+        write_file(units, "admin.service", "[Service]\nExecStart=/bin/true\n"); /* not fleetd's */
         write_file(units, "README", "not a unit");
         write_file(units, "b.conf", "not a unit");
         write_file(units, ".#fleet-Ab12Cd", "interrupted write");
@@ -200,8 +202,9 @@ START_TEST(test_unit_dir_scan_touches_only_its_own) {
         ck_assert_int_eq(mkdir(target, 0755), 0);
 
         ck_assert_int_eq(unit_dir_scan(units, &e, &n), 0);
-        /* Only the regular file with a recognized name is listed: not the symlink (never
-         * followed), the directory, or the files with other names. */
+        /* Only the regular file fleetd wrote (its marker line) is listed: not a unit file
+         * someone else put there, the symlink (never followed), the directory, or the files
+         * with other names. */
         ck_assert_uint_eq(n, 1);
         ck_assert_str_eq(e[0].name, "a.service");
         unit_dir_entries_free(e, n);
@@ -209,6 +212,7 @@ START_TEST(test_unit_dir_scan_touches_only_its_own) {
         /* Only the agent's own interrupted temporary file was removed. */
         ck_assert(!exists(units, ".#fleet-Ab12Cd"));
         ck_assert(exists(units, "README"));
+        ck_assert(exists(units, "admin.service"));
         ck_assert(exists(units, "b.conf"));
         ck_assert(exists(units, "link.service"));
         ck_assert(exists(units, "dir.service"));
