@@ -237,6 +237,17 @@ static int on_watch_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+void agent_watches_resync(Agent *a) {
+        /* After fencing, the cached schedule may be stale (the engine may have moved our units
+         * while we could not hear it): no pass may start anything until each view has been
+         * listed again from etcd. The restarts re-list; while etcd is unreachable they are
+         * retried by the watch retry timer. */
+        a->schedule_synced = a->global_synced = a->metadata_synced = false;
+        a->watches_failed |= WATCH_SCHEDULE | WATCH_GLOBAL | WATCH_METADATA;
+        (void) sd_event_source_set_time_relative(a->watch_retry_timer, 0);
+        (void) sd_event_source_set_enabled(a->watch_retry_timer, SD_EVENT_ONESHOT);
+}
+
 int agent_watches_open(Agent *a) {
         int r;
 

@@ -125,6 +125,8 @@ struct Agent {
 /* agent-desired.c */
 int agent_watches_open(Agent *a);
 void agent_watches_close(Agent *a);
+/* Forget that the desired state is known and list it again from etcd (after fencing). */
+void agent_watches_resync(Agent *a);
 /* The merged metadata value of key (dynamic over config), or NULL. */
 const char *agent_metadata_lookup(const char *key, void *userdata);
 /*

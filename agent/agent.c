@@ -45,6 +45,7 @@ static void on_presence(Presence *p, PresenceEvent ev, void *userdata) {
         switch (ev) {
         case PRESENCE_FENCED:
                 agent_fence_units(a);
+                agent_watches_resync(a);
                 if (a->registration_cb)
                         a->registration_cb(a, false, a->registration_userdata);
                 break;
