@@ -31,6 +31,7 @@
 #include "api.h"
 #include "etcd-launcher.h"
 #include "registry.h"
+#include "test-net.h"
 #include "test-util.h"
 #include "unit-file.h"
 
@@ -64,19 +65,6 @@ static void shared_teardown(void) {
         curl_global_cleanup();
 }
 
-static int listen_loopback(int *ret_port) {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t l = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        ck_assert_int_eq(listen(fd, 64), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sa, &l), 0);
-        *ret_port = ntohs(sa.sin_port);
-        return fd;
-}
-
 static void setup(void) {
         EtcdClientConfig cc = {.endpoints = etcd_launcher_endpoints(etcd),
                                .request_timeout_usec = 5 * SEC};
@@ -89,7 +77,7 @@ static void setup(void) {
         snprintf(prefix, sizeof(prefix), "/t-api-races-%d-%u/", (int) getpid(), counter++);
         ck_assert_int_eq(registry_new(&registry, client, prefix), 0);
         ck_assert_int_eq(api_new(&api, event, registry, &ac), 0);
-        ck_assert_int_eq(api_listen_fd(api, listen_loopback(&port)), 0);
+        ck_assert_int_eq(api_listen_fd(api, test_listen_loopback(&port)), 0);
         snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", port);
 }
 

@@ -28,6 +28,7 @@
 #include "http-server.h"
 #include "macro.h"
 #include "registry.h"
+#include "test-net.h"
 #include "test-util.h"
 
 #define SEC 1000000ULL
@@ -271,18 +272,6 @@ static void handler(HttpRequest *req, void *userdata) {
         ck_assert_int_eq(http_request_reply(req, 200, "text/plain", buf, strlen(buf), NULL), 0);
 }
 
-static int free_port(void) {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t l = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port;
-
-        ck_assert_int_ge(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        ck_assert_int_ge(getsockname(fd, (struct sockaddr *) &sa, &l), 0);
-        port = ntohs(sa.sin_port);
-        close(fd);
-        return port;
-}
-
 /* A server with TLS from the files (ca_name may be NULL), listening on a TCP port and a unix
  * socket. */
 static HttpServer *tls_server(sd_event *e, const char *ca_name, int *ret_port, char **ret_sock) {
@@ -295,7 +284,7 @@ static HttpServer *tls_server(sd_event *e, const char *ca_name, int *ret_port, c
                 ck_assert_int_ge(asprintf(&ca, "%s/%s.crt", certs, ca_name), 0);
         ck_assert_int_eq(http_server_new(&srv, e, "fleetd/test", handler, NULL), 0);
         ck_assert_int_eq(http_server_set_tls_files(srv, crt, key, ca, &err), 0);
-        *ret_port = free_port();
+        *ret_port = test_free_port();
         snprintf(addr, sizeof(addr), "127.0.0.1:%d", *ret_port);
         ck_assert_int_eq(http_server_listen(srv, addr), 0);
         *ret_sock = path_in(scratch, ca_name ? "auth.sock" : "noauth.sock");
@@ -537,7 +526,7 @@ START_TEST(test_fleetctl_https) {
         Api *api = NULL;
         Child c;
         char addr[64];
-        int port = free_port();
+        int port = test_free_port();
 
         ck_assert_int_eq(etcd_launcher_start(&lo, &etcd), 0);
         ck_assert_int_eq(sd_event_new(&e), 0);

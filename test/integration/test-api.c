@@ -24,6 +24,7 @@
 #include "api.h"
 #include "etcd-launcher.h"
 #include "registry.h"
+#include "test-net.h"
 #include "test-util.h"
 #include "unit-file.h"
 
@@ -71,19 +72,6 @@ static void metrics_extra(FILE *f, void *userdata) {
         fputs("# TYPE fleet_test_extra gauge\nfleet_test_extra 42\n", f);
 }
 
-static int listen_loopback(int *ret_port) {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-        socklen_t l = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        ck_assert_int_eq(listen(fd, 16), 0);
-        ck_assert_int_eq(getsockname(fd, (struct sockaddr *) &sa, &l), 0);
-        *ret_port = ntohs(sa.sin_port);
-        return fd;
-}
-
 static void start_api(EtcdLauncher *l) {
         EtcdClientConfig cc = {.endpoints = etcd_launcher_endpoints(l),
                                .request_timeout_usec = 2 * SEC};
@@ -99,7 +87,7 @@ static void start_api(EtcdLauncher *l) {
         snprintf(prefix, sizeof(prefix), "/t-api-%d-%u/", (int) getpid(), counter++);
         ck_assert_int_eq(registry_new(&registry, client, prefix), 0);
         ck_assert_int_eq(api_new(&api, event, registry, &ac), 0);
-        ck_assert_int_eq(api_listen_fd(api, listen_loopback(&port)), 0);
+        ck_assert_int_eq(api_listen_fd(api, test_listen_loopback(&port)), 0);
         snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", port);
 }
 
@@ -951,14 +939,15 @@ START_TEST(test_free_with_pending) {
 
         /* an "etcd" that accepts connections and never answers keeps requests pending */
         teardown();
-        blackhole = listen_loopback(&port);
+        blackhole = test_listen_loopback(&port);
+        ck_assert_int_ge(blackhole, 0);
         ck_assert_int_ge(asprintf(&endpoint, "http://127.0.0.1:%d", port), 0);
         endpoints[0] = endpoint;
         ck_assert_int_eq(sd_event_new(&event), 0);
         ck_assert_int_eq(etcd_client_new(&client, event, &cc), 0);
         ck_assert_int_eq(registry_new(&registry, client, "/x/"), 0);
         ck_assert_int_eq(api_new(&api, event, registry, &ac), 0);
-        ck_assert_int_eq(api_listen_fd(api, listen_loopback(&port)), 0);
+        ck_assert_int_eq(api_listen_fd(api, test_listen_loopback(&port)), 0);
         snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", port);
 
         flight_start(&f);

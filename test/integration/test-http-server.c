@@ -19,6 +19,7 @@
 
 #include "http-server.h"
 #include "macro.h"
+#include "test-net.h"
 #include "test-util.h"
 
 typedef struct Result {
@@ -143,24 +144,12 @@ static void run_client(HttpServer *srv, sd_event *e, Client *c) {
         ck_assert_str_eq(c->post.body, "POST /echo name= body=hello");
 }
 
-static int free_port(void) {
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-        socklen_t l = sizeof(sa);
-        int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-        ck_assert_int_ge(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
-        ck_assert_int_ge(getsockname(fd, (struct sockaddr *) &sa, &l), 0);
-        port = ntohs(sa.sin_port);
-        close(fd);
-        return port;
-}
-
 START_TEST(test_tcp) {
         sd_event *e = NULL;
         HttpServer *srv = NULL;
         Client c = {};
         char addr[64];
-        int port = free_port();
+        int port = test_free_port();
 
         ck_assert_int_ge(sd_event_new(&e), 0);
         ck_assert_int_eq(http_server_new(&srv, e, "fleetd/test", handler, e), 0);
