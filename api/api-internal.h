@@ -20,7 +20,7 @@
 #include "api-route.h"
 #include "api.h"
 #include "http-server.h"
-#include "metrics.h"
+#include "api-metrics.h"
 #include "registry.h"
 
 #define API_FETCH_MAX 6

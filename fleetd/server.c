@@ -10,7 +10,7 @@
 #include "etcd.h"
 #include "log.h"
 #include "machine-info.h"
-#include "metrics.h"
+#include "engine-metrics.h"
 #include "registry.h"
 #include "server.h"
 

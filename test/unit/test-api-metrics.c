@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "metrics.h"
+#include "api-metrics.h"
 #include "test-util.h"
 
 static char *render(const ApiMetrics *m) {

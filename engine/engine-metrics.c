@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
 
-#include "metrics.h"
+#include "engine-metrics.h"
 
 void metrics_write_engine(const EngineStats *s, FILE *f) {
         fprintf(f,

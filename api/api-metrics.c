@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <inttypes.h>
 
-#include "metrics.h"
+#include "api-metrics.h"
 
 static const unsigned codes[] = {API_METRICS_CODES};
 
