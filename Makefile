@@ -28,6 +28,8 @@ PKGS_PURE := jansson libcrypto
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_IO) $(PKGS_PURE) check 2>/dev/null)
 LIBS_PURE = $(shell pkg-config --libs $(PKGS_PURE))
 LIBS_ALL = $(shell pkg-config --libs $(PKGS_IO) $(PKGS_PURE))
+# fleetctl speaks HTTP only: no libsystemd, no libmicrohttpd.
+LIBS_FLEETCTL = $(shell pkg-config --libs libcurl $(PKGS_PURE))
 LIBS_CHECK = $(shell pkg-config --libs check)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
@@ -39,12 +41,25 @@ endif
 FORTIFY := $(if $(filter -O2 -O3,$(OPT)),-D_FORTIFY_SOURCE=2,)
 
 CFLAGS ?= -g $(OPT)
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(FORTIFY) -fno-common -fstack-protector-strong \
-	$(SANFLAGS) -Icommon -Iengine -Iagent -Iapi -Itest/lib -DFLEET_VERSION='"$(VERSION)"' \
-	$(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+BASE_CFLAGS = -std=gnu11 -D_GNU_SOURCE $(WARN) $(FORTIFY) -fno-common -fstack-protector-strong \
+	$(SANFLAGS) -DFLEET_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 
-src = $(sort $(wildcard $(1)/*.c))
+# Each component is compiled with only the include paths it may use (mk/deps.table says why):
+# a forbidden #include "agent.h" in the engine does not compile. `make check-deps` catches the
+# includes that spell a path ("../agent/agent.h").
+INC_common := -Icommon
+INC_engine := -Iengine -Iengine/scheduler -Icommon
+INC_agent := -Iagent -Icommon
+INC_api := -Iapi -Icommon
+INC_fleetctl := -Ifleetctl -Icommon
+INC_fleetd := -Ifleetd -Iengine -Iengine/scheduler -Iagent -Iapi -Icommon
+INC_test := $(INC_fleetd) -Ifleetctl -Itest/lib
+INC_bench := $(INC_test)
+component = $(firstword $(subst /, ,$(1)))
+ALL_CFLAGS = $(BASE_CFLAGS) $(INC_$(call component,$<))
+
+src = $(sort $(wildcard $(1)/*.c $(1)/*/*.c))
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
 COMMON_OBJ := $(call obj,$(call src,common))
@@ -52,17 +67,22 @@ ENGINE_OBJ := $(call obj,$(call src,engine))
 AGENT_OBJ := $(call obj,$(call src,agent))
 API_OBJ := $(call obj,$(call src,api))
 FLEETD_OBJ := $(call obj,$(call src,fleetd))
-FLEETCTL_OBJ := $(call obj,$(call src,fleetctl))
+FLEETCTL_MAIN_OBJ := $(call obj,fleetctl/main.c)
+FLEETCTL_OBJ := $(filter-out $(FLEETCTL_MAIN_OBJ),$(call obj,$(call src,fleetctl)))
 TESTLIB_OBJ := $(call obj,$(call src,test/lib))
 
 LIBCOMMON := $(BUILD)/libcommon.a
 LIBENGINE := $(BUILD)/libengine.a
 LIBAGENT := $(BUILD)/libagent.a
 LIBAPI := $(BUILD)/libapi.a
+LIBFLEETCTL := $(BUILD)/libfleetctl.a
 LIBTEST := $(BUILD)/libtest.a
-ARCHIVES := $(LIBAPI) $(LIBENGINE) $(LIBAGENT) $(LIBCOMMON)
+# What each binary links: fleetd the daemon's components, fleetctl only its own code and common.
+FLEETD_ARCHIVES := $(LIBAPI) $(LIBENGINE) $(LIBAGENT) $(LIBCOMMON)
+FLEETCTL_ARCHIVES := $(LIBFLEETCTL) $(LIBCOMMON)
+ARCHIVES := $(LIBFLEETCTL) $(FLEETD_ARCHIVES)
 
-PROGRAMS := $(if $(FLEETD_OBJ),$(BUILD)/bin/fleetd) $(if $(FLEETCTL_OBJ),$(BUILD)/bin/fleetctl)
+PROGRAMS := $(BUILD)/bin/fleetd $(BUILD)/bin/fleetctl
 UNIT_TESTS := $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(wildcard test/unit/test-*.c))
 INTEG_TESTS := $(patsubst test/integration/%.c,$(BUILD)/test/integration/%,\
 	$(wildcard test/integration/test-*.c))
@@ -95,6 +115,7 @@ $(LIBCOMMON): $(COMMON_OBJ)
 $(LIBENGINE): $(ENGINE_OBJ)
 $(LIBAGENT): $(AGENT_OBJ)
 $(LIBAPI): $(API_OBJ)
+$(LIBFLEETCTL): $(FLEETCTL_OBJ)
 $(LIBTEST): $(TESTLIB_OBJ)
 $(BUILD)/lib%.a:
 	@mkdir -p $(dir $@)
@@ -106,17 +127,17 @@ $(BUILD)/.empty.o:
 	echo 'extern int fleet_empty_archive_member; int fleet_empty_archive_member;' | \
 		$(CC) -x c -c -o $@ -
 
-$(LIBCOMMON) $(LIBENGINE) $(LIBAGENT) $(LIBAPI) $(LIBTEST): | $(BUILD)/.empty.o
+$(LIBCOMMON) $(LIBENGINE) $(LIBAGENT) $(LIBAPI) $(LIBFLEETCTL) $(LIBTEST): | $(BUILD)/.empty.o
 
-$(BUILD)/bin/fleetd: $(FLEETD_OBJ) $(ARCHIVES)
+$(BUILD)/bin/fleetd: $(FLEETD_OBJ) $(FLEETD_ARCHIVES)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETD_OBJ) $(ARCHIVES) $(LIBS_ALL)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETD_OBJ) $(FLEETD_ARCHIVES) $(LIBS_ALL)
 
-$(BUILD)/bin/fleetctl: $(FLEETCTL_OBJ) $(ARCHIVES)
+$(BUILD)/bin/fleetctl: $(FLEETCTL_MAIN_OBJ) $(FLEETCTL_ARCHIVES)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETCTL_OBJ) $(ARCHIVES) $(LIBS_ALL)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(FLEETCTL_MAIN_OBJ) $(FLEETCTL_ARCHIVES) $(LIBS_FLEETCTL)
 
 # Unit tests link without libsystemd, libcurl and libmicrohttpd: a pure module that calls
 # into them fails to link, which is the point.
@@ -187,8 +208,11 @@ analyze:
 		--suppress=memleak --suppress=resourceLeak --suppress=unknownMacro \
 		--error-exitcode=1 -q -Icommon common engine agent api fleetd fleetctl
 check-headers:
-	@for h in $(wildcard common/*.h engine/*.h agent/*.h api/*.h); do \
-		echo "#include \"$$h\"" | $(CC) $(ALL_CFLAGS) -MF /dev/null -x c -fsyntax-only -I. - || exit 1; \
+	@for h in $(wildcard common/*.h engine/*.h engine/*/*.h agent/*.h api/*.h fleetd/*.h fleetctl/*.h); do \
+		c=$${h%%/*}; case $$c in \
+		common) inc="$(INC_common)";; engine) inc="$(INC_engine)";; agent) inc="$(INC_agent)";; \
+		api) inc="$(INC_api)";; fleetctl) inc="$(INC_fleetctl)";; *) inc="$(INC_fleetd)";; esac; \
+		echo "#include \"$$h\"" | $(CC) $(BASE_CFLAGS) $$inc -MF /dev/null -x c -fsyntax-only -I. - || exit 1; \
 	done; echo "headers ok"
 
 include mk/fuzz.mk
