@@ -2,6 +2,7 @@
 #include <inttypes.h>
 
 #include "api-metrics.h"
+#include "metrics-text.h"
 
 static const unsigned codes[] = {API_METRICS_CODES};
 
@@ -14,25 +15,21 @@ unsigned api_metrics_code_index(unsigned status) {
         return API_METRICS_N_CODES - 1;
 }
 
-static void header(FILE *f, const char *name, const char *type, const char *help) {
-        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 static void write_units(FILE *f, const ApiMetrics *m) {
-        header(f, "fleet_units", "gauge", "Units in the registry.");
+        metrics_family(f, "fleet_units", "gauge", "Units in the registry.");
         fprintf(f, "fleet_units %zu\n", m->units.total);
-        header(f, "fleet_units_global", "gauge", "Global units in the registry.");
+        metrics_family(f, "fleet_units_global", "gauge", "Global units in the registry.");
         fprintf(f, "fleet_units_global %zu\n", m->units.global);
-        header(f, "fleet_units_desired_state", "gauge", "Units by desired state.");
+        metrics_family(f, "fleet_units_desired_state", "gauge", "Units by desired state.");
         for (JobState s = 0; s < _JOB_STATE_MAX; s++)
                 fprintf(f, "fleet_units_desired_state{state=\"%s\"} %zu\n", job_state_to_string(s),
                         m->units.desired[s]);
-        header(f, "fleet_units_current_state", "gauge",
+        metrics_family(f, "fleet_units_current_state", "gauge",
                "Units by current state (global units count as inactive).");
         for (JobState s = 0; s < _JOB_STATE_MAX; s++)
                 fprintf(f, "fleet_units_current_state{state=\"%s\"} %zu\n", job_state_to_string(s),
                         m->units.current[s]);
-        header(f, "fleet_machines", "gauge", "Machines present in the registry.");
+        metrics_family(f, "fleet_machines", "gauge", "Machines present in the registry.");
         fprintf(f, "fleet_machines %zu\n", m->machines);
 }
 
@@ -46,7 +43,7 @@ typedef enum EtcdField {
 
 static void write_etcd_op_metric(FILE *f, const ApiMetrics *m, const char *name, const char *type,
                                  const char *help, EtcdField field) {
-        header(f, name, type, help);
+        metrics_family(f, name, type, help);
         for (int t = 0; t < _ETCD_REQUEST_TYPE_MAX; t++) {
                 const EtcdOpStats *o = &m->etcd->ops[t];
 
@@ -89,18 +86,18 @@ static void write_etcd(FILE *f, const ApiMetrics *m) {
         write_etcd_op_metric(f, m, "fleet_etcd_request_duration_seconds_max", "gauge",
                              "Highest latency of a completed etcd request, by operation.",
                              FIELD_LATENCY_MAX);
-        header(f, "fleet_etcd_failovers_total", "counter",
+        metrics_family(f, "fleet_etcd_failovers_total", "counter",
                "Times the etcd client moved to another endpoint.");
         fprintf(f, "fleet_etcd_failovers_total %" PRIu64 "\n", m->etcd->failovers);
-        header(f, "fleet_etcd_watch_events_total", "counter", "etcd watch events delivered.");
+        metrics_family(f, "fleet_etcd_watch_events_total", "counter", "etcd watch events delivered.");
         fprintf(f, "fleet_etcd_watch_events_total %" PRIu64 "\n", m->etcd->watch_events);
-        header(f, "fleet_etcd_watch_restarts_total", "counter",
+        metrics_family(f, "fleet_etcd_watch_restarts_total", "counter",
                "etcd watch streams re-opened after an error.");
         fprintf(f, "fleet_etcd_watch_restarts_total %" PRIu64 "\n", m->etcd->watch_restarts);
 }
 
 static void write_api(FILE *f, const ApiMetrics *m) {
-        header(f, "fleet_api_requests_total", "counter", "HTTP API requests answered, by status.");
+        metrics_family(f, "fleet_api_requests_total", "counter", "HTTP API requests answered, by status.");
         for (unsigned i = 0; i < API_METRICS_N_CODES; i++) {
                 if (i < ELEMENTSOF(codes))
                         fprintf(f, "fleet_api_requests_total{code=\"%u\"} ", codes[i]);
@@ -108,12 +105,12 @@ static void write_api(FILE *f, const ApiMetrics *m) {
                         fputs("fleet_api_requests_total{code=\"other\"} ", f);
                 fprintf(f, "%" PRIu64 "\n", m->api_requests[i]);
         }
-        header(f, "fleet_api_requests_pending", "gauge", "HTTP API requests waiting for etcd.");
+        metrics_family(f, "fleet_api_requests_pending", "gauge", "HTTP API requests waiting for etcd.");
         fprintf(f, "fleet_api_requests_pending %zu\n", m->api_pending);
 }
 
 int api_metrics_write(FILE *f, const ApiMetrics *m) {
-        header(f, "fleet_registry_up", "gauge",
+        metrics_family(f, "fleet_registry_up", "gauge",
                "Whether this scrape could read the registry (1) or not (0).");
         fprintf(f, "fleet_registry_up %d\n", m->registry_ok ? 1 : 0);
         if (m->registry_ok)

@@ -4,13 +4,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent-metrics.h"
 #include "agent.h"
 #include "api.h"
+#include "engine-metrics.h"
 #include "engine.h"
 #include "etcd.h"
 #include "log.h"
 #include "machine-info.h"
-#include "engine-metrics.h"
 #include "registry.h"
 #include "server.h"
 
@@ -40,13 +41,19 @@ struct Server {
         int done_error;
 };
 
+/* The one place that assembles /metrics: the API writes its own and the registry's, then calls
+ * this for the other components of this fleetd. */
 static void metrics_extra(FILE *f, void *userdata) {
         Server *s = userdata;
 
-        if (s->agent)
-                agent_write_metrics(s->agent, f);
+        if (s->agent) {
+                AgentStats st;
+
+                agent_get_stats(s->agent, &st);
+                agent_metrics_write(&st, f);
+        }
         if (s->engine)
-                metrics_write_engine(engine_get_stats(s->engine), f);
+                engine_metrics_write(engine_get_stats(s->engine), f);
 }
 
 static int on_done_source(sd_event_source *src, void *userdata) {
