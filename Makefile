@@ -6,7 +6,7 @@
 #   make SANITIZE=address,undefined check-unit check-integration   sanitized build in build/san
 #   make valgrind        unit tier under valgrind
 #   make install PREFIX=/usr/local DESTDIR=
-#   make demo | bench | clean | format | format-check | analyze | check-headers
+#   make demo | bench | clean | format | format-check | analyze | check-headers | check-deps
 
 CC ?= gcc
 PREFIX ?= /usr/local
@@ -92,7 +92,7 @@ BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench-*.c))
 
 .PRECIOUS: $(BUILD)/%.o $(BUILD)/test/unit/%.o $(BUILD)/test/integration/%.o $(BUILD)/test/systemd/%.o $(BUILD)/bench/%.o
 .PHONY: all deps check check-run unit integration e2e check-unit check-integration check-e2e \
-	valgrind install clean demo bench format format-check analyze check-headers tests
+	valgrind install clean demo bench format format-check analyze check-headers check-deps tests
 
 all: $(PROGRAMS) tests $(BENCHES)
 tests: $(UNIT_TESTS) $(INTEG_TESTS) $(SYSTEMD_TESTS)
@@ -207,6 +207,10 @@ analyze:
 	cppcheck --enable=warning,performance,portability --std=c11 --inline-suppr \
 		--suppress=memleak --suppress=resourceLeak --suppress=unknownMacro \
 		--error-exitcode=1 -q -Icommon common engine agent api fleetd fleetctl
+# Every #include follows the allowed component edges of mk/deps.table (docs/architecture.md).
+check-deps:
+	@tools/check-deps.sh
+
 check-headers:
 	@for h in $(wildcard common/*.h engine/*.h engine/*/*.h agent/*.h api/*.h fleetd/*.h fleetctl/*.h); do \
 		c=$${h%%/*}; case $$c in \
