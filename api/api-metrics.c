@@ -25,7 +25,7 @@ static void write_units(FILE *f, const ApiMetrics *m) {
                 fprintf(f, "fleet_units_desired_state{state=\"%s\"} %zu\n", job_state_to_string(s),
                         m->units.desired[s]);
         metrics_family(f, "fleet_units_current_state", "gauge",
-               "Units by current state (global units count as inactive).");
+                       "Units by current state (global units count as inactive).");
         for (JobState s = 0; s < _JOB_STATE_MAX; s++)
                 fprintf(f, "fleet_units_current_state{state=\"%s\"} %zu\n", job_state_to_string(s),
                         m->units.current[s]);
@@ -87,17 +87,19 @@ static void write_etcd(FILE *f, const ApiMetrics *m) {
                              "Highest latency of a completed etcd request, by operation.",
                              FIELD_LATENCY_MAX);
         metrics_family(f, "fleet_etcd_failovers_total", "counter",
-               "Times the etcd client moved to another endpoint.");
+                       "Times the etcd client moved to another endpoint.");
         fprintf(f, "fleet_etcd_failovers_total %" PRIu64 "\n", m->etcd->failovers);
-        metrics_family(f, "fleet_etcd_watch_events_total", "counter", "etcd watch events delivered.");
+        metrics_family(f, "fleet_etcd_watch_events_total", "counter",
+                       "etcd watch events delivered.");
         fprintf(f, "fleet_etcd_watch_events_total %" PRIu64 "\n", m->etcd->watch_events);
         metrics_family(f, "fleet_etcd_watch_restarts_total", "counter",
-               "etcd watch streams re-opened after an error.");
+                       "etcd watch streams re-opened after an error.");
         fprintf(f, "fleet_etcd_watch_restarts_total %" PRIu64 "\n", m->etcd->watch_restarts);
 }
 
 static void write_api(FILE *f, const ApiMetrics *m) {
-        metrics_family(f, "fleet_api_requests_total", "counter", "HTTP API requests answered, by status.");
+        metrics_family(f, "fleet_api_requests_total", "counter",
+                       "HTTP API requests answered, by status.");
         for (unsigned i = 0; i < API_METRICS_N_CODES; i++) {
                 if (i < ELEMENTSOF(codes))
                         fprintf(f, "fleet_api_requests_total{code=\"%u\"} ", codes[i]);
@@ -105,13 +107,14 @@ static void write_api(FILE *f, const ApiMetrics *m) {
                         fputs("fleet_api_requests_total{code=\"other\"} ", f);
                 fprintf(f, "%" PRIu64 "\n", m->api_requests[i]);
         }
-        metrics_family(f, "fleet_api_requests_pending", "gauge", "HTTP API requests waiting for etcd.");
+        metrics_family(f, "fleet_api_requests_pending", "gauge",
+                       "HTTP API requests waiting for etcd.");
         fprintf(f, "fleet_api_requests_pending %zu\n", m->api_pending);
 }
 
 int api_metrics_write(FILE *f, const ApiMetrics *m) {
         metrics_family(f, "fleet_registry_up", "gauge",
-               "Whether this scrape could read the registry (1) or not (0).");
+                       "Whether this scrape could read the registry (1) or not (0).");
         fprintf(f, "fleet_registry_up %d\n", m->registry_ok ? 1 : 0);
         if (m->registry_ok)
                 write_units(f, m);

@@ -6,8 +6,7 @@ void engine_metrics_write(const EngineStats *s, FILE *f) {
         metrics_gauge(f, "fleet_engine_leader", "Whether this engine is the leader.",
                       s->is_leader ? 1 : 0);
         metrics_gauge(f, "fleet_engine_term",
-                      "The leader key's create revision while this engine leads, else 0.",
-                      s->term);
+                      "The leader key's create revision while this engine leads, else 0.", s->term);
         metrics_counter(f, "fleet_engine_terms_won_total", "Times this engine became leader.",
                         s->terms_won);
         metrics_counter(f, "fleet_engine_reconcile_count_total", "Scheduling passes computed.",

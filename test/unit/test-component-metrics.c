@@ -17,7 +17,7 @@ typedef struct Render {
 } Render;
 
 static FILE *render_begin(Render *r) {
-        *r = (Render) {};
+        *r = (Render){};
         r->f = open_memstream(&r->text, &r->len);
         ck_assert_ptr_nonnull(r->f);
         return r->f;
@@ -73,8 +73,12 @@ START_TEST(test_text) {
 END_TEST
 
 START_TEST(test_engine) {
-        EngineStats s = {.is_leader = true, .term = 42, .passes = 7, .schedules_applied = 5,
-                         .unschedules_applied = 2, .fenced_rejections = 1,
+        EngineStats s = {.is_leader = true,
+                         .term = 42,
+                         .passes = 7,
+                         .schedules_applied = 5,
+                         .unschedules_applied = 2,
+                         .fenced_rejections = 1,
                          .last_pass_usec = 1500};
         Render r;
         char *t;
@@ -94,8 +98,8 @@ START_TEST(test_engine) {
 END_TEST
 
 START_TEST(test_agent) {
-        AgentStats s = {.passes = 3, .registered = true, .fences = 1, .units_launched = 4,
-                        .state_puts = 9};
+        AgentStats s = {
+                .passes = 3, .registered = true, .fences = 1, .units_launched = 4, .state_puts = 9};
         Render r;
         char *t;
 
