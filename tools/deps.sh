@@ -4,7 +4,7 @@
 # Does nothing when everything is present; says what it installs otherwise.
 set -eu
 
-PKGS="build-essential pkg-config clang libsystemd-dev libcurl4-openssl-dev libjansson-dev
+PKGS="build-essential pkg-config clang clang-format cppcheck libsystemd-dev libcurl4-openssl-dev libjansson-dev
 libmicrohttpd-dev libgnutls28-dev libssl-dev check etcd-server etcd-client openssh-client openssh-server
 valgrind util-linux iproute2 curl dbus systemd procps libclang-rt-dev python3"
 
