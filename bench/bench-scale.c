@@ -54,6 +54,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -1100,6 +1101,13 @@ static void cpu_print(const char *what, const Cpu *a, const Cpu *b) {
                secs(b->wall - a->wall), sysconf(_SC_NPROCESSORS_ONLN));
 }
 
+/* Whether path lives on a tmpfs, where etcd's fsync costs nothing. */
+static bool on_tmpfs(const char *path) {
+        struct statfs sfs;
+
+        return statfs(path, &sfs) == 0 && sfs.f_type == 0x01021994; /* TMPFS_MAGIC */
+}
+
 int main(int argc, char **argv) {
         _cleanup_(etcd_launcher_freep) EtcdLauncher *etcd = NULL;
         _cleanup_free_ char *engine_log = NULL;
@@ -1162,8 +1170,10 @@ int main(int argc, char **argv) {
                 }
                 endpoint = etcd_launcher_endpoint(etcd, 0);
                 etcd_pid = etcd_launcher_pid(etcd, 0);
-                printf("  etcd %s, data in %s (tmpfs: fsync costs nothing), pid %d\n", endpoint,
-                       etcd_launcher_dir(etcd), (int) etcd_pid);
+                printf("  etcd %s, data in %s (%s), pid %d\n", endpoint, etcd_launcher_dir(etcd),
+                       on_tmpfs(etcd_launcher_dir(etcd)) ? "tmpfs: fsync costs nothing"
+                                                         : "on disk: fsync is real",
+                       (int) etcd_pid);
         }
         if (arg_engine_log)
                 engine_log = strdup(arg_engine_log);
