@@ -314,6 +314,8 @@ static int current_build(Agent *a, char **excluded, AgentCurrentUnit **ret, size
                         .file_hash = u->has_file ? u->file_hash : NULL,
                         .linked = linked,
                         .systemd_stale = linked && st && streq(st->load_state, "not-found"),
+                        .systemd_loaded =
+                                st && st->load_state && !streq(st->load_state, "not-found"),
                         .activity =
                                 agent_unit_activity_from_active_state(st ? st->active_state : NULL),
                         .recorded = u->recorded,
@@ -393,9 +395,13 @@ static int pass(Agent *a) {
         desired = calloc(a->n_pass_units + 1, sizeof(AgentDesiredUnit));
         if (!desired)
                 return log_oom();
-        for (size_t i = 0; i < a->n_pass_units; i++)
+        for (size_t i = 0; i < a->n_pass_units; i++) {
+                const AgentContent *content = agent_content_get(a, a->pass_units[i].hash);
+
                 desired[i] = (AgentDesiredUnit){a->pass_units[i].name, a->pass_units[i].hash,
-                                                a->pass_units[i].target};
+                                                a->pass_units[i].target,
+                                                content && content->has_install};
+        }
         r = current_build(a, excluded, &current, &nc);
         if (r < 0)
                 return log_oom();

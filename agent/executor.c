@@ -161,8 +161,16 @@ static int step_start(Executor *x, ExecTask *t, unsigned step, StepRef *ref) {
                 }
                 if (step == 1)
                         return systemd_manager_link_unit(m, t->name, on_step, ref);
-                if (step == 2 && t->enable)
-                        return systemd_manager_enable_unit(m, t->name, on_step, ref);
+                if (step == 2)
+                        return t->enable ? systemd_manager_enable_unit(m, t->name, on_step, ref)
+                                         : 1;
+                if (step == 3) {
+                        /* A new unit is loaded without a daemon-reload (reconcile.h): systemd
+                         * loads it on the next read, and its LoadState changes without a
+                         * PropertiesChanged signal. Read it again. */
+                        (void) systemd_manager_refresh_unit(m, t->name);
+                        return 1;
+                }
                 return 2;
         case AGENT_TASK_RELOAD:
                 return step == 0 ? systemd_manager_reload(m, on_step, ref) : 2;

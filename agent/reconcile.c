@@ -117,6 +117,13 @@ static void plan_unload(TaskSet *s, const AgentCurrentUnit *c) {
         }
 }
 
+/* Whether systemd may hold an older copy of the unit, which only a reload replaces. A unit it
+ * has never read from our file is loaded on demand (see reconcile.h). */
+static bool holds_copy(const AgentCurrentUnit *c) {
+        return c && (c->file_hash || c->linked || c->systemd_loaded ||
+                     c->activity != AGENT_UNIT_STOPPED || c->recorded != JOB_STATE_INACTIVE);
+}
+
 /* LOAD if the file is missing, differs, or is not linked. Returns true if the content
  * changes. */
 static bool plan_load(TaskSet *s, const AgentDesiredUnit *d, const AgentCurrentUnit *c) {
@@ -137,7 +144,8 @@ static bool plan_load(TaskSet *s, const AgentDesiredUnit *d, const AgentCurrentU
         add(s, AGENT_TASK_LOAD, d->name, reason);
         s->tasks[s->n - 1].hash = d->hash;
         s->tasks[s->n - 1].write_file = !file_ok;
-        s->need_reload = true;
+        if (d->install || holds_copy(c))
+                s->need_reload = true;
         return !file_ok;
 }
 

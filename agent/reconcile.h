@@ -10,6 +10,12 @@
  * Differences from fleet, on purpose:
  *  - A changed unit is rewritten in place, systemd is reloaded once, and only that unit is
  *    restarted (if it was running); fleet unloaded and reloaded it.
+ *  - A unit new to this machine needs no daemon-reload: systemd loads a unit file it has not
+ *    seen on demand, and loads again a unit it found missing once its unit directories have
+ *    changed (the link we add changes them). A reload (100-300 ms of systemd's time, during
+ *    which it answers nothing) is planned only when systemd may hold an older copy of the
+ *    unit, when it still reports a linked unit as not found, when units were unloaded, or
+ *    when an [Install] section adds links. fleet reloaded on every load.
  *  - A unit that already runs with the desired content is adopted (no task), so a restarted
  *    fleetd never restarts units.
  *  - A launched unit that stopped or failed on its own is not started again while the agent
@@ -43,6 +49,7 @@ typedef struct AgentDesiredUnit {
         const char *name;
         const char *hash; /* unit hash (40 hex) of the content the file must have */
         JobState target;  /* JOB_STATE_LOADED or JOB_STATE_LAUNCHED (or INACTIVE, see above) */
+        bool install;     /* the content has an [Install] section: its links need a reload */
 } AgentDesiredUnit;
 
 /*
@@ -55,6 +62,8 @@ typedef struct AgentCurrentUnit {
         bool linked;           /* systemd's runtime link to our file is in place */
         bool systemd_stale;    /* systemd has not read the current file yet (LoadState
                                 * "not-found" although linked, or NeedDaemonReload) */
+        bool systemd_loaded;   /* systemd holds a copy of the unit in memory (any LoadState
+                                * but "not-found"), from our file or an earlier one */
         AgentUnitActivity activity;
         JobState recorded;        /* what this agent last made of the unit in this process:
                                    * LOADED/LAUNCHED after it loaded/started/adopted it;

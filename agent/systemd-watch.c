@@ -294,6 +294,17 @@ int systemd_manager_unwatch_unit(SystemdManager *m, const char *name) {
         return 1;
 }
 
+int systemd_manager_refresh_unit(SystemdManager *m, const char *name) {
+        WatchedUnit *w;
+
+        assert(m);
+        w = name ? find_by_name(m, name) : NULL;
+        if (!w)
+                return 0;
+        mark_refresh(m, w);
+        return 1;
+}
+
 const SystemdUnitState *systemd_manager_get_unit_state(SystemdManager *m, const char *name) {
         WatchedUnit *w;
 

@@ -169,7 +169,7 @@ int systemd_manager_remove_unit_file(SystemdManager *m, const char *name);
 /*
  * Start following name's state: its triple is read soon (batched) and then tracked; the state
  * callback fires on every change. Watching a unit systemd does not know is fine (it reports
- * "not-found", "inactive", "dead" until the file is linked and systemd reloaded).
+ * "not-found", "inactive", "dead" until the file is linked and read again).
  * 1 if newly watched, 0 if it already was, -EINVAL (unsafe name, or a template such as
  * "foo@.service", which systemd cannot load), -ENOMEM.
  */
@@ -177,6 +177,13 @@ int systemd_manager_watch_unit(SystemdManager *m, const char *name);
 
 /* Stop following name. No callback fires for it afterwards. 1 if it was watched, else 0. */
 int systemd_manager_unwatch_unit(SystemdManager *m, const char *name);
+
+/*
+ * Read a watched unit's triple again soon (batched with other reads). Reading it makes systemd
+ * load a unit file it had found missing before, whose LoadState then changes without a
+ * PropertiesChanged signal. 1 if name is watched, else 0.
+ */
+int systemd_manager_refresh_unit(SystemdManager *m, const char *name);
 
 /* The last known triple of a watched unit (borrowed: valid until the next loop iteration or
  * manager call), or NULL if name is not watched or its state is not known yet. */

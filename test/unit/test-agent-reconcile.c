@@ -16,9 +16,11 @@
 #define MAX_UNITS 8
 #define MAX_TASKS 16
 
-/* Desired: name, hash, target. */
+/* Desired: name, hash, target; DI: the content has an [Install] section. */
 #define D(n, h, t)                                                                                 \
         { .name = (n), .hash = (h), .target = JOB_STATE_##t }
+#define DI(n, h, t)                                                                                \
+        { .name = (n), .hash = (h), .target = JOB_STATE_##t, .install = true }
 /* Current, from the common cases up: a linked file with hash h, and what systemd and the
  * agent's record say. Extra fields override. */
 #define C(n, h, act, rec, ...) CL(n, h, (h) != NULL, act, rec, __VA_ARGS__)
@@ -40,11 +42,29 @@ static const ReconcileCase cases[] = {
         {"nothing", {}, {}, {}},
 
         /* New units. */
+        /* systemd loads a unit it never read on demand: no daemon-reload. */
         {"new launched unit",
          {D("a.service", H1, LAUNCHED)},
          {},
+         {"load a.service", "start a.service"}},
+        {"new loaded unit", {D("a.service", H1, LOADED)}, {}, {"load a.service"}},
+        {"new unit systemd found missing before",
+         {D("a.service", H1, LAUNCHED)},
+         {CL("a.service", NULL, false, STOPPED, INACTIVE)},
+         {"load a.service", "start a.service"}},
+        {"new unit with [Install]: its links need a reload",
+         {DI("a.service", H1, LAUNCHED)},
+         {},
          {"load a.service", "reload", "start a.service"}},
-        {"new loaded unit", {D("a.service", H1, LOADED)}, {}, {"load a.service", "reload"}},
+        {"systemd still holds a unit whose file is gone",
+         {D("a.service", H1, LAUNCHED)},
+         {CL("a.service", NULL, false, STOPPED, INACTIVE, .systemd_loaded = true)},
+         {"load a.service", "reload", "start a.service"}},
+        {"two new units and one changed: one reload",
+         {D("a.service", H1, LAUNCHED), D("b.service", H2, LAUNCHED), D("c.service", H1, LOADED)},
+         {C("c.service", H2, STOPPED, LOADED)},
+         {"load a.service", "load b.service", "load c.service", "reload", "start a.service",
+          "start b.service"}},
         {"desired inactive and absent", {D("a.service", H1, INACTIVE)}, {}, {}},
 
         /* Steady state and adoption. */
