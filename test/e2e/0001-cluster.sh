@@ -50,10 +50,11 @@ check "etcdctl_c put/get from the host" etcd_put_get
 
 # --- what the tool installs for fleetd ------------------------------------------------------------
 conf=$(machine_exec m2 cat /etc/fleet/fleet.conf)
+IP2=$(machine_ip m2)
 diag "m2 /etc/fleet/fleet.conf:"$'\n'"$conf"
 want="etcd_servers=$ep
-public_ip=127.0.0.12
-api_listen=/var/run/fleet.sock,127.0.0.12:49153
+public_ip=$IP2
+api_listen=/var/run/fleet.sock,$IP2:49153
 agent_ttl=7s
 metadata=region=us,disk=ssd"
 is "$(grep -v '^#' <<<"$conf")" "$want" "m2: fleet.conf has etcd, public_ip, api_listen, agent_ttl, metadata"
@@ -85,15 +86,16 @@ machine_exec m2 sh -c "mkdir -p /run/fleet/units /run/e2e-www
 check "m2: systemctl link --runtime + start of /run/fleet/units/e2e-hello.service" \
 	machine_exec m2 sh -c 'systemctl link --runtime /run/fleet/units/e2e-hello.service && systemctl start e2e-hello.service'
 got=""
-wait_for 10 curl -fsS -m 1 "http://127.0.0.12:$port/id" && got=$(curl -fsS -m 1 "http://127.0.0.12:$port/id")
-is "$got" "$FLEET_CLUSTER_NAME-m2 $(machine_id m2)" "host: http://127.0.0.12:$port/id is served by m2"
+wait_for 10 curl -fsS -m 1 "http://$IP2:$port/id" && got=$(curl -fsS -m 1 "http://$IP2:$port/id")
+is "$got" "$FLEET_CLUSTER_NAME-m2 $(machine_id m2)" "host: http://$IP2:$port/id is served by m2"
 [ -n "$got" ] || diag "$(machine_exec m2 journalctl -u e2e-hello.service --no-pager -n 10 2>&1)"
 check "m2: e2e-hello.service is active" unit_active m2 e2e-hello.service
 hp=$(head -1 "/sys/fs/cgroup/unified/fleet-machines/$FLEET_CLUSTER_NAME-m2/system.slice/e2e-hello.service/cgroup.procs" 2>/dev/null)
 m2pid1=$(machine_pid1 m2)
-is "$(readlink "/proc/${hp:-0}/ns/pid")" "$(readlink "/proc/$m2pid1/ns/pid")" "its process ($hp) is in m2's pid namespace"
+# (probes: two failed readlinks would compare equal)
+is "$(probe readlink "/proc/${hp:-0}/ns/pid")" "$(probe readlink "/proc/$m2pid1/ns/pid")" "its process ($hp) is in m2's pid namespace"
 listen=$(ss -Htln "( sport = :$port )" | awk '{print $4}')
-is "$listen" "127.0.0.12:$port" "it listens on m2's IP only"
+is "$listen" "$IP2:$port" "it listens on m2's IP only"
 
 # --- exec ---------------------------------------------------------------------------------------
 machine_exec m1 sh -c 'exit 7'
@@ -134,13 +136,19 @@ t0=${EPOCHREALTIME/./}
 cluster_down
 is "$?" 0 "down: exit 0 ($(( (${EPOCHREALTIME/./} - t0) / 1000 )) ms)"
 left=""
+# (each probe below checks an absence: it must have been able to look)
+[ "$(wc -w <<<"$nss")" = 6 ] || probe_failed "namespaces of the 3 machines before down: '$nss'"
 for ns in $nss; do left+=$(ns_procs "${ns%%:*}" "$ns"); done
-left+=$("$E2E_ROOT/test/cluster/machine.sh" running | grep "^$FLEET_CLUSTER_NAME-m")
+left+=$(probe "$E2E_ROOT/test/cluster/machine.sh" running | grep "^$FLEET_CLUSTER_NAME-m")
 is "$left" "" "down: no process left in any machine's pid or mount namespace, no supervisor"
 st=$(cat "/proc/$etcd_pid/stat" 2>/dev/null)
+[[ $etcd_pid =~ ^[0-9]+$ ]] || probe_failed "etcd's pid from $D/etcd.pid: '$etcd_pid'"
 case $st in "" | *") Z "*) ok "down: etcd ($etcd_pid) has exited" ;; *) not_ok "down: etcd ($etcd_pid) has exited"; diag "$st" ;; esac
-is "$(ss -Htln "( sport = :$etcd_port or sport = :$port )")" "" "down: nothing listens on etcd's or the test unit's port"
+[[ $etcd_port =~ ^[0-9]+$ && $port =~ ^[0-9]+$ ]] || probe_failed "ports: etcd '$etcd_port', test unit '$port'"
+is "$(probe ss -Htln "( sport = :$etcd_port or sport = :$port )")" "" "down: nothing listens on etcd's or the test unit's port"
 cgs=$(ls -d /sys/fs/cgroup/unified/fleet-machines/"$FLEET_CLUSTER_NAME"-m* /sys/fs/cgroup/fleet-machines/"$FLEET_CLUSTER_NAME"-m* 2>/dev/null)
+[ -d /sys/fs/cgroup/unified/fleet-machines ] || [ -d /sys/fs/cgroup/fleet-machines ] ||
+	probe_failed "no cgroup fleet-machines/ on the host to look into"
 is "$cgs" "" "down: the machines' cgroups are removed"
 is "$(grep -cE "fleet-machine|$D" /proc/self/mountinfo)" 0 "down: no host mount of a machine or in the state directory"
 mounts_after=$(awk '{print $5, $9}' /proc/self/mountinfo | sort)
@@ -150,7 +158,7 @@ else
 	not_ok "down: host mount table as before"
 	diag "$(diff <(echo "$mounts_before") <(echo "$mounts_after"))"
 fi
-check "down: state directory $D removed" test ! -e "$D"
+check "down: state directory $D removed" test -n "$D" -a ! -e "$D"
 check "host /tmp untouched (sentinel file still there)" test -f "$sentinel"
 out=$(fleet_cluster down 2>&1); rc=$?
 diag "$out"

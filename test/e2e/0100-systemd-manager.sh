@@ -37,9 +37,11 @@ else
 	diag "exit $rc: ${summary:-no Check summary}"
 fi
 
-# Every test removes its units; systemd must not know any of them any more.
-left=$(machine_exec m1 sh -c 'ls /run/systemd/system | grep "^fleettest-";
-	systemctl list-units --all --no-legend --plain "fleettest-*" | grep -v "not-found *inactive *dead"' 2>&1)
+# Every test removes its units; systemd must not know any of them any more. (A probe: it fails
+# when ls or systemctl cannot look, rather than finding nothing.)
+# shellcheck disable=SC2016
+left=$(probe machine_exec m1 sh -c 'set -e; f=$(ls /run/systemd/system); u=$(systemctl list-units --all --no-legend --plain "fleettest-*")
+	printf "%s\n" "$f" | grep "^fleettest-" || :; printf "%s\n" "$u" | grep -v "not-found *inactive *dead" | grep . || :')
 is "$left" "" "no test unit left behind"
 
 done_testing

@@ -37,12 +37,13 @@ svc() {
 sched() { etcdctl_c put "$P/schedule/$1/$2" "{\"hash\":\"$3\",\"desiredState\":\"$4\"}" >/dev/null; }
 unsched() { etcdctl_c del "$P/schedule/$1/$2" >/dev/null; }
 global() { etcdctl_c put "$P/global/$1" "{\"hash\":\"$2\",\"desiredState\":\"$3\"}" >/dev/null; }
-prop() { machine_exec "$1" systemctl show -p "$3" --value "$2" 2>/dev/null; }
+# (prop, state, no_state and passes are probes: see lib.sh)
+prop() { probe machine_exec "$1" systemctl show -p "$3" --value "$2"; }
 prop_is() { [ "$(prop "$1" "$2" "$3")" = "$4" ]; }
-state() { etcdctl_c get --print-value-only "$P/state/$2/$1"; }   # MACHINE-ID NAME
+state() { probe etcdctl_c get --print-value-only "$P/state/$2/$1"; }   # MACHINE-ID NAME
 state_has() { state "$1" "$2" | grep -qF "$3"; }
-no_state() { [ -z "$(etcdctl_c get --keys-only "$P/state/$2/$1")" ]; }
-passes() { curl -fsS -m 2 "http://$(machine_ip "$1"):49153/metrics" | awk '$1 == "fleet_agent_reconcile_count_total" {print $2}'; }
+no_state() { local k; k=$(probe etcdctl_c get --keys-only "$P/state/$2/$1") && [ -z "$k" ]; }
+passes() { metric "$1" fleet_agent_reconcile_count_total; }
 registered() { [ -n "$(etcdctl_c get --keys-only "$P/machine/$1")" ]; }
 gone() { prop_is "$1" "$2" LoadState not-found; }
 

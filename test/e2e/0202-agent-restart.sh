@@ -30,17 +30,18 @@ svc() {
 	[ -z "${2:-}" ] || t+=$'\n[X-Fleet]\n'"$2"$'\n'
 	printf '%s' "$t"
 }
-prop() { machine_exec "$1" systemctl show -p "$3" --value "$2" 2>/dev/null; }
+# (prop, lease_of, fleetd_log, passes and states_of are probes: see lib.sh)
+prop() { probe machine_exec "$1" systemctl show -p "$3" --value "$2"; }
 prop_is() { [ "$(prop "$1" "$2" "$3")" = "$4" ]; }
-lease_of() { etcdctl_c get -w json "$P/machine/$1" | sed -n 's/.*"lease":\([0-9]*\).*/\1/p'; }
+lease_of() { probe etcdctl_c get -w json "$P/machine/$1" | sed -n 's/.*"lease":\([0-9]*\).*/\1/p'; }
 registered() { [ -n "$(lease_of "$1")" ]; }
 fleetd_pid() { prop "$1" fleet.service MainPID; }
-fleetd_log() { machine_exec "$1" journalctl -o cat --no-pager "_PID=$2" 2>/dev/null; }
-passes() { curl -fsS -m 2 "http://$(machine_ip "$1"):49153/metrics" 2>/dev/null | awk '$1 == "fleet_agent_reconcile_count_total" {print $2}'; }
+fleetd_log() { probe machine_exec "$1" journalctl -o cat --no-pager "_PID=$2"; }
+passes() { metric "$1" fleet_agent_reconcile_count_total; }
 has_passed() { [ "$(passes "$1")" -ge 1 ] 2>/dev/null; }
 pids() { echo "$(prop m2 a.service MainPID) $(prop m2 g.service MainPID)"; }
 gone() { prop_is "$1" "$2" LoadState not-found; }
-states_of() { etcdctl_c get --prefix --keys-only "$P/state/" | grep -c "/$1\$"; }
+states_of() { probe etcdctl_c get --prefix --keys-only "$P/state/" | grep -c "/$1\$"; }
 
 check "all three machines registered" wait_for $T eval 'registered $M1 && registered $M2 && registered $M3'
 HA=$(unit "$(svc "e2e scheduled a")")
@@ -107,7 +108,7 @@ is "$(machine_exec m2 cat /run/fleet/units/admin.service)" "$(printf '[Service]\
 	"graceful stop: the administrator's file is untouched"
 fleetd_log m2 "$old" | grep -q "Ignoring /run/fleet/units/admin.service: not written by fleetd" &&
 	ok "restarts: the administrator's file was not claimed" || not_ok "restarts: the administrator's file was not claimed"
-is "$(machine_exec m2 ls /run/systemd/system | grep -c -e a.service -e g.service)" 0 \
+is "$(probe machine_exec m2 ls /run/systemd/system | grep -c -e a.service -e g.service)" 0 \
 	"graceful stop: runtime links removed"
 is "$(lease_of "$M2")" "" "graceful stop: machine record gone at once (lease revoked)"
 is "$(states_of "$M2")" 0 "graceful stop: m2's unit states gone at once"

@@ -30,10 +30,11 @@ svc() {
 	[ -z "${2:-}" ] || t+=$'\n[X-Fleet]\n'"$2"$'\n'
 	printf '%s' "$t"
 }
-prop() { machine_exec "$1" systemctl show -p "$3" --value "$2" 2>/dev/null; }
-lease_of() { etcdctl_c get -w json "$P/machine/$1" | sed -n 's/.*"lease":\([0-9]*\).*/\1/p'; }
+# (prop, lease_of and states_of are probes: see lib.sh)
+prop() { probe machine_exec "$1" systemctl show -p "$3" --value "$2"; }
+lease_of() { probe etcdctl_c get -w json "$P/machine/$1" | sed -n 's/.*"lease":\([0-9]*\).*/\1/p'; }
 registered() { [ -n "$(lease_of "$1")" ]; }
-states_of() { etcdctl_c get --prefix --keys-only "$P/state/" | grep -c "/$1\$"; }
+states_of() { probe etcdctl_c get --prefix --keys-only "$P/state/" | grep -c "/$1\$"; }
 inactive() { [ "$(prop "$1" "$2" ActiveState)" = inactive ]; }
 
 check "all three machines registered" wait_for $T eval 'registered $M1 && registered $M2 && registered $M3'
@@ -95,6 +96,7 @@ is "$(states_of "$M1")/$(states_of "$M2")" "2/2" "m1's and m2's states unaffecte
 
 # --- a second fleetd with the same machine ID ---------------------------------------------------
 lease1=$(lease_of "$M1")
+IP1=$(machine_ip m1)
 pid1=$(prop m1 s.service MainPID)
 EP=$(fleet_cluster etcd-endpoint)
 FLEETD=$E2E_ROOT/$BUILD/bin/fleetd
@@ -105,14 +107,14 @@ out=$(machine_exec m2 sh -c "
 	exec unshare -m sh -c 'mount --bind /run/dup/machine-id /etc/machine-id && exec timeout --preserve-status -s TERM 4 $FLEETD --config /run/dup/fleet.conf'" 2>&1)
 rc=$?
 diag "$out"
-if grep -q "Machine ID $M1 is already registered by another fleetd (lease [0-9a-f]*, public IP 127.0.0.11): refusing to register" <<<"$out"; then
+if grep -q "Machine ID $M1 is already registered by another fleetd (lease [0-9a-f]*, public IP $IP1): refusing to register" <<<"$out"; then
 	ok "a second fleetd with m1's machine ID refuses to register and says why"
 else
 	not_ok "a second fleetd with m1's machine ID refuses to register and says why"
 fi
 is "$rc" 0 "it stops gracefully on SIGTERM (exit 0)"
 is "$(lease_of "$M1")" "$lease1" "m1's machine record keeps m1's lease"
-check "m1's machine record keeps m1's public IP" eval 'etcdctl_c get --print-value-only "$P/machine/$M1" | grep -q "\"PublicIP\":\"127.0.0.11\""'
+check "m1's machine record keeps m1's public IP" eval 'etcdctl_c get --print-value-only "$P/machine/$M1" | grep -q "\"PublicIP\":\"$IP1\""'
 is "$(prop m1 s.service MainPID)" "$pid1" "m1's s.service untouched"
 is "$(states_of "$M1")" 2 "m1's unit states untouched"
 

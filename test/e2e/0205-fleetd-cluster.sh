@@ -21,7 +21,7 @@ P=/_coreos.com/fleet
 API=m1
 # (bounded: fleetctl start/destroy block until the cluster has done it)
 fctl() { FLEETCTL_ENDPOINT="http://$(machine_ip $API):49153" timeout 60 "$FLEETCTL" "$@"; }
-# where NAME is active, as systemd sees it: "m1 m3 " etc.
+# where NAME is active, as systemd sees it: "m1 m3 " etc. (unit_active is a probe: see lib.sh)
 active_on() { local m s=""; for m in $LIVE; do unit_active "$m" "$1" && s+="$m "; done; echo "$s"; }
 runs_once() { local w; w=$(active_on "$1"); [ -n "$w" ] && [ "$(wc -w <<<"$w")" = 1 ]; }
 LIVE="m1 m2 m3"
@@ -89,7 +89,7 @@ is "$?" 0 "fleetctl destroy web.service everywhere.service"
 diag "$out"
 nowhere() { [ -z "$(active_on web.service)$(active_on everywhere.service)" ]; }
 check "destroyed units run nowhere" wait_for $T nowhere
-unloaded() { local m; for m in $LIVE; do [ "$(machine_exec $m ls -A /run/fleet/units)" = "" ] || return 1; done; }
+unloaded() { local m; for m in $LIVE; do [ "$(probe machine_exec $m ls -A /run/fleet/units)" = "" ] || return 1; done; }
 check "units directories empty" wait_for $T unloaded
 
 done_testing

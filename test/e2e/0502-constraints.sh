@@ -63,7 +63,7 @@ destroy_all() {
 	us=$(fctl list-unit-files --no-legend --fields unit 2>/dev/null)
 	# shellcheck disable=SC2086
 	[ -z "$us" ] || fctl destroy $us >/dev/null 2>&1
-	wait_for $T eval '[ -z "$(machine_exec m1 ls -A /run/fleet/units)$(machine_exec m2 ls -A /run/fleet/units)$(machine_exec m3 ls -A /run/fleet/units)" ]'
+	wait_for $T eval '[ -z "$(probe machine_exec m1 ls -A /run/fleet/units)$(probe machine_exec m2 ls -A /run/fleet/units)$(probe machine_exec m3 ls -A /run/fleet/units)" ]'
 }
 
 check "3 machines in fleetctl list-machines" wait_for $T machines_up 3

@@ -35,10 +35,10 @@ engine_reason() {
 }
 # the engine considered UNIT and left it unscheduled (as its log says); it runs nowhere
 refused() { engine_reason "$1" | grep -q . && unscheduled "$1"; }
-# "unit machine MainPID" for each non-global unit, as systemd sees it
+# "unit machine MainPID" for each non-global unit, as systemd sees it (a probe)
 placement() {
 	local u m
-	for u in $(fctl list-unit-files --no-legend --fields unit,target 2>/dev/null | awk '$2 != "global" {print $1}'); do
+	for u in $(probe fctl list-unit-files --no-legend --fields unit,target | awk '$2 != "global" {print $1}'); do
 		for m in $(active_on "$u"); do echo "$u $m $(sdp "$m" "$u" MainPID)"; done
 	done
 }

@@ -33,10 +33,10 @@ engine_reason() {
 		grep -F "Unable to schedule $1: " | tail -1
 }
 refused() { engine_reason "$1" | grep -q . && unscheduled "$1"; }
-# "unit machine MainPID" for every unit, global ones included, as systemd sees it
+# "unit machine MainPID" for every unit, global ones included, as systemd sees it (a probe)
 placement() {
 	local u m
-	for u in $(fctl list-unit-files --no-legend --fields unit 2>/dev/null); do
+	for u in $(probe fctl list-unit-files --no-legend --fields unit); do
 		for m in $(active_on "$u"); do echo "$u $m $(sdp "$m" "$u" MainPID)"; done
 	done
 }
@@ -44,9 +44,8 @@ once() { local u w; for u in "$@"; do w=$(active_on "$u"); [ -n "$w" ] && [ "$(w
 without() { echo "$1" | tr ' ' '\n' | grep -vx "$2" | tr '\n' ' ' | sed 's/ $//'; }
 api_not() { local m; for m in $LIVE; do [ "$m" = "$1" ] || { echo "$m"; return; }; done; }
 fleetd_pid() { sdp "$1" fleet.service MainPID; }
-# a metric of machine M's fleetd
-metric() { curl -fsS -m 2 "http://$(machine_ip "$1"):49153/metrics" 2>/dev/null | awk -v k="$2" '$1 == k {print $2}'; }
-tasks() { curl -fsS -m 2 "http://$(machine_ip "$1"):49153/metrics" 2>/dev/null | awk '/^fleet_agent_task_count_total/ {n += $2} END {print n + 0}'; }
+# tasks M: the tasks machine M's fleetd ran (metric, from lib.sh, is a probe)
+tasks() { metric "$1" fleet_agent_task_count_total; }
 # a new fleetd (not PID OLD) active in M, registered and past its first reconcile pass
 new_fleetd() {
 	local p
@@ -75,8 +74,8 @@ API=$(api_not "$V")
 check "$V: systemctl stop fleet (graceful)" machine_exec "$V" systemctl stop fleet.service
 is "$(sdp "$V" db.service LoadState) $(sdp "$V" app.service LoadState) $(sdp "$V" "${KV:-keep@1.service}" LoadState) $(sdp "$V" global-monitor.service LoadState)" \
 	"not-found not-found not-found not-found" "$V: db, app, $KV, global-monitor stopped and unloaded when the stop returns"
-is "$(machine_exec "$V" ls -A /run/fleet/units)" "" "$V: /run/fleet/units empty"
-is "$(etcdctl_c get --keys-only "$P/machine/$(machine_id "$V")")" "" "$V's machine record is gone at once (lease revoked)"
+is "$(probe machine_exec "$V" ls -A /run/fleet/units)" "" "$V: /run/fleet/units empty"
+is "$(probe etcdctl_c get --keys-only "$P/machine/$(machine_id "$V")")" "" "$V's machine record is gone at once (lease revoked)"
 LIVE=$(without "$LIVE" "$V")
 pair_moved() { local w; w=$(active_on db.service); [ -n "$w" ] && [ "$w" != "$V" ] && [ "$(active_on app.service)" = "$w" ]; }
 check "db + app active together on another machine, long before agent_ttl (30 s)" wait_for 10 pair_moved
@@ -136,7 +135,7 @@ check "web-discovery@1 active on $X again" wait_for $T active_is web-discovery@1
 # fleetd enables), and its record in etcd goes with it (its lease is revoked)
 fok "stop web@1" fblock stop web@1.service
 check "systemd on $X: web@1 and web-discovery@1 inactive" wait_for $T eval '[ "$(sdp "$X" web@1.service ActiveState) $(sdp "$X" web-discovery@1.service ActiveState)" = "inactive inactive" ]'
-check "/services/web/1 removed from etcd" wait_for $T eval '[ -z "$(etcdctl_c get --print-value-only /services/web/1)" ]'
+check "/services/web/1 removed from etcd" wait_for $T eval '[ -z "$(probe etcdctl_c get --print-value-only /services/web/1)" ]'
 fok "start web@1" fblock start web@1.service
 check "systemd on $X: web@1 and web-discovery@1 active again" wait_for $T eval 'active_is web@1.service "$X" && active_is web-discovery@1.service "$X"'
 check "/services/web/1 announces $X again" wait_for $T eval '[ "$(etcdctl_c get --print-value-only /services/web/1)" = "$(machine_ip "$X"):8080" ]'

@@ -123,7 +123,7 @@ is "$(sort <<<"$ms")" "$(printf '%s\n' "$(machine_id m1)" "$M2" | sort)" "list-m
 w_on_m2() { [ "$(lu_w)" = "$M2/$IP2 active" ]; }
 check "list-units: w.service rescheduled onto m2" wait_for 30 w_on_m2
 check "w.service active in m2" wait_for $T unit_active m2 w.service
-is "$(fctl list-units --no-legend --full --fields unit,machine 2>&1 | grep -c "/$IP3")" 0 "list-units: nothing on m3 any more"
+is "$(probe fctl list-units --no-legend --full --fields unit,machine | grep -c "/$IP3")" 0 "list-units: nothing on m3 any more"
 out=$(rctl status u.service 2>&1)
 is "$?" 0 "status u.service still works after m3's crash"
 

@@ -50,18 +50,19 @@ out=$(fleet_cluster start-fleetd all 2>&1) || bail_out "start-fleetd: $out"
 T=10
 LIVE="m1 m2 m3"
 fctl() { FLEETCTL_ENDPOINT="http://$(machine_ip m1):49153" timeout 60 "$FLEETCTL" "$@"; }
-sdp() { machine_exec "$1" systemctl show -p "$3" --value "$2" 2>/dev/null; }
+# (sdp, unit_active, leader_m and grep_log are probes: see lib.sh)
+sdp() { probe machine_exec "$1" systemctl show -p "$3" --value "$2"; }
 active_on() { local m s=""; for m in $LIVE; do unit_active "$m" "$1" && s+="$m "; done; echo "${s% }"; }
 once() { local u w; for u in "$@"; do w=$(active_on "$u"); [ -n "$w" ] && [ "$(wc -w <<<"$w")" = 1 ] || return 1; done; }
 P=/_coreos.com/fleet
 registered() { [ "$(etcdctl_c get --print-value-only "$P/machine/$(machine_id "$1")" | grep -c '"PublicIP"')" = 1 ]; }
 leader_m() {
 	local id m
-	id=$(etcdctl_c get --print-value-only "$P/engine/leader" | sed -n 's/.*"MachineID":"\([0-9a-f]*\)".*/\1/p')
+	id=$(probe etcdctl_c get --print-value-only "$P/engine/leader" | sed -n 's/.*"MachineID":"\([0-9a-f]*\)".*/\1/p')
 	for m in $LIVE; do [ "$(machine_id "$m")" != "$id" ] || echo "$m"; done
 }
 now_ms() { echo $(( ${EPOCHREALTIME/./} / 1000 )); }
-grep_log() { machine_exec "$1" journalctl -u fleet -o cat --no-pager | grep -c "$2"; }
+grep_log() { probe machine_exec "$1" journalctl -u fleet -o cat --no-pager | grep -c "$2"; }
 
 check "3 machines registered (m2 through the proxy)" wait_for $T eval 'registered m1 && registered m2 && registered m3'
 printf '[Unit]\nDescription=e2e partition %%i\n\n[Service]\nExecStart=/bin/sleep infinity\n' >"$TMP/p@.service"
@@ -71,7 +72,7 @@ F2=""
 # partition_round NAME SIGNAL UNITS...: start UNITS (m2 must get some), cut m2's link with SIGNAL
 # to the proxy, check fencing and failover, heal, check the rejoin; systemd sampled throughout
 partition_round() {
-	local name=$1 sig=$2 u m out ON2="" G2 SAMPLERS=() t_cut t_heal ana maxw early after fence gap fences0
+	local name=$1 sig=$2 u m out ON2="" G2 SAMPLERS=() t_cut t_heal ana maxw early after fence gap fences0 i rc sbad=""
 	shift 2
 	local UNITS="$*"
 	# shellcheck disable=SC2086
@@ -126,7 +127,16 @@ partition_round() {
 	diag "$name: m2 registered again $(( $(now_ms) - t_heal )) ms after the heal"
 	# shellcheck disable=SC2086
 	check "$name: after the heal each unit is active exactly once" wait_for $T once $UNITS
-	wait "${SAMPLERS[@]}"  # bounded by SAMPLE seconds
+	# bounded by SAMPLE seconds; a sampler that failed saw nothing, which must not pass for "never
+	# two copies" (every result drawn from the samples is then "not ok")
+	i=0
+	for m in $LIVE; do
+		wait "${SAMPLERS[$i]}"
+		rc=$?
+		[ "$rc" = 0 ] && [ -s "$TMP/s.$m" ] || sbad+="$name: the sampler in $m failed (exit $rc, $(wc -l <"$TMP/s.$m") samples); "
+		i=$((i + 1))
+	done
+	sampled() { [ -z "$sbad" ] || probe_failed "${sbad%; }"; }
 	diag "$name: sampled until $(now_ms) ($(( $(now_ms) - t_heal )) ms after the heal)"
 	for m in $LIVE; do
 		diag "$name: $m sampled every $(awk 'NR > 1 { d = $1 - p; s += d; if (d > x) x = d } { p = $1 } END { if (NR > 1) printf "%d ms on average, at most %d ms", s / (NR - 1), x }' "$TMP/s.$m")"
@@ -157,10 +167,10 @@ partition_round() {
 	read -r maxw early after fence gap <<<"$ana"
 	diag "$name: longest window with two copies of a unit running: $maxw ms"
 	diag "$name: m2 stopped its last unit $fence ms after the cut; the first copy elsewhere was seen $gap ms after m2's copy was gone (smallest gap over the units)"
-	is "$(head -qn 1 "$TMP"/s.m[123] | grep -o ' active' | wc -l)" "$#" "$name: the first samples saw each unit running once (the sampler sees them)"
-	is "$maxw" 0 "$name: never two copies of a unit running at once (as sampled)"
-	is "$early" 0 "$name: m2's units kept running during the first second after the cut (its lease was alive)"
-	is "$after" 0 "$name: after the heal m2 never started one of them again"
+	sampled; is "$(head -qn 1 "$TMP"/s.m[123] | grep -o ' active' | wc -l)" "$#" "$name: the first samples saw each unit running once (the sampler sees them)"
+	sampled; is "$maxw" 0 "$name: never two copies of a unit running at once (as sampled)"
+	sampled; is "$early" 0 "$name: m2's units kept running during the first second after the cut (its lease was alive)"
+	sampled; is "$after" 0 "$name: after the heal m2 never started one of them again"
 	check "$name: m2's units all inactive now" m2_fenced
 	is "$(sdp m2 fleet.service MainPID)" "$F2" "$name: m2's fleetd is still the same process"
 }

@@ -68,12 +68,13 @@ cluster_up 3
 T=10
 LIVE="m1 m2 m3"
 fctl() { FLEETCTL_ENDPOINT="http://$(machine_ip m1):49153" timeout 60 "$FLEETCTL" "$@"; }
-sdp() { machine_exec "$1" systemctl show -p "$3" --value "$2" 2>/dev/null; }
+# (sdp, unit_active, leases and fenced are probes: see lib.sh)
+sdp() { probe machine_exec "$1" systemctl show -p "$3" --value "$2"; }
 active_on() { local m s=""; for m in $LIVE; do unit_active "$m" "$1" && s+="$m "; done; echo "${s% }"; }
 once() { local u w; for u in "$@"; do w=$(active_on "$u"); [ -n "$w" ] && [ "$(wc -w <<<"$w")" = 1 ] || return 1; done; }
 P=/_coreos.com/fleet
 # "machine lease" for every registered machine
-leases() { local m; for m in $LIVE; do echo "$m $(ectl get -w json "$P/machine/$(machine_id "$m")" | sed -n 's/.*"lease":\([0-9]*\).*/\1/p')"; done; }
+leases() { local m; for m in $LIVE; do echo "$m $(probe ectl get -w json "$P/machine/$(machine_id "$m")" | sed -n 's/.*"lease":\([0-9]*\).*/\1/p')"; done; }
 registered() { [ "$(ectl get --prefix --keys-only "$P/machine/" | grep -c .)" = "$1" ]; }
 UNITS="b@1.service b@2.service b@3.service b@4.service b@5.service b@6.service bg.service"
 # "unit machine MainPID" for every unit, as systemd sees it; plus each fleetd's PID
@@ -121,6 +122,7 @@ untouched "etcd leader killed for ${OUTAGE} s" "$t0"
 
 # --- a follower hangs -----------------------------------------------------------------------------
 L=$(leader_i)
+[ -n "$L" ] || bail_out "no etcd leader"
 F=$(( (L + 1) % 3 ))
 t0=$(now_ms)
 etcd_sig $F STOP
@@ -137,7 +139,7 @@ sleep $OUTAGE
 for i in 0 1 2; do etcd_start $i; done
 untouched "all etcd members killed for ${OUTAGE} s" "$t0"
 
-fenced() { local m; for m in $LIVE; do machine_exec "$m" journalctl -u fleet -o cat --no-pager | grep -q "Fencing: stopped" && return 0; done; return 1; }
+fenced() { local m; for m in $LIVE; do probe machine_exec "$m" journalctl -u fleet -o cat --no-pager | grep -q "Fencing: stopped" && return 0; done; return 1; }
 check "no fleetd logged fencing" eval '! fenced'
 for m in $LIVE; do
 	diag "$m fleetd log (etcd errors):"

@@ -27,7 +27,8 @@ API=m1
 declare -A IP2M
 for m in $LIVE; do IP2M[$(machine_ip "$m")]=$m; done
 fctl() { FLEETCTL_ENDPOINT="http://$(machine_ip "$API"):49153" timeout 60 "$FLEETCTL" "$@"; }
-sdp() { machine_exec "$1" systemctl show -p "$3" --value "$2" 2>/dev/null; }
+# (sdp and unit_active are probes: see lib.sh)
+sdp() { probe machine_exec "$1" systemctl show -p "$3" --value "$2"; }
 active_on() { local m s=""; for m in $LIVE; do unit_active "$m" "$1" && s+="$m "; done; echo "${s% }"; }
 once() { local u w; for u in "$@"; do w=$(active_on "$u"); [ -n "$w" ] && [ "$(wc -w <<<"$w")" = 1 ] || return 1; done; }
 P=/_coreos.com/fleet

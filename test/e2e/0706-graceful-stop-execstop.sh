@@ -25,7 +25,8 @@ T=10
 LIVE="m1 m2"
 API=m1
 fctl() { FLEETCTL_ENDPOINT="http://$(machine_ip "$API"):49153" timeout 60 "$FLEETCTL" "$@"; }
-sdp() { machine_exec "$1" systemctl show -p "$3" --value "$2" 2>/dev/null; }
+# (sdp and unit_active are probes: see lib.sh)
+sdp() { probe machine_exec "$1" systemctl show -p "$3" --value "$2"; }
 active_on() { local m s=""; for m in $LIVE; do unit_active "$m" "$1" && s+="$m "; done; echo "${s% }"; }
 P=/_coreos.com/fleet
 registered() { [ "$(etcdctl_c get --prefix --keys-only "$P/machine/" | grep -c .)" = "$1" ]; }

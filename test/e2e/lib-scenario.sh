@@ -27,8 +27,9 @@ mkunit() {
 		[ $# = 0 ] || { printf '\n[X-Fleet]\n'; printf '%s\n' "$@"; }
 	} >"$TMP/$n"
 }
-# systemd's view: sdp M UNIT PROPERTY
-sdp() { machine_exec "$1" systemctl show -p "$3" --value "$2" 2>/dev/null; }
+# systemd's view: sdp M UNIT PROPERTY. (sdp, ulf and lu are probes, see lib.sh: when they cannot
+# look, the next test result is "not ok", and so is every helper built on them.)
+sdp() { probe machine_exec "$1" systemctl show -p "$3" --value "$2"; }
 # machines where UNIT is active / loaded, as systemd sees it ("m1 m3")
 active_on() { local m s=""; for m in $LIVE; do unit_active "$m" "$1" && s+="$m "; done; echo "${s% }"; }
 loaded_on() { local m s=""; for m in $LIVE; do [ "$(sdp "$m" "$1" LoadState)" = loaded ] && s+="$m "; done; echo "${s% }"; }
@@ -36,7 +37,7 @@ active_is() { [ "$(active_on "$1")" = "$2" ]; }
 loaded_is() { [ "$(loaded_on "$1")" = "$2" ]; }
 # list-unit-files row: "DSTATE STATE TARGET" with TARGET as a machine name (m2), - or global
 ulf() {
-	fctl list-unit-files --no-legend --full --fields unit,dstate,state,target 2>/dev/null |
+	probe fctl list-unit-files --no-legend --full --fields unit,dstate,state,target |
 		awk -v u="$1" '$1 == u { print $2, $3, $4 }' | while read -r d s t; do
 		case $t in */*) t=${IP2M[${t##*/}]:-$t} ;; esac
 		echo "$d $s $t"
@@ -47,7 +48,7 @@ ulf_is() { [ "$(ulf "$1")" = "$2" ]; }
 target() { local r; r=$(ulf "$1"); r=${r##* }; case $r in m[0-9]*) echo "$r" ;; esac; }
 # list-units rows of UNIT: "m2 active running" (one per machine)
 lu() {
-	fctl list-units --no-legend --full --fields unit,machine,active,sub 2>/dev/null |
+	probe fctl list-units --no-legend --full --fields unit,machine,active,sub |
 		awk -v u="$1" '$1 == u { print $2, $3, $4 }' | while read -r mm a s; do
 		echo "${IP2M[${mm##*/}]:-$mm} $a $s"
 	done

@@ -13,15 +13,30 @@
 #           machine_exec M CMD...  run CMD in machine M (m1, 2, e2e-m3); exit code passed back
 #           machine_ip M | machine_id M | machine_pid1 M
 #           unit_active M UNIT     true if UNIT is active in M
+#           unit_state M UNIT...   systemd's active state of each UNIT in M (active, inactive,
+#                                  failed, ...), one a line
 #           etcdctl_c ARGS...      etcdctl (API v3) against the cluster's etcd
+#           metric M NAME          NAME's value (summed over its labels) in M's /metrics
 #           at_exit CMD...         run CMD at exit, before the cluster goes down (clean-up of
 #                                  the test's own files; runs even after ^C)
+# probes:   probe CMD...           run CMD, pass its stdout on; a non-zero exit is a probe failure
+#           probe_failed WHAT...   record a probe failure (see below)
+#           probe_take             print the failures recorded so far and forget them (to make
+#                                  several results "not ok": probe_failed "$SAVED" before each)
 # polling:  wait_for TIMEOUT CMD...  run CMD (quietly) every WAIT_INTERVAL (0.1 s) until it
 #                                  succeeds (0) or TIMEOUT seconds (may be fractional) pass (1)
 # host:     ns_procs TYPE 'type:[inode]'   host pids of the processes in that namespace
 #
 # Scripts use `set -u` but not `set -e` (a failed check must not stop the script). Their
 # stdout is TAP: command output that could start with "ok" belongs in diag or a variable.
+#
+# Probes. A check that something is ABSENT (a unit not active, no state in etcd, a counter
+# unchanged, nothing in a log) must not pass because the look itself failed (the exec into
+# the machine, etcdctl, curl of /metrics, fleetctl). Helpers that look (unit_state,
+# unit_active, metric, probe, and the scripts' own built on them) call probe_failed when they
+# cannot look; the next test result (ok, is, check) is then "not ok", with the reason as
+# diagnostics, whatever its comparison said. wait_for retries an attempt during which a probe
+# failed (even one whose command succeeded), and keeps only the failures of its last attempt.
 #
 # The caller's FLEET_CLUSTER_* and FLEET_MACHINE_* variables are cleared (a developer's own
 # cluster settings must neither leak into a test nor let a test touch that cluster); a
@@ -49,11 +64,23 @@ _tap_plan=""
 _tap_done=""
 _cluster_started=""
 _at_exit=()
+# probe failures not yet reported ($_probe_dir/failed, one a line; a file, since probes run in
+# subshells); $_probe_dir/err.PID: stderr of a probe
+_probe_dir=$(mktemp -d /tmp/fleet-e2e-probe.XXXXXX) || { echo "Bail out! mktemp failed"; exit 1; }
+_probe_log=$_probe_dir/failed
+: >"$_probe_log"
 
 # --- TAP -----------------------------------------------------------------------------------
 plan() { _tap_plan=$1; echo "1..$1"; }
-ok() { _tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"; }
-not_ok() { _tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1)); echo "not ok $_tap_n - $*"; }
+# ok DESC: "not ok" instead when a probe failed since the last test result
+ok() {
+	if [ -s "$_probe_log" ]; then not_ok "$*"; return 0; fi
+	_tap_n=$((_tap_n + 1)); echo "ok $_tap_n - $*"
+}
+not_ok() {
+	_tap_n=$((_tap_n + 1)); _tap_fail=$((_tap_fail + 1)); echo "not ok $_tap_n - $*"
+	_probe_report
+}
 diag() {
 	if [ $# -gt 0 ]; then printf '%s\n' "$*" | sed 's/^/# /'
 	else sed 's/^/# /'; fi
@@ -64,18 +91,26 @@ check() {
 	shift
 	out=$("$@" 2>&1)
 	rc=$?
-	if [ "$rc" = 0 ]; then ok "$desc"; else not_ok "$desc"; diag "command failed (exit $rc): $*"; fi
+	if [ "$rc" = 0 ] && [ ! -s "$_probe_log" ]; then ok "$desc"
+	elif [ "$rc" = 0 ]; then not_ok "$desc"; rc=1
+	else not_ok "$desc"; diag "command failed (exit $rc): $*"; fi
 	[ -z "$out" ] || diag "$out"
 	return "$rc"
 }
 # is GOT WANT DESC
 is() {
-	if [ "$1" = "$2" ]; then ok "$3"; return 0; fi
+	if [ "$1" = "$2" ] && [ ! -s "$_probe_log" ]; then ok "$3"; return 0; fi
 	not_ok "$3"
 	diag "     got: '$1'"$'\n'"    want: '$2'"
 	return 1
 }
 bail_out() { echo "Bail out! $*"; exit 1; }
+# the probe failures recorded so far, as diagnostics; forgotten then
+_probe_report() {
+	[ -s "$_probe_log" ] || return 0
+	sed 's/^/probe failed: /' "$_probe_log" | diag
+	: >"$_probe_log"
+}
 done_testing() {
 	_tap_done=1
 	[ -n "$_tap_plan" ] || echo "1..$_tap_n"
@@ -104,6 +139,8 @@ _e2e_exit() {
 	trap '' INT TERM HUP   # a second ^C must not interrupt the clean-up (children inherit it)
 	local c
 	for c in "${_at_exit[@]}"; do eval "$c"; done
+	[ ! -s "$_probe_log" ] || { diag "probes that failed after the last test:"; _probe_report; }
+	rm -rf "$_probe_dir"
 	if [ -n "$_cluster_started" ] && [ "${FLEET_E2E_KEEP:-0}" = 1 ]; then
 		diag "FLEET_E2E_KEEP=1: cluster left running; FLEET_CLUSTER_NAME=$FLEET_CLUSTER_NAME $FLEET_CLUSTER down"
 	elif [ -n "$_cluster_started" ]; then
@@ -145,8 +182,50 @@ machine_exec() { fleet_cluster exec "$@"; }
 machine_ip() { fleet_cluster ip "$1"; }
 machine_id() { fleet_cluster id "$1"; }
 machine_pid1() { fleet_cluster pid1 "$1"; }
-unit_active() { [ "$(machine_exec "$1" systemctl is-active "$2" 2>/dev/null)" = active ]; }
+# `systemctl is-active` prints one state a line and exits 0 (some unit active) or 3 (none; a
+# unit systemd does not know is "inactive"); anything else is a failure to ask
+unit_state() {
+	local m=$1 out rc n err=$_probe_dir/err.$BASHPID
+	shift
+	out=$(machine_exec "$m" systemctl is-active "$@" 2>"$err")
+	rc=$?
+	n=$(grep -cxE 'active|reloading|inactive|failed|activating|deactivating|maintenance|refreshing' <<<"$out")
+	if { [ "$rc" != 0 ] && [ "$rc" != 3 ]; } || [ "$n" != $# ]; then
+		probe_failed "$m: systemctl is-active $*: exit $rc, output '${out//$'\n'/ }'$(_probe_err "$err")"
+		return 2
+	fi
+	rm -f "$err"
+	echo "$out"
+}
+unit_active() { [ "$(unit_state "$1" "$2")" = active ]; }
 etcdctl_c() { ETCDCTL_API=3 etcdctl --endpoints="$(fleet_cluster etcd-endpoint)" "$@"; }
+metric() {
+	local out v
+	out=$(probe curl -fsS -m 2 "http://$(machine_ip "$1"):49153/metrics") || return 2
+	v=$(awk -v k="$2" '$1 == k || index($1, k "{") == 1 { n += $2; f = 1 } END { if (f) print n }' <<<"$out")
+	[ -n "$v" ] || { probe_failed "$1: /metrics has no $2"; return 2; }
+	echo "$v"
+}
+
+# --- probes --------------------------------------------------------------------------------
+probe_failed() { printf '%s\n' "$*" >>"$_probe_log"; return 2; }
+probe_take() { cat "$_probe_log"; : >"$_probe_log"; }
+_probe_err() {   # _probe_err FILE: ": " and the start of a probe's stderr in FILE; FILE removed
+	local e
+	[ ! -s "$1" ] || { e=$(head -c 400 "$1" | tr '\n' ' '); printf ': %s' "${e% }"; }
+	rm -f "$1"
+}
+# (the output is read whole before it is passed on: a reader that stops early, such as
+# grep -q, cannot make CMD fail with SIGPIPE)
+probe() {
+	local out rc err=$_probe_dir/err.$BASHPID
+	out=$("$@" 2>"$err")
+	rc=$?
+	if [ "$rc" != 0 ]; then probe_failed "$*: exit $rc$(_probe_err "$err")"
+	else rm -f "$err"; fi
+	[ -z "$out" ] || printf '%s\n' "$out"
+	return "$rc"
+}
 
 # --- polling and host checks ---------------------------------------------------------------
 _to_us() {   # seconds (e.g. 5 or 0.5) -> microseconds
@@ -157,15 +236,24 @@ _to_us() {   # seconds (e.g. 5 or 0.5) -> microseconds
 	echo $(( 10#${i:-0} * 1000000 + 10#$f ))
 }
 
+# (probe failures from before the wait are kept; an attempt during which a probe failed does
+# not count as a success)
 wait_for() {
-	local end
+	local end pre rc
 	end=$(( ${EPOCHREALTIME/./} + $(_to_us "$1") ))
 	shift
+	pre=$(cat "$_probe_log")
 	while :; do
-		"$@" >/dev/null 2>&1 && return 0
-		[ "${EPOCHREALTIME/./}" -lt "$end" ] || return 1
+		: >"$_probe_log"
+		"$@" >/dev/null 2>&1
+		rc=$?
+		if [ "$rc" = 0 ] && [ ! -s "$_probe_log" ]; then break; fi
+		rc=1
+		[ "${EPOCHREALTIME/./}" -lt "$end" ] || break
 		sleep "$WAIT_INTERVAL"
 	done
+	[ -z "$pre" ] || printf '%s\n' "$pre" >>"$_probe_log"
+	return "$rc"
 }
 
 ns_procs() {
