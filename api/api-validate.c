@@ -1,30 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "api-validate.h"
+#include "errmsg.h"
 #include "unit-name.h"
 #include "xfleet.h"
-
-_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-        int k;
-
-        va_start(ap, fmt);
-        k = vasprintf(&m, fmt, ap);
-        va_end(ap);
-        if (k < 0)
-                return -ENOMEM;
-        if (reterr) {
-                free(*reterr);
-                *reterr = m;
-        } else
-                free(m);
-        return -EINVAL;
-}
 
 /* Go's %q of s, for messages. NULL on OOM. */
 static char *quote(const char *s) {
@@ -62,11 +44,13 @@ int api_check_content_type(const char *value, unsigned count, char **reterr_mess
         size_t start, len;
 
         if (count != 1 || !value)
-                return fail(reterr_message, "expected 1 Content-Type, got %u", value ? count : 0);
+                return errmsg_set(reterr_message, -EINVAL, "expected 1 Content-Type, got %u",
+                                  value ? count : 0);
         /* strings.SplitN(v, ";", 2)[0], then strings.TrimSpace */
         unit_trim_space(value, strcspn(value, ";"), &start, &len);
         if (len != strlen("application/json") || !strneq(value + start, "application/json", len))
-                return fail(reterr_message, "only acceptable Content-Type is application/json");
+                return errmsg_set(reterr_message, -EINVAL,
+                                  "only acceptable Content-Type is application/json");
         return 0;
 }
 
@@ -76,7 +60,7 @@ int api_page_from_query(const char *value, unsigned count, uint16_t limit, uint1
         int r;
 
         if (count > 1)
-                return fail(reterr_message, "too many values for page token");
+                return errmsg_set(reterr_message, -EINVAL, "too many values for page token");
         if (count == 0 || !value) {
                 *ret_page = 1;
                 return 0;
@@ -85,9 +69,10 @@ int api_page_from_query(const char *value, unsigned count, uint16_t limit, uint1
         if (r < 0)
                 return r;
         if (tok_limit != limit)
-                return fail(reterr_message, "token limit must be %u", (unsigned) limit);
+                return errmsg_set(reterr_message, -EINVAL, "token limit must be %u",
+                                  (unsigned) limit);
         if (tok_page == 0)
-                return fail(reterr_message, "token page must be greater than zero");
+                return errmsg_set(reterr_message, -EINVAL, "token page must be greater than zero");
         *ret_page = tok_page;
         return 0;
 }
@@ -125,9 +110,9 @@ bool api_json_has_nul(const char *text, size_t len) {
 
 static int decode_json_error(char **reterr, const char *prefix, const char *body, size_t len) {
         if (is_blank(body, len))
-                return fail(reterr, "%sEOF", prefix);
+                return errmsg_set(reterr, -EINVAL, "%sEOF", prefix);
         if (api_json_has_nul(body, len))
-                return fail(reterr, "%sNUL character in JSON string", prefix);
+                return errmsg_set(reterr, -EINVAL, "%sNUL character in JSON string", prefix);
         return 0;
 }
 
@@ -144,7 +129,8 @@ static int check_desired(const ApiUnit *u, JobState *ret, char **reterr) {
         q = quote(u->desired_state);
         if (!q)
                 return -ENOMEM;
-        return fail(reterr, "invalid desiredState %s: must be inactive, loaded or launched", q);
+        return errmsg_set(reterr, -EINVAL,
+                          "invalid desiredState %s: must be inactive, loaded or launched", q);
 }
 
 /* Steps 3 and 4 and the desiredState check on a decoded body. */
@@ -163,8 +149,9 @@ static int check_unit_body(ApiUnit *u, const char *url_name, JobState *ret_desir
                 qb = quote(u->name);
                 if (!qa || !qb)
                         return -ENOMEM;
-                return fail(reterr, "name in URL %s differs from unit name in request body %s", qa,
-                            qb);
+                return errmsg_set(reterr, -EINVAL,
+                                  "name in URL %s differs from unit name in request body %s", qa,
+                                  qb);
         }
         r = unit_name_validate(u->name, reterr);
         if (r < 0)
@@ -184,7 +171,8 @@ int api_unit_body_decode(const char *body, size_t len, const char *url_name, Api
                 return r;
         r = api_unit_parse(body, len, &u, &err);
         if (r == -EINVAL)
-                return fail(reterr_message, "unable to decode body: %s", strempty(err));
+                return errmsg_set(reterr_message, -EINVAL, "unable to decode body: %s",
+                                  strempty(err));
         if (r < 0)
                 return r;
         r = check_unit_body(&u, url_name, &desired, reterr_message);
@@ -259,7 +247,7 @@ int api_check_template(const char *name, JobState desired, char **reterr_message
         q = quote(name);
         if (!q)
                 return -ENOMEM;
-        return fail(reterr_message, "cannot activate template %s", q);
+        return errmsg_set(reterr_message, -EINVAL, "cannot activate template %s", q);
 }
 
 int api_put_decide(const char *name, const char *existing_hash, const char *new_hash,
@@ -270,14 +258,15 @@ int api_put_decide(const char *name, const char *existing_hash, const char *new_
                 if (new_hash)
                         return API_PUT_CREATE;
                 *ret_status = 409;
-                r = fail(ret_message, "unit does not exist and options field empty");
+                r = errmsg_set(ret_message, -EINVAL, "unit does not exist and options field empty");
                 return r == -EINVAL ? API_PUT_FAIL : r;
         }
         if (new_hash && !streq(new_hash, existing_hash))
                 return API_PUT_REPLACE;
         if (desired < 0) {
                 *ret_status = 409;
-                r = fail(ret_message, "must provide DesiredState to update existing unit");
+                r = errmsg_set(ret_message, -EINVAL,
+                               "must provide DesiredState to update existing unit");
                 return r == -EINVAL ? API_PUT_FAIL : r;
         }
         r = api_check_template(name, desired, ret_message);
@@ -380,14 +369,15 @@ static int validate_op(const ApiMetadataOp *o, char **reterr) {
         int r;
 
         if (!o->op || (!streq(o->op, "add") && !streq(o->op, "remove") && !streq(o->op, "replace")))
-                return fail(reterr, "invalid op: expect add, remove, or replace");
+                return errmsg_set(reterr, -EINVAL, "invalid op: expect add, remove, or replace");
         r = parse_metadata_path(o->path, &machine, &key);
         if (r == -EINVAL)
-                return fail(reterr, "machine metadata path invalid");
+                return errmsg_set(reterr, -EINVAL, "machine metadata path invalid");
         if (r < 0)
                 return r;
         if (!streq(o->op, "remove") && (!o->value || o->value[0] == '\0'))
-                return fail(reterr, "invalid value: add and replace require a value");
+                return errmsg_set(reterr, -EINVAL,
+                                  "invalid value: add and replace require a value");
         return 0;
 }
 

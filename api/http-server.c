@@ -16,6 +16,7 @@
 #include <microhttpd.h>
 #include <systemd/sd-event.h>
 
+#include "errmsg.h"
 #include "http-server.h"
 #include "socket-util.h"
 #include "log.h"
@@ -528,14 +529,10 @@ static int read_text_file(const char *path, char **ret) {
 /* "Unable to use <what> <path>: <why, or strerror(-r)>" */
 static int tls_file_error(char **reterr_message, int r, const char *what, const char *path,
                           const char *why) {
-        if (reterr_message && r != -ENOMEM) {
-                char *m = NULL;
-                if (asprintf(&m, "Unable to use %s %s: %s", what, path, why ?: strerror(-r)) < 0)
-                        return -ENOMEM;
-                free(*reterr_message);
-                *reterr_message = m;
-        }
-        return r;
+        if (r == -ENOMEM)
+                return r;
+        return errmsg_set(reterr_message, r, "Unable to use %s %s: %s", what, path,
+                          why ?: strerror(-r));
 }
 
 static void free_secret(char **p) {
@@ -551,20 +548,12 @@ static int tls_files(HttpServer *s, const char *cert_file, const char *key_file,
         _cleanup_(free_secret) char *key = NULL;
         int r;
 
-        if (!cert_file || !*cert_file || !key_file || !*key_file) {
-                if (reterr_message) {
-                        free(*reterr_message);
-                        *reterr_message = strdup("TLS needs both a certificate and a key file");
-                }
-                return -EINVAL;
-        }
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-                if (reterr_message) {
-                        free(*reterr_message);
-                        *reterr_message = strdup("libmicrohttpd was built without TLS support");
-                }
-                return -EOPNOTSUPP;
-        }
+        if (!cert_file || !*cert_file || !key_file || !*key_file)
+                return errmsg_set(reterr_message, -EINVAL,
+                                  "TLS needs both a certificate and a key file");
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+                return errmsg_set(reterr_message, -EOPNOTSUPP,
+                                  "libmicrohttpd was built without TLS support");
         r = read_text_file(cert_file, &cert);
         if (r < 0)
                 return tls_file_error(reterr_message, r, "TLS certificate file", cert_file,

@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include <jansson.h>
 
 #include "api-json.h"
+#include "errmsg.h"
 #include "strv.h"
 
 /* ---- memory ------------------------------------------------------------------------------- */
@@ -458,25 +458,9 @@ static const char *go_type_name(const json_t *v) {
         }
 }
 
-_printf_(2, 3) static int set_error(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                char *m = NULL;
-
-                va_start(ap, fmt);
-                if (vasprintf(&m, fmt, ap) < 0)
-                        m = NULL;
-                va_end(ap);
-                free(*reterr);
-                *reterr = m;
-        }
-        return -EINVAL;
-}
-
 static int type_error(char **reterr, const json_t *v, const char *go_type) {
-        return set_error(reterr, "json: cannot unmarshal %s into Go value of type %s",
-                         go_type_name(v), go_type);
+        return errmsg_set(reterr, -EINVAL, "json: cannot unmarshal %s into Go value of type %s",
+                          go_type_name(v), go_type);
 }
 
 static int load(const char *text, size_t len, json_t **ret, char **reterr) {
@@ -487,7 +471,7 @@ static int load(const char *text, size_t len, json_t **ret, char **reterr) {
         if (!j) {
                 if (json_error_code(&e) == json_error_out_of_memory)
                         return -ENOMEM;
-                return set_error(reterr, "%s", e.text);
+                return errmsg_set(reterr, -EINVAL, "%s", e.text);
         }
         *ret = j;
         return 0;
@@ -752,9 +736,9 @@ static int page_parse(const char *text, size_t len, const char *list_key, const 
                 size_t i;
 
                 if (!json_is_array(list))
-                        return set_error(reterr,
-                                         "json: cannot unmarshal %s into Go value of type []*%s",
-                                         go_type_name(list), item_go_type);
+                        return errmsg_set(reterr, -EINVAL,
+                                          "json: cannot unmarshal %s into Go value of type []*%s",
+                                          go_type_name(list), item_go_type);
                 items = calloc(MAX(json_array_size(list), 1u), elem_size);
                 if (!items)
                         return -ENOMEM;
@@ -925,21 +909,21 @@ int api_page_token_parse(const char *token, uint16_t *ret_limit, uint16_t *ret_p
                         int v;
 
                         if (i + k >= n) /* a partial quantum: Go reports where it starts */
-                                return set_error(reterr_message,
-                                                 "illegal base64 data at input byte %zu", i);
+                                return errmsg_set(reterr_message, -EINVAL,
+                                                  "illegal base64 data at input byte %zu", i);
                         if (token[i + k] == '=' && k >= 2) {
                                 /* "x=" must be followed by "=" and end the input */
                                 if ((k == 2 && (i + 3 >= n || token[i + 3] != '=')) || i + 4 != n)
-                                        return set_error(reterr_message,
-                                                         "illegal base64 data at input byte %zu",
-                                                         i + k);
+                                        return errmsg_set(reterr_message, -EINVAL,
+                                                          "illegal base64 data at input byte %zu",
+                                                          i + k);
                                 pad = 4 - k;
                                 break;
                         }
                         v = b64url_value(token[i + k]);
                         if (v < 0)
-                                return set_error(reterr_message,
-                                                 "illegal base64 data at input byte %zu", i + k);
+                                return errmsg_set(reterr_message, -EINVAL,
+                                                  "illegal base64 data at input byte %zu", i + k);
                         q |= (uint32_t) v << (18 - 6 * k);
                 }
                 for (k = 0; k < 3 - pad; k++, got++)
@@ -947,9 +931,9 @@ int api_page_token_parse(const char *token, uint16_t *ret_limit, uint16_t *ret_p
                                 out[got] = (q >> (16 - 8 * k)) & 0xff;
         }
         if (got == 0)
-                return set_error(reterr_message, "EOF");
+                return errmsg_set(reterr_message, -EINVAL, "EOF");
         if (got < 4)
-                return set_error(reterr_message, "unexpected EOF");
+                return errmsg_set(reterr_message, -EINVAL, "unexpected EOF");
         *ret_limit = (uint16_t) (out[0] | out[1] << 8);
         *ret_page = (uint16_t) (out[2] | out[3] << 8);
         return 0;

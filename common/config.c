@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "errmsg.h"
 #include "log.h"
 #include "strv.h"
 #include "xfleet.h"
@@ -456,8 +456,6 @@ static char *escape_value(const char *s) {
 static int value_error(const char *name, const char *value, const char *hint, const char *env,
                        char **reterr_message) {
         _cleanup_free_ char *esc = NULL;
-        char *m = NULL;
-        int r;
 
         if (!reterr_message)
                 return -EINVAL;
@@ -465,17 +463,13 @@ static int value_error(const char *name, const char *value, const char *hint, co
         if (!esc)
                 return -ENOMEM;
         if (hint && env)
-                r = asprintf(&m, "invalid value for %s: \"%s\" (%s; from $%s)", name, esc, hint,
-                             env);
-        else if (hint || env)
-                r = asprintf(&m, "invalid value for %s: \"%s\" (%s%s)", name, esc,
-                             env ? "from $" : "", hint ?: env);
-        else
-                r = asprintf(&m, "invalid value for %s: \"%s\"", name, esc);
-        if (r < 0)
-                return -ENOMEM;
-        *reterr_message = m;
-        return -EINVAL;
+                return errmsg_set(reterr_message, -EINVAL,
+                                  "invalid value for %s: \"%s\" (%s; from $%s)", name, esc, hint,
+                                  env);
+        if (hint || env)
+                return errmsg_set(reterr_message, -EINVAL, "invalid value for %s: \"%s\" (%s%s)",
+                                  name, esc, env ? "from $" : "", hint ?: env);
+        return errmsg_set(reterr_message, -EINVAL, "invalid value for %s: \"%s\"", name, esc);
 }
 
 static int apply_option(Config *c, const ConfigOption *o, const char *value, const char *env,
@@ -486,23 +480,6 @@ static int apply_option(Config *c, const ConfigOption *o, const char *value, con
         if (r == -EINVAL)
                 return value_error(o->name, value, hint, env, reterr_message);
         return r;
-}
-
-static int set_message(char **reterr_message, const char *fmt, ...) _printf_(2, 3);
-static int set_message(char **reterr_message, const char *fmt, ...) {
-        va_list ap;
-        int r;
-
-        if (!reterr_message)
-                return 0;
-        va_start(ap, fmt);
-        r = vasprintf(reterr_message, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *reterr_message = NULL;
-                return -ENOMEM;
-        }
-        return 0;
 }
 
 /* --- INI syntax (vendored goini, reference 2.2) ------------------------------------------ */
@@ -651,9 +628,8 @@ static int ini_parse(const char *text, size_t len, char ***ret, char **reterr_me
                 if (r > 0)
                         r = line[0] == '\0' ? 0 : ini_parse_line(line, &section, &pairs);
                 if (r == -EINVAL) {
-                        r = set_message(reterr_message, "iniparser: syntax error at ':%u'.",
-                                        lineno);
-                        return r < 0 ? r : -EINVAL;
+                        return errmsg_set(reterr_message, -EINVAL,
+                                          "iniparser: syntax error at ':%u'.", lineno);
                 }
                 if (r < 0)
                         return r;
@@ -796,20 +772,17 @@ static int config_open(const char *path, bool is_default, int *ret_fd, char **re
                 r = -errno;
                 if (is_default && r == -ENOENT)
                         return 0;
-                (void) set_message(reterr_message, "Unable to use config file %s: %s", path,
-                                   strerror(-r));
-                return r;
+                return errmsg_set(reterr_message, r, "Unable to use config file %s: %s", path,
+                                  strerror(-r));
         }
         if (fstat(fd, &st) < 0) {
                 r = -errno;
-                (void) set_message(reterr_message, "Unable to use config file %s: %s", path,
-                                   strerror(-r));
-                return r;
+                return errmsg_set(reterr_message, r, "Unable to use config file %s: %s", path,
+                                  strerror(-r));
         }
         if (S_ISDIR(st.st_mode)) {
-                (void) set_message(reterr_message, "Provided config %s is a directory, not a file",
-                                   path);
-                return -EISDIR;
+                return errmsg_set(reterr_message, -EISDIR,
+                                  "Provided config %s is a directory, not a file", path);
         }
         *ret_fd = TAKE_FD(fd);
         return 1;
@@ -829,13 +802,11 @@ int config_load(Config *c, const char *path, char **reterr_message) {
         r = read_all(fd, &text, &len);
         if (r < 0) {
                 if (r == -EFBIG)
-                        (void) set_message(reterr_message,
-                                           "Unable to use config file %s: larger than %d bytes",
-                                           path ?: CONFIG_DEFAULT_PATH, CONFIG_FILE_MAX_SIZE);
-                else
-                        (void) set_message(reterr_message, "Unable to use config file %s: %s",
-                                           path ?: CONFIG_DEFAULT_PATH, strerror(-r));
-                return r;
+                        return errmsg_set(reterr_message, r,
+                                          "Unable to use config file %s: larger than %d bytes",
+                                          path ?: CONFIG_DEFAULT_PATH, CONFIG_FILE_MAX_SIZE);
+                return errmsg_set(reterr_message, r, "Unable to use config file %s: %s",
+                                  path ?: CONFIG_DEFAULT_PATH, strerror(-r));
         }
         r = config_parse_text(c, text, len, reterr_message);
         return r < 0 ? r : 1;
@@ -866,23 +837,20 @@ int config_apply_env(Config *c, ConfigGetenv getenv_fn, char **reterr_message) {
 
 int config_check(const Config *c, char **reterr_message) {
         bool cert, key;
-        int r;
 
         assert(c);
 
         cert = c->api_tls_cert_file[0] != '\0';
         key = c->api_tls_key_file[0] != '\0';
         if (cert != key) {
-                r = set_message(reterr_message,
-                                "api_tls_cert_file and api_tls_key_file must be set together "
-                                "(%s is missing)",
-                                cert ? "api_tls_key_file" : "api_tls_cert_file");
-                return r < 0 ? r : -EINVAL;
+                return errmsg_set(reterr_message, -EINVAL,
+                                  "api_tls_cert_file and api_tls_key_file must be set together "
+                                  "(%s is missing)",
+                                  cert ? "api_tls_key_file" : "api_tls_cert_file");
         }
         if (!cert && c->api_tls_ca_file[0] != '\0') {
-                r = set_message(reterr_message, "api_tls_ca_file needs api_tls_cert_file and "
-                                                "api_tls_key_file");
-                return r < 0 ? r : -EINVAL;
+                return errmsg_set(reterr_message, -EINVAL,
+                                  "api_tls_ca_file needs api_tls_cert_file and api_tls_key_file");
         }
         return 0;
 }

@@ -10,13 +10,13 @@
  * exactly (the underlying strings.Reader always returns as much as fits).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
+#include "errmsg.h"
 #include "unit-file.h"
 
 #define GO_BUFSIZE 4096 /* bufio.defaultBufSize */
@@ -332,21 +332,6 @@ typedef struct Lexer {
         char *error;
 } Lexer;
 
-static int lex_fail(Lexer *l, const char *format, ...) _printf_(2, 3);
-static int lex_fail(Lexer *l, const char *format, ...) {
-        va_list ap;
-        int r;
-
-        va_start(ap, format);
-        r = vasprintf(&l->error, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                l->error = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
-}
-
 static bool is_comment(uint32_t r) {
         return r == '#' || r == ';';
 }
@@ -370,7 +355,7 @@ static int lex_section_name(Lexer *l) {
         char *s;
 
         if (go_reader_read_bytes(&l->rd, ']', &start))
-                return lex_fail(l, "unable to find end of section");
+                return errmsg_set(&l->error, -EINVAL, "unable to find end of section");
         s = strndup(l->rd.p + start, l->rd.r - 1 - start);
         if (!s)
                 return -ENOMEM;
@@ -393,7 +378,7 @@ static int lex_fail_garbage(Lexer *l, const char *p, size_t n) {
         if (r < 0 || buf_appends(&b, "]") < 0)
                 return -ENOMEM;
         /* The Go code prints a section variable that is never set: hence "name : [". */
-        return lex_fail(l, "found garbage after section name : %s", b.data);
+        return errmsg_set(&l->error, -EINVAL, "found garbage after section name : %s", b.data);
 }
 
 static int lex_section_suffix(Lexer *l) {
@@ -450,10 +435,11 @@ static int lex_option_name(Lexer *l) {
 
         for (;;) {
                 if (!go_reader_read_rune(&l->rd, &r))
-                        return lex_fail(l, "EOF");
+                        return errmsg_set(&l->error, -EINVAL, "EOF");
                 if (r == '\n' || r == '\r')
-                        return lex_fail(l, "unexpected newline encountered while parsing "
-                                           "option name");
+                        return errmsg_set(&l->error, -EINVAL,
+                                          "unexpected newline encountered while parsing "
+                                          "option name");
                 if (r == '=')
                         break;
                 /* bytes.Buffer.WriteRune: an invalid byte comes back as U+FFFD. */
@@ -567,7 +553,8 @@ static int lex_run(Lexer *l) {
 
         while (l->state != LEX_DONE) {
                 if (line_too_long(&l->rd))
-                        return lex_fail(l, "line too long (max %d bytes)", UNIT_FILE_LINE_MAX);
+                        return errmsg_set(&l->error, -EINVAL, "line too long (max %d bytes)",
+                                          UNIT_FILE_LINE_MAX);
                 r = lex_step(l);
                 if (r < 0)
                         return r;
@@ -587,14 +574,13 @@ static int check_input(Lexer *l, const char *text, size_t len) {
         const char *nul;
 
         if (len > UNIT_FILE_MAX_SIZE) {
-                (void) lex_fail(l, "unit file too large (%zu bytes, max %d)", len,
-                                UNIT_FILE_MAX_SIZE);
-                return l->error ? -EFBIG : -ENOMEM;
+                return errmsg_set(&l->error, -EFBIG, "unit file too large (%zu bytes, max %d)", len,
+                                  UNIT_FILE_MAX_SIZE);
         }
         nul = len > 0 ? memchr(text, 0, len) : NULL;
         if (nul)
-                return lex_fail(l, "unit file contains a NUL byte at offset %zu",
-                                (size_t) (nul - text));
+                return errmsg_set(&l->error, -EINVAL, "unit file contains a NUL byte at offset %zu",
+                                  (size_t) (nul - text));
         return 0;
 }
 

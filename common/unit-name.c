@@ -4,11 +4,11 @@
  * unit.NewUnitNameInfo (5.2), with Go's %q quoting for the messages.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "unit-file.h"
 #include "unit-name.h"
 
@@ -111,29 +111,12 @@ int unit_go_quote(const char *s, char **ret) {
 
 /* ---- validation ------------------------------------------------------------------------- */
 
-static int fail(char **reterr_message, const char *format, ...) _printf_(2, 3);
-static int fail(char **reterr_message, const char *format, ...) {
-        va_list ap;
-        int r;
-
-        if (!reterr_message)
-                return -EINVAL;
-        va_start(ap, format);
-        r = vasprintf(reterr_message, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                *reterr_message = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
-}
-
 static int fail_quoted(char **reterr_message, const char *what, const char *s) {
         _cleanup_free_ char *q = NULL;
 
         if (unit_go_quote(s, &q) < 0)
                 return -ENOMEM;
-        return fail(reterr_message, "%s: %s", what, q);
+        return errmsg_set(reterr_message, -EINVAL, "%s: %s", what, q);
 }
 
 /* The first character of name[0..len) outside the allowed set, as Go ranges over runes. */
@@ -148,7 +131,8 @@ static int check_chars(const char *name, size_t len, char **reterr_message) {
                         /* An invalid byte is U+FFFD when Go ranges over a string. */
                         (void) quote_into(q, r == UNIT_RUNE_ERROR ? "\xEF\xBF\xBD" : name + i,
                                           r == UNIT_RUNE_ERROR ? 3 : n, '\'');
-                        return fail(reterr_message, "invalid character %s in unit name", q);
+                        return errmsg_set(reterr_message, -EINVAL,
+                                          "invalid character %s in unit name", q);
                 }
                 i += n;
         }
@@ -161,15 +145,16 @@ int unit_name_validate(const char *name, char **reterr_message) {
         int r;
 
         if (len == 0)
-                return fail(reterr_message, "%s", "unit name cannot be empty");
+                return errmsg_set(reterr_message, -EINVAL, "%s", "unit name cannot be empty");
         if (len > UNIT_NAME_MAX)
-                return fail(reterr_message, "%s", "unit name exceeds maximum length (256)");
+                return errmsg_set(reterr_message, -EINVAL, "%s",
+                                  "unit name exceeds maximum length (256)");
         dot = strrchr(name, '.');
         if (!dot)
-                return fail(reterr_message, "%s", "unit name must contain \".\"");
+                return errmsg_set(reterr_message, -EINVAL, "%s", "unit name must contain \".\"");
         suffix = dot + 1;
         if (*suffix == 0)
-                return fail(reterr_message, "%s", "unit name cannot end in \".\"");
+                return errmsg_set(reterr_message, -EINVAL, "%s", "unit name cannot end in \".\"");
         if (!in_list(unit_types, ELEMENTSOF(unit_types), suffix))
                 return fail_quoted(reterr_message, "invalid unit type", suffix);
         if (strchr(name, '@') && !in_list(template_types, ELEMENTSOF(template_types), suffix))
@@ -178,7 +163,7 @@ int unit_name_validate(const char *name, char **reterr_message) {
         if (r < 0)
                 return r;
         if (name[0] == '@')
-                return fail(reterr_message, "%s", "unit name cannot start in \"@\"");
+                return errmsg_set(reterr_message, -EINVAL, "%s", "unit name cannot start in \"@\"");
         return 0;
 }
 

@@ -7,12 +7,12 @@
  * by key, and iterates its sets in random order where that order could show).
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "errmsg.h"
 #include "glob.h"
 #include "strv.h"
 #include "unit-name.h"
@@ -342,23 +342,6 @@ XFleet *xfleet_free(XFleet *x) {
 
 /* ---- validation ------------------------------------------------------------------------- */
 
-static int fail(char **reterr_message, const char *format, ...) _printf_(2, 3);
-static int fail(char **reterr_message, const char *format, ...) {
-        va_list ap;
-        int r;
-
-        if (!reterr_message)
-                return -EINVAL;
-        va_start(ap, format);
-        r = vasprintf(reterr_message, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                *reterr_message = NULL;
-                return -ENOMEM;
-        }
-        return -EINVAL;
-}
-
 /* "unresolvable requirements: peer %q matches <what> %q" */
 static int fail_peer(char **reterr_message, const char *peer, const char *what,
                      const char *pattern) {
@@ -366,8 +349,8 @@ static int fail_peer(char **reterr_message, const char *peer, const char *what,
 
         if (unit_go_quote(peer, &qp) < 0 || unit_go_quote(pattern, &qc) < 0)
                 return -ENOMEM;
-        return fail(reterr_message, "unresolvable requirements: peer %s matches %s %s", qp, what,
-                    qc);
+        return errmsg_set(reterr_message, -EINVAL,
+                          "unresolvable requirements: peer %s matches %s %s", qp, what, qc);
 }
 
 static int check_peers(const XFleet *x, char **reterr_message) {
@@ -409,7 +392,7 @@ int xfleet_validate(const XFleet *x, char **reterr_message) {
                 msg = "Global cannot be used with Replaces";
         else if (conflicts && replaces)
                 msg = "Conflicts cannot be used with Replaces";
-        return msg ? fail(reterr_message, "%s", msg) : 0;
+        return msg ? errmsg_set(reterr_message, -EINVAL, "%s", msg) : 0;
 }
 
 /* ---- relations -------------------------------------------------------------------------- */

@@ -2,28 +2,12 @@
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "fleetctl-args.h"
-
-_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                char *m = NULL;
-
-                va_start(ap, fmt);
-                if (vasprintf(&m, fmt, ap) < 0)
-                        m = NULL;
-                va_end(ap);
-                free(*reterr);
-                *reterr = m;
-        }
-        return -EINVAL;
-}
 
 int parse_go_bool(const char *s, bool *ret) {
         static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
@@ -49,12 +33,13 @@ static void *member(const FlagSpec *spec, void *opts) {
 static int invalid(const FlagSpec *spec, const char *text, const char *func, const char *why,
                    char **reterr) {
         if (spec->shorthand)
-                return fail(reterr,
-                            "invalid argument \"%s\" for -%c, --%s: strconv.%s: parsing "
-                            "\"%s\": %s",
-                            text, spec->shorthand, spec->name, func, text, why);
-        return fail(reterr, "invalid argument \"%s\" for --%s: strconv.%s: parsing \"%s\": %s",
-                    text, spec->name, func, text, why);
+                return errmsg_set(reterr, -EINVAL,
+                                  "invalid argument \"%s\" for -%c, --%s: strconv.%s: parsing "
+                                  "\"%s\": %s",
+                                  text, spec->shorthand, spec->name, func, text, why);
+        return errmsg_set(reterr, -EINVAL,
+                          "invalid argument \"%s\" for --%s: strconv.%s: parsing \"%s\": %s", text,
+                          spec->name, func, text, why);
 }
 
 int flag_set_value(const FlagSpec *spec, const char *text, void *opts, char **reterr_message) {
@@ -170,8 +155,9 @@ int flags_apply_env(const FlagSet *set, const char *prefix, EnvLookup lookup, vo
                         continue;
                 r = flag_set_value(&set->specs[i], v, opts, &err);
                 if (r == -EINVAL)
-                        return fail(reterr_message, "invalid value \"%s\" for %s: %s", v, name,
-                                    strempty(err));
+                        return errmsg_set(reterr_message, -EINVAL,
+                                          "invalid value \"%s\" for %s: %s", v, name,
+                                          strempty(err));
                 if (r < 0)
                         return r;
         }
@@ -228,13 +214,13 @@ static int parse_long(int argc, char *const *argv, int *i, const FlagSet *g, con
         const FlagSpec *s = find_long(g, c, a, len);
 
         if (!s || len == 0)
-                return fail(reterr, "unknown flag: --%.*s", (int) len, a);
+                return errmsg_set(reterr, -EINVAL, "unknown flag: --%.*s", (int) len, a);
         if (eq)
                 return flag_set_value(s, eq + 1, opts, reterr);
         if (s->type == FLAG_BOOL)
                 return flag_set_value(s, "true", opts, reterr);
         if (*i + 1 >= argc)
-                return fail(reterr, "flag needs an argument: --%s", s->name);
+                return errmsg_set(reterr, -EINVAL, "flag needs an argument: --%s", s->name);
         (*i)++;
         return flag_set_value(s, argv[*i], opts, reterr);
 }
@@ -248,7 +234,8 @@ static int parse_short(int argc, char *const *argv, int *i, const FlagSet *g, co
                 const FlagSpec *s = find_short(g, c, *p);
 
                 if (!s)
-                        return fail(reterr, "unknown shorthand flag: '%c' in %s", *p, arg);
+                        return errmsg_set(reterr, -EINVAL, "unknown shorthand flag: '%c' in %s", *p,
+                                          arg);
                 if (p[1] == '=')
                         return flag_set_value(s, p + 2, opts, reterr);
                 if (s->type == FLAG_BOOL) {
@@ -260,7 +247,8 @@ static int parse_short(int argc, char *const *argv, int *i, const FlagSet *g, co
                 if (p[1])
                         return flag_set_value(s, p + 1, opts, reterr);
                 if (*i + 1 >= argc)
-                        return fail(reterr, "flag needs an argument: '%c' in %s", *p, arg);
+                        return errmsg_set(reterr, -EINVAL, "flag needs an argument: '%c' in %s", *p,
+                                          arg);
                 (*i)++;
                 return flag_set_value(s, argv[*i], opts, reterr);
         }

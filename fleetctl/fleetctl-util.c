@@ -5,24 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "fleetctl-util.h"
 #include "strv.h"
-
-_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                char *m = NULL;
-
-                va_start(ap, fmt);
-                if (vasprintf(&m, fmt, ap) < 0)
-                        m = NULL;
-                va_end(ap);
-                free(*reterr);
-                *reterr = m;
-        }
-        return -EINVAL;
-}
 
 _printf_(2, 3) static int format(char **ret, const char *fmt, ...) {
         va_list ap;
@@ -168,14 +153,14 @@ int fleetctl_endpoint_parse(const char *s, FleetctlEndpoint *ret, char **reterr_
 
         /* Go's url.Parse: a scheme is letters/digits/+-. before the first ':' */
         if (!colon || colon == s || (sep && sep != colon))
-                return fail(reterr_message, "URL scheme undefined");
+                return errmsg_set(reterr_message, -EINVAL, "URL scheme undefined");
         scheme = strndup(s, (size_t) (colon - s));
         if (!scheme)
                 return -ENOMEM;
         for (char *p = scheme; *p; p++)
                 *p = (char) (*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
         if (!sep)
-                return fail(reterr_message, "unsupported URL scheme \"%s\"", scheme);
+                return errmsg_set(reterr_message, -EINVAL, "unsupported URL scheme \"%s\"", scheme);
         rest = sep + 3;
         hostlen = strcspn(rest, "/?#");
         host = strndup(rest, hostlen);
@@ -184,9 +169,9 @@ int fleetctl_endpoint_parse(const char *s, FleetctlEndpoint *ret, char **reterr_
 
         if (streq(scheme, "unix") || streq(scheme, "file")) {
                 if (*host)
-                        return fail(reterr_message,
-                                    "unable to connect to host \"%s\" with scheme \"%s\"", host,
-                                    scheme);
+                        return errmsg_set(reterr_message, -EINVAL,
+                                          "unable to connect to host \"%s\" with scheme \"%s\"",
+                                          host, scheme);
                 e.unix_socket = true;
                 e.socket_path = strdup(rest);
                 e.base_url = strdup("http://domain-sock");
@@ -194,20 +179,22 @@ int fleetctl_endpoint_parse(const char *s, FleetctlEndpoint *ret, char **reterr_
                         goto oom;
                 if (!*e.socket_path) {
                         fleetctl_endpoint_done(&e);
-                        return fail(reterr_message, "missing socket path in endpoint \"%s\"", s);
+                        return errmsg_set(reterr_message, -EINVAL,
+                                          "missing socket path in endpoint \"%s\"", s);
                 }
                 *ret = e;
                 return 0;
         }
         if (!streq(scheme, "http") && !streq(scheme, "https"))
-                return fail(reterr_message, "unsupported URL scheme \"%s\"", scheme);
+                return errmsg_set(reterr_message, -EINVAL, "unsupported URL scheme \"%s\"", scheme);
         if (!*host)
-                return fail(reterr_message, "missing host in endpoint \"%s\"", s);
+                return errmsg_set(reterr_message, -EINVAL, "missing host in endpoint \"%s\"", s);
         r = fleetctl_split_host_port(host, streq(scheme, "https") ? 443 : 80, &e.host, &e.port);
         if (r == -ENOMEM)
                 goto oom;
         if (r < 0)
-                return fail(reterr_message, "invalid host \"%s\" in endpoint \"%s\"", host, s);
+                return errmsg_set(reterr_message, -EINVAL, "invalid host \"%s\" in endpoint \"%s\"",
+                                  host, s);
         /* A path prefix is kept (a proxy may serve the API below one); no trailing slash. */
         {
                 size_t len = strcspn(rest, "?#");
@@ -380,7 +367,7 @@ int fleetctl_fields_parse(const char *spec, const char *const *valid, char ***re
         const char *p = spec;
 
         if (!spec || !*spec)
-                return fail(reterr_message, "Must define output format");
+                return errmsg_set(reterr_message, -EINVAL, "Must define output format");
         for (;;) {
                 size_t n = strcspn(p, ",");
                 bool ok = false;
@@ -397,7 +384,8 @@ int fleetctl_fields_parse(const char *spec, const char *const *valid, char ***re
                         free(f);
                         if (r < 0)
                                 return r;
-                        return fail(reterr_message, "Invalid key in output format: %s", q);
+                        return errmsg_set(reterr_message, -EINVAL,
+                                          "Invalid key in output format: %s", q);
                 }
                 if (strv_consume(&l, f) < 0)
                         return -ENOMEM;

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "errmsg.h"
 #include "fleetctl-util.h"
 #include "fleetctl.h"
 #include "log.h"
@@ -16,27 +16,13 @@
 #include "unit-name.h"
 #include "xfleet.h"
 
-_printf_(2, 3) static int fail(char **reterr, const char *fmt, ...) {
-        va_list ap;
-        char *m = NULL;
-
-        va_start(ap, fmt);
-        if (vasprintf(&m, fmt, ap) < 0)
-                m = NULL;
-        va_end(ap);
-        free(*reterr);
-        *reterr = m;
-        return -EINVAL;
-}
-
 /* Go's os error text: "open foo: no such file or directory". */
 static int fail_errno(char **reterr, int error, const char *op, const char *path) {
         char buf[256];
 
         snprintf(buf, sizeof(buf), "%s", strerror(abs(error)));
         buf[0] = (char) tolower((unsigned char) buf[0]);
-        (void) fail(reterr, "%s %s: %s", op, path, buf);
-        return -abs(error);
+        return errmsg_set(reterr, -abs(error), "%s %s: %s", op, path, buf);
 }
 
 int api_unit_to_unit_file(const ApiUnit *u, UnitFile **ret) {
@@ -138,8 +124,8 @@ static int read_unit_file(const char *path, UnitFile **ret, char **reterr) {
         if (fstat(fd, &st) < 0)
                 return fail_errno(reterr, errno, "stat", path);
         if (st.st_size > UNIT_FILE_MAX_SIZE)
-                return fail(reterr, "%s: unit file too large (max %d bytes)", path,
-                            UNIT_FILE_MAX_SIZE);
+                return errmsg_set(reterr, -EINVAL, "%s: unit file too large (max %d bytes)", path,
+                                  UNIT_FILE_MAX_SIZE);
         buf = malloc((size_t) st.st_size + 1);
         if (!buf)
                 return -ENOMEM;
@@ -154,7 +140,7 @@ static int read_unit_file(const char *path, UnitFile **ret, char **reterr) {
         log_debug("Unit(%s) found in local filesystem", path);
         r = unit_file_parse(buf, len, ret, &msg);
         if (r < 0 && r != -ENOMEM)
-                return fail(reterr, "%s", msg ? msg : "invalid unit file");
+                return errmsg_set(reterr, -EINVAL, "%s", msg ? msg : "invalid unit file");
         return r;
 }
 
@@ -186,7 +172,8 @@ static int template_path(const char *file, char **ret, char **reterr) {
         if (fleetctl_path_base(file, &base) < 0)
                 return -ENOMEM;
         if (!unit_name_is_instance(base))
-                return fail(reterr, "error Unit %s does not seem to be a template unit", file);
+                return errmsg_set(reterr, -EINVAL,
+                                  "error Unit %s does not seem to be a template unit", file);
         if (unit_name_template_of(base, &tmpl) < 0 || fleetctl_path_dir(file, &dir) < 0)
                 return -ENOMEM;
         if (streq(dir, "."))
@@ -236,8 +223,8 @@ static int check_unit_creation(Fleetctl *f, const char *arg, const char *name, c
         if (r == -ENOENT)
                 return 1;
         if (r < 0)
-                return fail(reterr, "error retrieving Unit(%s) from Registry: %s", name,
-                            api_client_error(f->client));
+                return errmsg_set(reterr, -EINVAL, "error retrieving Unit(%s) from Registry: %s",
+                                  name, api_client_error(f->client));
 
         different = local_unit_different(f, arg, &u, f->replace ? reterr : &ignored);
         if (!f->replace) {
@@ -271,20 +258,22 @@ static int get_unit_file(Fleetctl *f, const char *arg, const char *name, UnitFil
                 if (r == -ENOMEM)
                         return r;
                 if (r < 0)
-                        return fail(reterr, "failed getting Unit(%s) from file: %s", arg, msg);
+                        return errmsg_set(reterr, -EINVAL, "failed getting Unit(%s) from file: %s",
+                                          arg, msg);
                 return 0;
         }
         if (!unit_name_is_instance(name))
-                return fail(reterr, "unable to find Unit(%s) in Registry or on filesystem", name);
+                return errmsg_set(reterr, -EINVAL,
+                                  "unable to find Unit(%s) in Registry or on filesystem", name);
         if (unit_name_template_of(name, &tmpl_name) < 0)
                 return -ENOMEM;
 
         r = api_client_get_unit(f->client, tmpl_name, &tmpl);
         if (r < 0 && r != -ENOENT)
-                return fail(reterr,
-                            "failed getting Unit(%s) from template: error retrieving "
-                            "template Unit(%s) from Registry: %s",
-                            arg, tmpl_name, api_client_error(f->client));
+                return errmsg_set(reterr, -EINVAL,
+                                  "failed getting Unit(%s) from template: error retrieving "
+                                  "template Unit(%s) from Registry: %s",
+                                  arg, tmpl_name, api_client_error(f->client));
         if (r >= 0) {
                 (void) local_unit_different(f, arg, &tmpl, &ignored);
                 log_debug("Template Unit(%s) found in registry", tmpl_name);
@@ -293,20 +282,20 @@ static int get_unit_file(Fleetctl *f, const char *arg, const char *name, UnitFil
 
         r = template_path(arg, &tmpl_file, &msg);
         if (r < 0)
-                return r == -ENOMEM ? r : fail(reterr, "%s", msg);
+                return r == -ENOMEM ? r : errmsg_set(reterr, -EINVAL, "%s", msg);
         if (!path_exists(tmpl_file))
-                return fail(reterr,
-                            "failed getting Unit(%s) from template: unable to find "
-                            "template Unit(%s) in Registry or on filesystem",
-                            arg, tmpl_name);
+                return errmsg_set(reterr, -EINVAL,
+                                  "failed getting Unit(%s) from template: unable to find "
+                                  "template Unit(%s) in Registry or on filesystem",
+                                  arg, tmpl_name);
         r = read_unit_file(tmpl_file, ret, &msg);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return fail(reterr,
-                            "failed getting Unit(%s) from template: unable to load "
-                            "template Unit(%s) from file: %s",
-                            arg, tmpl_name, msg);
+                return errmsg_set(reterr, -EINVAL,
+                                  "failed getting Unit(%s) from template: unable to load "
+                                  "template Unit(%s) from file: %s",
+                                  arg, tmpl_name, msg);
         return 0;
 }
 
@@ -319,17 +308,17 @@ static int create_unit(Fleetctl *f, const char *name, const UnitFile *uf, char *
         int r;
 
         if (unit_name_validate(name, &msg) < 0)
-                return fail(reterr, "%s", strempty(msg));
+                return errmsg_set(reterr, -EINVAL, "%s", strempty(msg));
         r = unit_file_validate(uf, &msg);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return fail(reterr, "%s", strempty(msg));
+                return errmsg_set(reterr, -EINVAL, "%s", strempty(msg));
         r = xfleet_parse(uf, NULL, &x);
         if (r < 0)
                 return r;
         if (xfleet_validate(x, &msg) < 0)
-                return fail(reterr, "%s", strempty(msg));
+                return errmsg_set(reterr, -EINVAL, "%s", strempty(msg));
         STRV_FOREACH(k, x->unknown)
                 log_warning("Unit %s: unrecognized requirement in [X-Fleet] section: \"%s\"", name,
                             *k);
@@ -342,8 +331,8 @@ static int create_unit(Fleetctl *f, const char *name, const UnitFile *uf, char *
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return fail(reterr, "failed creating unit %s: %s", name,
-                            api_client_error(f->client));
+                return errmsg_set(reterr, -EINVAL, "failed creating unit %s: %s", name,
+                                  api_client_error(f->client));
         log_debug("Created Unit(%s) in Registry", name);
         return 0;
 }
@@ -376,7 +365,7 @@ int fleetctl_lazy_create_units(Fleetctl *f, char **args, size_t n_args, char **r
         }
         if (created &&
             fleetctl_wait_for_units(f, created, "inactive", "Error waiting on unit creation") != 0)
-                return fail(reterr, "One or more errors creating units");
+                return errmsg_set(reterr, -EINVAL, "One or more errors creating units");
         return 0;
 }
 
@@ -397,12 +386,13 @@ int fleetctl_set_target_states(Fleetctl *f, char **args, size_t n_args, const ch
                         break;
                 r = api_client_get_unit(f->client, name, &u);
                 if (r == -ENOENT) {
-                        r = fail(reterr, "unable to find unit %s", name);
+                        r = errmsg_set(reterr, -EINVAL, "unable to find unit %s", name);
                         break;
                 }
                 if (r < 0) {
-                        r = fail(reterr, "error retrieving unit %s from registry: %s", name,
-                                 api_client_error(f->client));
+                        r = errmsg_set(reterr, -EINVAL,
+                                       "error retrieving unit %s from registry: %s", name,
+                                       api_client_error(f->client));
                         break;
                 }
                 if (streq(strempty(u.desired_state), state)) {
@@ -414,7 +404,7 @@ int fleetctl_set_target_states(Fleetctl *f, char **args, size_t n_args, const ch
                 r = api_client_set_desired_state(f->client, name, state);
                 if (r < 0) {
                         if (r != -ENOMEM)
-                                r = fail(reterr, "%s", api_client_error(f->client));
+                                r = errmsg_set(reterr, -EINVAL, "%s", api_client_error(f->client));
                         api_unit_done(&u);
                         break;
                 }
