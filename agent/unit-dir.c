@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "unit-name.h"
 #include "unit-dir.h"
@@ -134,47 +135,8 @@ int unit_dir_remove(const char *dir, const char *name) {
         return 0;
 }
 
-static int read_fd(int fd, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = NULL;
-        size_t len = 0, cap = 0;
-
-        for (;;) {
-                ssize_t k;
-
-                if (len == cap) {
-                        char *b;
-
-                        /* One byte over the limit is enough to know the file is too big. */
-                        if (cap > UNIT_DIR_READ_MAX)
-                                return -EFBIG;
-                        cap = MIN(cap ? cap * 2 : 8192, (size_t) UNIT_DIR_READ_MAX + 1);
-                        b = realloc(buf, cap + 1);
-                        if (!b)
-                                return -ENOMEM;
-                        buf = b;
-                }
-                k = read(fd, buf + len, cap - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-        }
-        if (len > UNIT_DIR_READ_MAX)
-                return -EFBIG;
-        buf[len] = '\0';
-        if (ret_len)
-                *ret_len = len;
-        *ret = TAKE_PTR(buf);
-        return 0;
-}
-
 int unit_dir_read(const char *dir, const char *name, char **ret, size_t *ret_len) {
         _cleanup_free_ char *path = NULL;
-        _cleanup_close_ int fd = -EBADF;
 
         assert(dir);
         assert(ret);
@@ -182,10 +144,7 @@ int unit_dir_read(const char *dir, const char *name, char **ret, size_t *ret_len
                 return -EINVAL;
         if (join(dir, name, &path) < 0)
                 return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        return read_fd(fd, ret, ret_len);
+        return read_file_bounded(path, O_NOFOLLOW, UNIT_DIR_READ_MAX, 0, ret, ret_len);
 }
 
 void unit_dir_entries_free(UnitDirEntry *entries, size_t n) {

@@ -17,6 +17,7 @@
 #include <systemd/sd-event.h>
 
 #include "errmsg.h"
+#include "fileio.h"
 #include "http-server.h"
 #include "socket-util.h"
 #include "log.h"
@@ -497,29 +498,14 @@ int http_server_set_tls(HttpServer *s, const char *cert_pem, const char *key_pem
 }
 
 static int read_text_file(const char *path, char **ret) {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_free_ char *buf = malloc(HTTP_TLS_FILE_MAX + 1);
-        size_t len = 0;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        int r;
 
-        if (!buf)
-                return -ENOMEM;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-                return -errno;
-        for (;;) {
-                ssize_t k = read(fd, buf + len, HTTP_TLS_FILE_MAX + 1 - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > HTTP_TLS_FILE_MAX)
-                        return -EFBIG;
-        }
-        buf[len] = '\0';
+        /* READ_SECRET: one of them is the private key. */
+        r = read_file_bounded(path, 0, HTTP_TLS_FILE_MAX, READ_SECRET, &buf, &len);
+        if (r < 0)
+                return r;
         if (memchr(buf, '\0', len))
                 return -EINVAL;
         *ret = TAKE_PTR(buf);

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "errmsg.h"
+#include "fileio.h"
 #include "log.h"
 #include "strv.h"
 #include "xfleet.h"
@@ -737,31 +738,6 @@ int config_parse_text(Config *c, const char *text, size_t len, char **reterr_mes
         return 0;
 }
 
-/* Read at most CONFIG_FILE_MAX_SIZE bytes of an open file. */
-static int read_all(int fd, char **ret, size_t *ret_len) {
-        _cleanup_free_ char *buf = malloc(CONFIG_FILE_MAX_SIZE + 1);
-        size_t len = 0;
-
-        if (!buf)
-                return -ENOMEM;
-        for (;;) {
-                ssize_t k = read(fd, buf + len, CONFIG_FILE_MAX_SIZE + 1 - len);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        break;
-                len += (size_t) k;
-                if (len > CONFIG_FILE_MAX_SIZE)
-                        return -EFBIG;
-        }
-        *ret = TAKE_PTR(buf);
-        *ret_len = len;
-        return 0;
-}
-
 static int config_open(const char *path, bool is_default, int *ret_fd, char **reterr_message) {
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
@@ -799,7 +775,7 @@ int config_load(Config *c, const char *path, char **reterr_message) {
         r = config_open(path ?: CONFIG_DEFAULT_PATH, !path, &fd, reterr_message);
         if (r <= 0)
                 return r;
-        r = read_all(fd, &text, &len);
+        r = read_fd_bounded(fd, CONFIG_FILE_MAX_SIZE, 0, &text, &len);
         if (r < 0) {
                 if (r == -EFBIG)
                         return errmsg_set(reterr_message, r,
