@@ -107,7 +107,7 @@ static Placement *placement_free(Placement *p) {
 
 static void placements_clear(Engine *e) {
         Placement *p;
-        size_t i = 0;
+        StrMapIter i = {};
 
         while (strmap_next(&e->placements, &i, NULL, (void **) &p))
                 placement_free(p);

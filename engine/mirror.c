@@ -105,7 +105,7 @@ int mirror_new(Mirror **ret) {
 
 #define CLEAR_MAP(map, free_fn)                                                                    \
         do {                                                                                       \
-                size_t _i_ = 0;                                                                    \
+                StrMapIter _i_ = {};                                                               \
                 void *_v_;                                                                         \
                 while (strmap_next(&(map), &_i_, NULL, &_v_))                                      \
                         (void) free_fn(_v_);                                                       \
@@ -536,7 +536,7 @@ static int machine_merged(const MirrorMachine *mm, char ***ret) {
 
 static int view_add_machines(Mirror *m, MirrorView *v) {
         MirrorMachine *mm;
-        size_t i = 0;
+        StrMapIter i = {};
         int r;
 
         while (strmap_next(&m->machines, &i, NULL, (void **) &mm)) {
@@ -570,7 +570,7 @@ static int view_add_held(MirrorView *v, const MirrorJob *j) {
 
 static int view_add_jobs(Mirror *m, MirrorView *v) {
         MirrorJob *j;
-        size_t i = 0;
+        StrMapIter i = {};
         int r;
 
         v->held = calloc(MAX(strmap_size(&m->jobs), (size_t) 1), sizeof(*v->held));
@@ -604,7 +604,7 @@ static int view_add_jobs(Mirror *m, MirrorView *v) {
 
 static int view_add_schedule(Mirror *m, MirrorView *v) {
         MirrorEntry *e;
-        size_t i = 0;
+        StrMapIter i = {};
         int r;
 
         while (strmap_next(&m->schedule, &i, NULL, (void **) &e)) {
@@ -619,7 +619,8 @@ static int view_add_schedule(Mirror *m, MirrorView *v) {
 }
 
 static int view_add_units(Mirror *m, MirrorView *v) {
-        size_t n = strmap_size(&m->units), i = 0;
+        size_t n = strmap_size(&m->units);
+        StrMapIter i = {};
         MirrorUnit *u;
 
         v->units = calloc(MAX(n, (size_t) 1), sizeof(*v->units));
@@ -714,7 +715,7 @@ int mirror_get_job(const Mirror *m, const char *name, MirrorJobInfo *ret) {
 int mirror_get_job_machines(const Mirror *m, const char *job, char ***ret) {
         _cleanup_strv_free_ char **l = strv_copy(NULL);
         const MirrorEntry *e;
-        size_t i = 0;
+        StrMapIter i = {};
         int r;
 
         assert(m);

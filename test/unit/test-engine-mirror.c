@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The engine's registry mirror and its hash map: entries in, snapshots out (no I/O). */
+/* The engine's registry mirror: entries in, snapshots out (no I/O). */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 
 #include "mirror.h"
 #include "registry-json.h"
-#include "strmap.h"
 #include "strv.h"
 #include "test-util.h"
 
@@ -15,52 +14,6 @@
 #define H1 "1111111111111111111111111111111111111111"
 #define H2 "2222222222222222222222222222222222222222"
 #define H3 "3333333333333333333333333333333333333333"
-
-/* ---- StrMap ------------------------------------------------------------------------------- */
-
-START_TEST(test_strmap_random) {
-        enum { N = 2000 };
-        StrMap m = {};
-        char(*keys)[16] = calloc(N, 16);
-        bool present[N] = {};
-        size_t n = 0, iterated = 0, it = 0;
-        unsigned seed = 42;
-        const char *k;
-        void *v, *old;
-
-        ck_assert_ptr_nonnull(keys);
-        for (int i = 0; i < N; i++)
-                (void) snprintf(keys[i], 16, "key-%d", i);
-        ck_assert_ptr_null(strmap_get(&m, "nothing"));
-        ck_assert_ptr_null(strmap_remove(&m, "nothing"));
-        /* Random inserts and removes, checked against a plain array. */
-        for (int round = 0; round < 20000; round++) {
-                int i = (int) (rand_r(&seed) % N);
-
-                if (rand_r(&seed) % 3 != 0) {
-                        ck_assert_int_eq(strmap_put(&m, keys[i], keys[i], &old), 0);
-                        ck_assert_ptr_eq(old, present[i] ? keys[i] : NULL);
-                        n += !present[i];
-                        present[i] = true;
-                } else {
-                        ck_assert_ptr_eq(strmap_remove(&m, keys[i]), present[i] ? keys[i] : NULL);
-                        n -= present[i];
-                        present[i] = false;
-                }
-        }
-        ck_assert_uint_eq(strmap_size(&m), n);
-        for (int i = 0; i < N; i++)
-                ck_assert_ptr_eq(strmap_get(&m, keys[i]), present[i] ? keys[i] : NULL);
-        while (strmap_next(&m, &it, &k, &v)) {
-                ck_assert_ptr_eq(k, v);
-                iterated++;
-        }
-        ck_assert_uint_eq(iterated, n);
-        strmap_done(&m);
-        ck_assert_uint_eq(strmap_size(&m), 0);
-        free(keys);
-}
-END_TEST
 
 /* ---- Mirror ------------------------------------------------------------------------------- */
 
@@ -281,7 +234,6 @@ static Suite *mirror_suite(void) {
         Suite *s = suite_create("engine-mirror");
         TCase *tc = tcase_create("mirror");
 
-        tcase_add_test(tc, test_strmap_random);
         tcase_add_test(tc, test_mirror_jobs_and_content);
         tcase_add_test(tc, test_mirror_machines_and_metadata);
         tcase_add_test(tc, test_mirror_schedule_and_ignored);
