@@ -28,15 +28,18 @@ static void wanted_free(AgentWanted *w) {
         free(w);
 }
 
-static void wanted_map_clear(NameMap *m) {
-        for (size_t i = 0; i < m->n; i++)
-                wanted_free(m->values[i]);
-        name_map_done(m);
+static void wanted_map_clear(StrMap *m) {
+        StrMapIter i = {};
+        AgentWanted *w;
+
+        while (strmap_next(m, &i, NULL, (void **) &w))
+                wanted_free(w);
+        strmap_done(m);
 }
 
 /* 1 if the map changed. */
-static int wanted_put(NameMap *m, const char *name, const RegistryTarget *t) {
-        AgentWanted *w = name_map_get(m, name);
+static int wanted_put(StrMap *m, const char *name, const RegistryTarget *t) {
+        AgentWanted *w = strmap_get(m, name);
 
         if (w) {
                 if (streq(w->target.hash, t->hash) && w->target.desired_state == t->desired_state)
@@ -48,15 +51,15 @@ static int wanted_put(NameMap *m, const char *name, const RegistryTarget *t) {
         if (!w)
                 return -ENOMEM;
         w->target = *t;
-        if (name_map_put(m, name, w, NULL) < 0) {
+        if (strmap_put(m, name, w, NULL) < 0) {
                 wanted_free(w);
                 return -ENOMEM;
         }
         return 1;
 }
 
-static int wanted_remove(NameMap *m, const char *name) {
-        AgentWanted *w = name_map_remove(m, name);
+static int wanted_remove(StrMap *m, const char *name) {
+        AgentWanted *w = strmap_remove(m, name);
 
         wanted_free(w);
         return w ? 1 : 0;
@@ -68,7 +71,7 @@ static void desired_changed(Agent *a) {
         if (!a->ready_notified && a->schedule_synced && a->global_synced && a->metadata_synced) {
                 a->ready_notified = true;
                 log_info("Agent synced with the registry: %zu scheduled, %zu global units",
-                         a->schedule.n, a->globals.n);
+                         strmap_size(&a->schedule), strmap_size(&a->globals));
                 if (a->ready_cb)
                         a->ready_cb(a, a->ready_userdata);
         }
@@ -94,7 +97,7 @@ static bool entry_is_ours(const Agent *a, const RegistryEntry *e, RegistryKeyKin
 }
 
 /* Apply an update to a map of targets (schedule or global). 1 if anything changed. */
-static int apply_targets(Agent *a, NameMap *m, RegistryKeyKind kind, const RegistryWatchUpdate *u) {
+static int apply_targets(Agent *a, StrMap *m, RegistryKeyKind kind, const RegistryWatchUpdate *u) {
         int changed = 0, r;
 
         if (u->resync) {
@@ -166,7 +169,7 @@ static int metadata_put(Agent *a, const char *key, const char *value) {
 
         if (!v)
                 return -ENOMEM;
-        r = name_map_put(&a->dyn_metadata, key, v, (void **) &old);
+        r = strmap_put(&a->dyn_metadata, key, v, (void **) &old);
         if (r < 0) {
                 free(v);
                 return r;
@@ -176,9 +179,12 @@ static int metadata_put(Agent *a, const char *key, const char *value) {
 }
 
 static void metadata_clear(Agent *a) {
-        for (size_t i = 0; i < a->dyn_metadata.n; i++)
-                free(a->dyn_metadata.values[i]);
-        name_map_done(&a->dyn_metadata);
+        StrMapIter i = {};
+        char *v;
+
+        while (strmap_next(&a->dyn_metadata, &i, NULL, (void **) &v))
+                free(v);
+        strmap_done(&a->dyn_metadata);
 }
 
 static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
@@ -206,7 +212,7 @@ static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *
                 if (ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value)
                         r = metadata_put(a, ev->entry.key.name, ev->entry.metadata_value);
                 else
-                        free(name_map_remove(&a->dyn_metadata, ev->entry.key.name));
+                        free(strmap_remove(&a->dyn_metadata, ev->entry.key.name));
         }
         if (r < 0) {
                 log_oom();
@@ -279,7 +285,7 @@ void agent_watches_close(Agent *a) {
 
 const char *agent_metadata_lookup(const char *key, void *userdata) {
         Agent *a = userdata;
-        const char *v = name_map_get(&a->dyn_metadata, key);
+        const char *v = strmap_get(&a->dyn_metadata, key);
 
         if (v)
                 return *v ? v : NULL; /* "" removes the key (fleet's merge) */
@@ -301,7 +307,7 @@ static void content_free(AgentContent *c) {
 }
 
 AgentContent *agent_content_get(Agent *a, const char *hash) {
-        return name_map_get(&a->contents, hash);
+        return strmap_get(&a->contents, hash);
 }
 
 /* Accept text as the content of c if it hashes to c->hash (as stored, or once normalized). */
@@ -372,7 +378,7 @@ static int content_fetch(Agent *a, const char *hash) {
                         return -ENOMEM;
                 c->agent = a;
                 memcpy(c->hash, hash, sizeof(c->hash));
-                if (name_map_put(&a->contents, hash, c, NULL) < 0) {
+                if (strmap_put(&a->contents, hash, c, NULL) < 0) {
                         free(c);
                         return -ENOMEM;
                 }
@@ -411,17 +417,26 @@ static int wanted_prepare(Agent *a, const char *name, AgentWanted *w) {
         return 0;
 }
 
-void agent_contents_prune(Agent *a, bool retry_failed) {
-        for (size_t i = a->contents.n; i-- > 0;) {
-                AgentContent *c = a->contents.values[i];
-                bool used = false;
+/* Whether an entry of m wants the content hash. */
+static bool wanted_uses(const StrMap *m, const char *hash) {
+        StrMapIter i = {};
+        AgentWanted *w;
 
-                for (size_t j = 0; j < a->schedule.n && !used; j++)
-                        used = streq(((AgentWanted *) a->schedule.values[j])->target.hash, c->hash);
-                for (size_t j = 0; j < a->globals.n && !used; j++)
-                        used = streq(((AgentWanted *) a->globals.values[j])->target.hash, c->hash);
+        while (strmap_next(m, &i, NULL, (void **) &w))
+                if (streq(w->target.hash, hash))
+                        return true;
+        return false;
+}
+
+void agent_contents_prune(Agent *a, bool retry_failed) {
+        StrMapIter i = {};
+        AgentContent *c;
+
+        while (strmap_next(&a->contents, &i, NULL, (void **) &c)) {
+                bool used = wanted_uses(&a->schedule, c->hash) || wanted_uses(&a->globals, c->hash);
+
                 if (!used)
-                        content_free(name_map_remove_at(&a->contents, i));
+                        content_free(strmap_remove_current(&a->contents, &i));
                 else if (retry_failed && c->error && !c->permanent)
                         c->error = 0;
         }
@@ -443,21 +458,22 @@ static int pass_unit_add(AgentPassUnit *out, size_t *n, const char *name, const 
 
 /* Prepare every entry of m that is desired (not inactive). Returns 1 if one is still being
  * fetched; unavailable ones go to *excluded. */
-static int prepare_all(Agent *a, NameMap *m, char ***excluded) {
+static int prepare_all(Agent *a, StrMap *m, char ***excluded) {
         bool pending = false;
+        StrMapIter i = {};
+        const char *name;
+        AgentWanted *w;
         int r;
 
-        for (size_t i = 0; i < m->n; i++) {
-                AgentWanted *w = m->values[i];
-
+        while (strmap_next(m, &i, &name, (void **) &w)) {
                 if (w->target.desired_state == JOB_STATE_INACTIVE)
                         continue;
-                r = wanted_prepare(a, m->keys[i], w);
+                r = wanted_prepare(a, name, w);
                 if (r == -EAGAIN)
                         pending = true;
                 else if (r == -ENOMEM)
                         return r;
-                else if (r < 0 && strv_extend(excluded, m->keys[i]) < 0)
+                else if (r < 0 && strv_extend(excluded, name) < 0)
                         return -ENOMEM;
         }
         return pending;
@@ -474,6 +490,9 @@ int agent_desired_compute(Agent *a, AgentPassUnit **ret, size_t *ret_n, char ***
         _cleanup_free_ size_t *idx = NULL;
         AgentPassUnit *out;
         size_t ns = 0, ng = 0, n_idx = 0, n = 0;
+        StrMapIter i = {};
+        const char *name;
+        AgentWanted *w;
         int r, pending;
 
         pending = prepare_all(a, &a->schedule, &excluded);
@@ -485,27 +504,20 @@ int agent_desired_compute(Agent *a, AgentPassUnit **ret, size_t *ret_n, char ***
         if (pending || r)
                 return -EAGAIN;
 
-        sched = calloc(a->schedule.n + 1, sizeof(AgentScheduledUnit));
-        glob = calloc(a->globals.n + 1, sizeof(AgentGlobalUnit));
+        sched = calloc(strmap_size(&a->schedule) + 1, sizeof(AgentScheduledUnit));
+        glob = calloc(strmap_size(&a->globals) + 1, sizeof(AgentGlobalUnit));
         if (!sched || !glob)
                 return -ENOMEM;
         /* Every scheduled unit counts for the global selection (name clashes), those without
          * content with no options. */
-        for (size_t i = 0; i < a->schedule.n; i++) {
-                AgentWanted *w = a->schedule.values[i];
-
+        while (strmap_next(&a->schedule, &i, &name, (void **) &w))
                 if (w->target.desired_state != JOB_STATE_INACTIVE)
                         sched[ns++] = (AgentScheduledUnit){
-                                a->schedule.keys[i],
-                                strv_contains(excluded, a->schedule.keys[i]) ? NULL : w->xfleet};
-        }
-        for (size_t i = 0; i < a->globals.n; i++) {
-                AgentWanted *w = a->globals.values[i];
-
-                if (wanted_usable(w, excluded, a->globals.keys[i]))
-                        glob[ng++] = (AgentGlobalUnit){a->globals.keys[i], w->xfleet,
-                                                       w->target.desired_state};
-        }
+                                name, strv_contains(excluded, name) ? NULL : w->xfleet};
+        i = (StrMapIter){};
+        while (strmap_next(&a->globals, &i, &name, (void **) &w))
+                if (wanted_usable(w, excluded, name))
+                        glob[ng++] = (AgentGlobalUnit){name, w->xfleet, w->target.desired_state};
         r = agent_select_global_units(glob, ng, sched, ns, agent_metadata_lookup, a, &idx, &n_idx);
         if (r < 0)
                 return r;
@@ -513,16 +525,16 @@ int agent_desired_compute(Agent *a, AgentPassUnit **ret, size_t *ret_n, char ***
         out = calloc(ns + n_idx + 1, sizeof(AgentPassUnit));
         if (!out)
                 return -ENOMEM;
-        for (size_t i = 0; i < a->schedule.n && r >= 0; i++)
-                if (wanted_usable(a->schedule.values[i], excluded, a->schedule.keys[i]))
-                        r = pass_unit_add(out, &n, a->schedule.keys[i], a->schedule.values[i],
-                                          false);
-        for (size_t i = 0; i < n_idx && r >= 0; i++)
-                r = pass_unit_add(out, &n, glob[idx[i]].name,
-                                  name_map_get(&a->globals, glob[idx[i]].name), true);
+        i = (StrMapIter){};
+        while (r >= 0 && strmap_next(&a->schedule, &i, &name, (void **) &w))
+                if (wanted_usable(w, excluded, name))
+                        r = pass_unit_add(out, &n, name, w, false);
+        for (size_t k = 0; k < n_idx && r >= 0; k++)
+                r = pass_unit_add(out, &n, glob[idx[k]].name,
+                                  strmap_get(&a->globals, glob[idx[k]].name), true);
         if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        free(out[i].name);
+                for (size_t k = 0; k < n; k++)
+                        free(out[k].name);
                 free(out);
                 return r;
         }
@@ -533,11 +545,14 @@ int agent_desired_compute(Agent *a, AgentPassUnit **ret, size_t *ret_n, char ***
 }
 
 void agent_desired_done(Agent *a) {
+        StrMapIter i = {};
+        AgentContent *c;
+
         agent_watches_close(a);
         wanted_map_clear(&a->schedule);
         wanted_map_clear(&a->globals);
         metadata_clear(a);
-        for (size_t i = 0; i < a->contents.n; i++)
-                content_free(a->contents.values[i]);
-        name_map_done(&a->contents);
+        while (strmap_next(&a->contents, &i, NULL, (void **) &c))
+                content_free(c);
+        strmap_done(&a->contents);
 }

@@ -9,11 +9,11 @@
 
 #include "agent.h"
 #include "executor.h"
-#include "name-map.h"
 #include "presence.h"
 #include "publisher.h"
 #include "reconcile.h"
 #include "registry.h"
+#include "strmap.h"
 #include "systemd.h"
 #include "unit-file.h"
 #include "xfleet.h"
@@ -87,11 +87,12 @@ struct Agent {
         sd_event_source *watch_retry_timer;
         unsigned watches_failed; /* bit per watch: 1 schedule, 2 global, 4 metadata */
 
-        NameMap schedule;     /* name -> AgentWanted */
-        NameMap globals;      /* name -> AgentWanted */
-        NameMap dyn_metadata; /* key -> char* value ("" removes the config value) */
-        NameMap contents;     /* hash -> AgentContent */
-        NameMap units;        /* name -> AgentUnit */
+        /* All with own_keys (agent_new()). */
+        StrMap schedule;     /* name -> AgentWanted */
+        StrMap globals;      /* name -> AgentWanted */
+        StrMap dyn_metadata; /* key -> char* value ("" removes the config value) */
+        StrMap contents;     /* hash -> AgentContent */
+        StrMap units;        /* name -> AgentUnit */
 
         sd_event_source *pass_source; /* defer: one coalesced pass */
         sd_event_source *retry_timer; /* pass retry with backoff */

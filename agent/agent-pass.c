@@ -17,7 +17,7 @@
 /* --- unit records ----------------------------------------------------------------------------- */
 
 AgentUnit *agent_unit_ensure(Agent *a, const char *name) {
-        AgentUnit *u = name_map_get(&a->units, name);
+        AgentUnit *u = strmap_get(&a->units, name);
 
         if (u)
                 return u;
@@ -25,7 +25,7 @@ AgentUnit *agent_unit_ensure(Agent *a, const char *name) {
         if (!u)
                 return NULL;
         u->name = strdup(name);
-        if (!u->name || name_map_put(&a->units, name, u, NULL) < 0) {
+        if (!u->name || strmap_put(&a->units, name, u, NULL) < 0) {
                 free(u->name);
                 free(u);
                 return NULL;
@@ -44,9 +44,12 @@ static void unit_free(AgentUnit *u) {
 }
 
 void agent_units_done(Agent *a) {
-        for (size_t i = 0; i < a->units.n; i++)
-                unit_free(a->units.values[i]);
-        name_map_done(&a->units);
+        StrMapIter i = {};
+        AgentUnit *u;
+
+        while (strmap_next(&a->units, &i, NULL, (void **) &u))
+                unit_free(u);
+        strmap_done(&a->units);
 }
 
 void agent_unit_publish(Agent *a, AgentUnit *u) {
@@ -72,7 +75,7 @@ void agent_unit_publish(Agent *a, AgentUnit *u) {
 void agent_on_unit_state(SystemdManager *m, const char *name, const SystemdUnitState *state,
                          void *userdata) {
         Agent *a = userdata;
-        AgentUnit *u = name_map_get(&a->units, name);
+        AgentUnit *u = strmap_get(&a->units, name);
 
         if (u)
                 agent_unit_publish(a, u);
@@ -159,9 +162,11 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 /* After a pass: each desired unit whose tasks all succeeded is now in its target state; one
  * found running with the desired content is adopted. Then forget units that left no trace. */
 static void pass_record(Agent *a) {
+        StrMapIter it = {};
+
         for (size_t i = 0; i < a->n_pass_units; i++) {
                 AgentPassUnit *p = &a->pass_units[i];
-                AgentUnit *u = name_map_get(&a->units, p->name);
+                AgentUnit *u = strmap_get(&a->units, p->name);
 
                 if (!u || p->failed)
                         continue;
@@ -176,16 +181,14 @@ static void pass_record(Agent *a) {
                 }
                 agent_unit_publish(a, u);
         }
-        for (size_t i = a->units.n; i-- > 0;) {
-                AgentUnit *u = a->units.values[i];
-
+        for (AgentUnit *u; strmap_next(&a->units, &it, NULL, (void **) &u);) {
                 if (pass_unit_find(a, u->name) || u->has_file ||
                     u->recorded != JOB_STATE_INACTIVE || unit_linked(a, u->name) ||
                     unit_activity(a, u->name) != AGENT_UNIT_STOPPED)
                         continue;
                 if (a->systemd)
                         (void) systemd_manager_unwatch_unit(a->systemd, u->name);
-                unit_free(name_map_remove_at(&a->units, i));
+                unit_free(strmap_remove_current(&a->units, &it));
         }
 }
 
@@ -193,7 +196,7 @@ static void pass_record(Agent *a) {
 
 void agent_on_task(Executor *x, const ExecTask *t, void *userdata) {
         Agent *a = userdata;
-        AgentUnit *u = t->name ? name_map_get(&a->units, t->name) : NULL;
+        AgentUnit *u = t->name ? strmap_get(&a->units, t->name) : NULL;
         AgentPassUnit *p = t->name ? pass_unit_find(a, t->name) : NULL;
 
         if (t->error < 0) {
@@ -296,13 +299,14 @@ oom:
 
 /* Build the current-state array of every unit not in excluded. Names are borrowed. */
 static int current_build(Agent *a, char **excluded, AgentCurrentUnit **ret, size_t *ret_n) {
-        AgentCurrentUnit *cur = calloc(a->units.n + 1, sizeof(AgentCurrentUnit));
+        AgentCurrentUnit *cur = calloc(strmap_size(&a->units) + 1, sizeof(AgentCurrentUnit));
+        StrMapIter i = {};
+        AgentUnit *u;
         size_t n = 0;
 
         if (!cur)
                 return -ENOMEM;
-        for (size_t i = 0; i < a->units.n; i++) {
-                AgentUnit *u = a->units.values[i];
+        while (strmap_next(&a->units, &i, NULL, (void **) &u)) {
                 const SystemdUnitState *st = unit_state(a, u->name);
                 bool linked;
 
@@ -329,11 +333,14 @@ static int current_build(Agent *a, char **excluded, AgentCurrentUnit **ret, size
 
 /* Every unit taking part needs a record (watched) and a known systemd state. */
 static int states_ready(Agent *a, char **excluded) {
+        StrMapIter it = {};
+        const char *name;
+
         for (size_t i = 0; i < a->n_pass_units; i++)
                 if (!agent_unit_ensure(a, a->pass_units[i].name))
                         return -ENOMEM;
-        for (size_t i = 0; i < a->units.n; i++)
-                if (!strv_contains(excluded, a->units.keys[i]) && !unit_state(a, a->units.keys[i]))
+        while (strmap_next(&a->units, &it, &name, NULL))
+                if (!strv_contains(excluded, name) && !unit_state(a, name))
                         return 0;
         return 1;
 }
@@ -457,6 +464,8 @@ void agent_pass_done_sources(Agent *a) {
 /* --- fencing and purge ------------------------------------------------------------------------ */
 
 void agent_fence_units(Agent *a) {
+        StrMapIter i = {};
+        AgentUnit *u;
         size_t n = 0;
 
         publisher_set_lease(a->publisher, 0);
@@ -467,9 +476,7 @@ void agent_fence_units(Agent *a) {
                 log_error("Fencing: not connected to systemd, cannot stop units");
                 return;
         }
-        for (size_t i = 0; i < a->units.n; i++) {
-                AgentUnit *u = a->units.values[i];
-
+        while (strmap_next(&a->units, &i, NULL, (void **) &u)) {
                 if (u->global || (!u->has_file && u->recorded == JOB_STATE_INACTIVE))
                         continue;
                 if (systemd_manager_stop_unit(a->systemd, u->name, 0, NULL, NULL) >= 0)

@@ -61,6 +61,8 @@ static void on_presence(Presence *p, PresenceEvent ev, void *userdata) {
 }
 
 static int systemd_connect(Agent *a) {
+        StrMapIter i = {};
+        const char *name;
         int r;
 
         r = systemd_manager_new(&a->systemd, a->event, a->units_directory, a->systemd_user);
@@ -70,8 +72,8 @@ static int systemd_connect(Agent *a) {
         r = executor_new(&a->executor, a->event, a->systemd, agent_on_task, agent_on_executed, a);
         if (r < 0)
                 return log_oom();
-        for (size_t i = 0; i < a->units.n; i++)
-                if (systemd_manager_watch_unit(a->systemd, a->units.keys[i]) < 0)
+        while (strmap_next(&a->units, &i, &name, NULL))
+                if (systemd_manager_watch_unit(a->systemd, name) < 0)
                         return log_oom();
         return 0;
 }
@@ -152,6 +154,8 @@ int agent_new(Agent **ret, sd_event *event, Registry *registry, const AgentConfi
         a = calloc(1, sizeof(Agent));
         if (!a)
                 return -ENOMEM;
+        a->schedule = a->globals = a->dyn_metadata = a->contents = a->units =
+                (StrMap){.own_keys = true};
         a->event = sd_event_ref(event);
         a->registry = registry;
         a->systemd_user = c->systemd_user;
@@ -325,11 +329,13 @@ static int on_shutdown_timer(sd_event_source *s, uint64_t usec, void *userdata) 
 }
 
 void agent_shutdown_continue(Agent *a) {
+        StrMapIter i = {};
+        AgentUnit *u;
         size_t left = 0;
         int r;
 
-        for (size_t i = 0; i < a->units.n; i++)
-                left += ((AgentUnit *) a->units.values[i])->has_file;
+        while (strmap_next(&a->units, &i, NULL, (void **) &u))
+                left += u->has_file;
         if (a->shutdown_attempt > 0 && left == 0) {
                 shutdown_revoke(a);
                 return;
@@ -406,6 +412,8 @@ const char *agent_get_machine_id(const Agent *a) {
 
 void agent_get_stats(const Agent *a, AgentStats *ret) {
         AgentStats s = {.passes = a->passes, .registered = agent_is_registered(a)};
+        StrMapIter i = {};
+        const AgentUnit *u;
 
         if (a->executor) {
                 const ExecutorStats *x = executor_get_stats(a->executor);
@@ -431,9 +439,7 @@ void agent_get_stats(const Agent *a, AgentStats *ret) {
                 s.state_deletes = p->deletes;
                 s.state_errors = p->errors;
         }
-        for (size_t i = 0; i < a->units.n; i++) {
-                const AgentUnit *u = a->units.values[i];
-
+        while (strmap_next(&a->units, &i, NULL, (void **) &u)) {
                 s.units_loaded += u->recorded == JOB_STATE_LOADED;
                 s.units_launched += u->recorded == JOB_STATE_LAUNCHED;
         }

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "log.h"
-#include "name-map.h"
 #include "publisher.h"
+#include "strmap.h"
 #include "time-util.h"
 
 #define MAX_IN_FLIGHT 64
@@ -37,7 +37,7 @@ struct Publisher {
         Registry *registry;
         char *machine_id;
         int64_t lease;
-        NameMap entries; /* name -> Entry */
+        StrMap entries; /* name -> Entry, own_keys */
         size_t n_in_flight;
         sd_event_source *flush_source; /* defer: coalesces changes */
         sd_event_source *retry_timer;
@@ -129,7 +129,7 @@ static void on_written(Registry *r, int error, int64_t revision, void *userdata)
                 e->have = HAVE_ABSENT;
         }
         if (!e->want_present && e->have == HAVE_ABSENT) {
-                entry_free(name_map_remove(&p->entries, e->name));
+                entry_free(strmap_remove(&p->entries, e->name));
                 schedule_flush(p);
                 return;
         }
@@ -166,9 +166,11 @@ static int entry_send(Publisher *p, Entry *e) {
 
 static int on_flush(sd_event_source *s, void *userdata) {
         Publisher *p = userdata;
+        StrMapIter i = {};
+        Entry *e;
 
-        for (size_t i = 0; i < p->entries.n && p->n_in_flight < MAX_IN_FLIGHT && !p->paused; i++) {
-                Entry *e = p->entries.values[i];
+        while (p->n_in_flight < MAX_IN_FLIGHT && !p->paused &&
+               strmap_next(&p->entries, &i, NULL, (void **) &e)) {
                 int r;
 
                 if (e->call || !entry_dirty(e, p->lease))
@@ -191,7 +193,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata) {
 }
 
 int publisher_set(Publisher *p, const char *name, const RegistryUnitState *s) {
-        Entry *e = name_map_get(&p->entries, name);
+        Entry *e = strmap_get(&p->entries, name);
         int r;
 
         if (!e) {
@@ -200,7 +202,7 @@ int publisher_set(Publisher *p, const char *name, const RegistryUnitState *s) {
                         return -ENOMEM;
                 e->publisher = p;
                 e->name = strdup(name);
-                if (!e->name || name_map_put(&p->entries, name, e, NULL) < 0) {
+                if (!e->name || strmap_put(&p->entries, name, e, NULL) < 0) {
                         entry_free(e);
                         return -ENOMEM;
                 }
@@ -234,10 +236,12 @@ void publisher_set_lease(Publisher *p, int64_t lease) {
 }
 
 size_t publisher_n_pending(const Publisher *p) {
+        StrMapIter i = {};
+        Entry *e;
         size_t n = 0;
 
-        for (size_t i = 0; i < p->entries.n; i++)
-                n += entry_dirty(p->entries.values[i], p->lease);
+        while (strmap_next(&p->entries, &i, NULL, (void **) &e))
+                n += entry_dirty(e, p->lease);
         return n;
 }
 
@@ -252,6 +256,7 @@ int publisher_new(Publisher **ret, sd_event *event, Registry *registry, const ch
         p = calloc(1, sizeof(Publisher));
         if (!p)
                 return -ENOMEM;
+        p->entries.own_keys = true;
         p->event = sd_event_ref(event);
         p->registry = registry;
         p->machine_id = strdup(machine_id);
@@ -272,11 +277,14 @@ int publisher_new(Publisher **ret, sd_event *event, Registry *registry, const ch
 }
 
 Publisher *publisher_free(Publisher *p) {
+        StrMapIter i = {};
+        Entry *e;
+
         if (!p)
                 return NULL;
-        for (size_t i = 0; i < p->entries.n; i++)
-                entry_free(p->entries.values[i]);
-        name_map_done(&p->entries);
+        while (strmap_next(&p->entries, &i, NULL, (void **) &e))
+                entry_free(e);
+        strmap_done(&p->entries);
         sd_event_source_disable_unref(p->flush_source);
         sd_event_source_disable_unref(p->retry_timer);
         sd_event_unref(p->event);
