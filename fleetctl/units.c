@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "errmsg.h"
+#include "fileio.h"
 #include "fleetctl-util.h"
 #include "fleetctl.h"
 #include "log.h"
@@ -114,29 +115,20 @@ static bool path_exists(const char *path) {
 static int read_unit_file(const char *path, UnitFile **ret, char **reterr) {
         _cleanup_close_ int fd = -EBADF;
         _cleanup_free_ char *buf = NULL, *msg = NULL;
-        struct stat st;
         size_t len = 0;
         int r;
 
         fd = open(path, O_RDONLY | O_CLOEXEC);
         if (fd < 0)
                 return fail_errno(reterr, errno, "open", path);
-        if (fstat(fd, &st) < 0)
-                return fail_errno(reterr, errno, "stat", path);
-        if (st.st_size > UNIT_FILE_MAX_SIZE)
+        r = read_fd_bounded(fd, UNIT_FILE_MAX_SIZE, 0, &buf, &len);
+        if (r == -EFBIG)
                 return errmsg_set(reterr, -EINVAL, "%s: unit file too large (max %d bytes)", path,
                                   UNIT_FILE_MAX_SIZE);
-        buf = malloc((size_t) st.st_size + 1);
-        if (!buf)
-                return -ENOMEM;
-        while (len < (size_t) st.st_size) {
-                ssize_t n = read(fd, buf + len, (size_t) st.st_size - len);
-                if (n < 0)
-                        return fail_errno(reterr, errno, "read", path);
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-        }
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return fail_errno(reterr, -r, "read", path);
         log_debug("Unit(%s) found in local filesystem", path);
         r = unit_file_parse(buf, len, ret, &msg);
         if (r < 0 && r != -ENOMEM)
