@@ -51,6 +51,21 @@ struct HttpServer {
         char *tls_cert, *tls_key, *tls_ca;
         char **old_tls;
         size_t n_old_tls;
+        HttpStream *streams; /* open streamed replies */
+        size_t n_streams;
+};
+
+struct HttpStream {
+        HttpServer *server;
+        Listener *listener;
+        struct MHD_Connection *connection;
+        HttpStream *prev, *next;
+        char *buf; /* queued bytes: buf[off..len) */
+        size_t len, off, allocated;
+        bool suspended;
+        bool ended; /* http_stream_end(): finish the body, no callback */
+        HttpStreamClosed closed;
+        void *userdata;
 };
 
 struct HttpRequest {
@@ -70,6 +85,7 @@ struct HttpRequest {
 };
 
 static void listener_update_timer(Listener *l);
+static void listener_wake(Listener *l);
 
 static void request_free(HttpRequest *req) {
         if (!req)
@@ -236,12 +252,146 @@ int http_request_reply(HttpRequest *req, unsigned status, const char *content_ty
         if (req->suspended) {
                 req->suspended = false;
                 MHD_resume_connection(req->connection);
-                /* Run MHD on the next loop iteration so it picks the connection up again;
-                 * in external-epoll mode nothing else is guaranteed to wake it. */
-                if (sd_event_source_set_time_relative(req->listener->timer, 0) >= 0)
-                        (void) sd_event_source_set_enabled(req->listener->timer, SD_EVENT_ONESHOT);
+                listener_wake(req->listener);
         }
         return 0;
+}
+
+/* Make MHD pick a resumed connection up on the next loop iteration: in external select mode
+ * nothing else is guaranteed to wake it. */
+static void listener_wake(Listener *l) {
+        if (sd_event_source_set_time_relative(l->timer, 0) >= 0)
+                (void) sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
+}
+
+static void stream_resume(HttpStream *s) {
+        if (!s->suspended || !s->connection)
+                return;
+        s->suspended = false;
+        MHD_resume_connection(s->connection);
+        listener_wake(s->listener);
+}
+
+/* MHD asks for more body: hand over what is queued, or park the connection until a write. */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
+        HttpStream *s = cls;
+        size_t n;
+
+        if (s->off < s->len) {
+                n = MIN(max, s->len - s->off);
+                memcpy(buf, s->buf + s->off, n);
+                s->off += n;
+                if (s->off == s->len)
+                        s->off = s->len = 0;
+                return (ssize_t) n;
+        }
+        if (s->ended)
+                return MHD_CONTENT_READER_END_OF_STREAM;
+        s->suspended = true;
+        MHD_suspend_connection(s->connection);
+        return 0;
+}
+
+/* The response is destroyed: the connection is over. */
+static void stream_free(void *cls) {
+        HttpStream *s = cls;
+        HttpServer *server = s->server;
+
+        if (s->prev)
+                s->prev->next = s->next;
+        else
+                server->streams = s->next;
+        if (s->next)
+                s->next->prev = s->prev;
+        server->n_streams--;
+        if (!s->ended && s->closed)
+                s->closed(s, s->userdata);
+        free(s->buf);
+        free(s);
+}
+
+int http_request_reply_stream(HttpRequest *req, unsigned status, const char *content_type,
+                              const char *const *headers, HttpStreamClosed closed, void *userdata,
+                              HttpStream **ret) {
+        HttpServer *server = req->listener->server;
+        struct MHD_Response *resp;
+        HttpStream *s;
+
+        if (req->replied)
+                return -EALREADY;
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        *s = (HttpStream){
+                .server = server,
+                .listener = req->listener,
+                .connection = req->connection,
+                .closed = closed,
+                .userdata = userdata,
+        };
+        resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024, stream_read, s,
+                                                 stream_free);
+        if (!resp) {
+                free(s);
+                return -ENOMEM;
+        }
+        s->next = server->streams;
+        if (s->next)
+                s->next->prev = s;
+        server->streams = s;
+        server->n_streams++;
+        if (content_type)
+                (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        (void) MHD_add_response_header(resp, MHD_HTTP_HEADER_SERVER, server->server_name);
+        for (const char *const *h = headers; h && h[0] && h[1]; h += 2)
+                (void) MHD_add_response_header(resp, h[0], h[1]);
+
+        req->response = resp;
+        req->status = status;
+        req->replied = true;
+        if (req->suspended) {
+                req->suspended = false;
+                MHD_resume_connection(req->connection);
+                listener_wake(req->listener);
+        }
+        *ret = s;
+        return 0;
+}
+
+int http_stream_write(HttpStream *s, const char *data, size_t len) {
+        if (s->ended)
+                return -EPIPE;
+        if (s->len + len > HTTP_STREAM_BUFFER_MAX)
+                return -ENOBUFS;
+        if (s->len + len > s->allocated) {
+                size_t n = MAX(s->len + len, MAX(s->allocated * 2, (size_t) 4096));
+                char *b = realloc(s->buf, n);
+
+                if (!b)
+                        return -ENOMEM;
+                s->buf = b;
+                s->allocated = n;
+        }
+        memcpy(s->buf + s->len, data, len);
+        s->len += len;
+        stream_resume(s);
+        return 0;
+}
+
+size_t http_stream_pending(const HttpStream *s) {
+        return s->len - s->off;
+}
+
+void http_stream_end(HttpStream *s) {
+        if (!s || s->ended)
+                return;
+        s->ended = true;
+        s->closed = NULL;
+        stream_resume(s);
+}
+
+size_t http_server_n_streams(const HttpServer *s) {
+        return s->n_streams;
 }
 
 const char *http_request_method(const HttpRequest *req) {
@@ -621,6 +771,17 @@ int http_server_new(HttpServer **ret, sd_event *e, const char *server_name, Http
 HttpServer *http_server_free(HttpServer *s) {
         if (!s)
                 return NULL;
+        /* MHD must not stop with suspended connections: end every stream (their owners are
+         * told through closed, as their connections go away now). */
+        for (HttpStream *st = s->streams; st; st = st->next) {
+                if (st->closed) {
+                        HttpStreamClosed closed = st->closed;
+
+                        st->closed = NULL;
+                        closed(st, st->userdata);
+                }
+                http_stream_end(st);
+        }
         for (size_t i = 0; i < s->n_listeners; i++)
                 listener_done(&s->listeners[i]);
         sd_event_unref(s->event);

@@ -95,3 +95,35 @@ const char *http_request_body(const HttpRequest *req, size_t *ret_len); /* NUL-t
  */
 int http_request_reply(HttpRequest *req, unsigned status, const char *content_type,
                        const char *body, size_t len, const char *const *headers);
+
+/*
+ * A streamed reply (server-sent events, ...): answer req now with status, content_type and
+ * headers (as http_request_reply) and a body of unknown length that the caller writes with
+ * http_stream_write() for as long as it likes, until http_stream_end(). While nothing is
+ * queued the connection is suspended, so an idle stream costs no polling; a client that went
+ * away is noticed at the next write (send a periodic comment or heartbeat to notice it).
+ *
+ * closed (may be NULL) is called once when the connection ended without http_stream_end()
+ * (client gone, write error, server freed): the stream is freed right after it returns and
+ * must be forgotten. Returns 0 and the stream in *ret, -EALREADY if the request was answered,
+ * -ENOMEM.
+ */
+#define HTTP_STREAM_BUFFER_MAX (1024 * 1024)
+typedef struct HttpStream HttpStream;
+typedef void (*HttpStreamClosed)(HttpStream *s, void *userdata);
+int http_request_reply_stream(HttpRequest *req, unsigned status, const char *content_type,
+                              const char *const *headers, HttpStreamClosed closed, void *userdata,
+                              HttpStream **ret);
+
+/* Queue len bytes (copied) on the stream. -ENOBUFS when more than HTTP_STREAM_BUFFER_MAX bytes
+ * would be waiting (the client does not read: end the stream), -ENOMEM. */
+int http_stream_write(HttpStream *s, const char *data, size_t len);
+/* Bytes queued and not yet handed to the connection. */
+size_t http_stream_pending(const HttpStream *s);
+
+/* Send what is queued, then end the body and the connection. closed is not called any more;
+ * the stream must not be used after this call. NULL ok. */
+void http_stream_end(HttpStream *s);
+
+/* Number of open streams (for limits and tests). */
+size_t http_server_n_streams(const HttpServer *s);

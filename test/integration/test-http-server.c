@@ -3,7 +3,8 @@
  * The HTTP server glue against real sockets: a libcurl client in a second thread talks to the
  * server running in this thread's sd-event loop, over TCP and over a unix socket. Covers the
  * synchronous reply, a reply deferred to a timer (suspend/resume), the 413 body limit and
- * the Server header.
+ * the Server header, and streamed replies (written in pieces from timers; one left open until
+ * the server is freed).
  */
 #include <check.h>
 #include <fcntl.h>
@@ -32,8 +33,11 @@ typedef struct Client {
         char url_base[128];
         const char *unix_path;
         int done_fd;
-        Result get, deferred, limit, big, post;
+        Result get, deferred, limit, big, post, stream, open;
 } Client;
+
+/* Streams of the test: how many were reported closed without http_stream_end(). */
+static unsigned n_closed;
 
 static size_t write_cb(char *p, size_t sz, size_t n, void *ud) {
         Result *r = ud;
@@ -52,7 +56,8 @@ static size_t header_cb(char *p, size_t sz, size_t n, void *ud) {
         return sz * n;
 }
 
-static void do_request(Client *c, const char *path, const char *body, size_t body_len, Result *r) {
+static void do_request_timeout(Client *c, const char *path, const char *body, size_t body_len,
+                               Result *r, long timeout_ms) {
         CURL *h = curl_easy_init();
         char url[256];
 
@@ -64,7 +69,7 @@ static void do_request(Client *c, const char *path, const char *body, size_t bod
         curl_easy_setopt(h, CURLOPT_WRITEDATA, r);
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, r);
-        curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
         if (body) {
                 curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
                 curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long) body_len);
@@ -72,9 +77,13 @@ static void do_request(Client *c, const char *path, const char *body, size_t bod
         CURLcode cc = curl_easy_perform(h);
         if (cc != CURLE_OK)
                 fprintf(stderr, "curl %s: %s\n", path, curl_easy_strerror(cc));
-        if (cc == CURLE_OK)
+        if (cc == CURLE_OK || cc == CURLE_OPERATION_TIMEDOUT)
                 curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r->status);
         curl_easy_cleanup(h);
+}
+
+static void do_request(Client *c, const char *path, const char *body, size_t body_len, Result *r) {
+        do_request_timeout(c, path, body, body_len, r, 10000L);
 }
 
 static void *client_thread(void *p) {
@@ -88,6 +97,9 @@ static void *client_thread(void *p) {
         do_request(c, "/echo", big, big_len - 1, &c->limit);
         do_request(c, "/echo", big, big_len, &c->big);
         do_request(c, "/echo", "hello", 5, &c->post);
+        do_request(c, "/stream", NULL, 0, &c->stream);
+        /* never ended by the server: the client gives up after the first piece */
+        do_request_timeout(c, "/stream-open", NULL, 0, &c->open, 500L);
         free(big);
         (void) !write(c->done_fd, "x", 1);
         return NULL;
@@ -99,19 +111,54 @@ static int on_deferred(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static void on_stream_closed(HttpStream *s, void *userdata) {
+        n_closed++;
+}
+
+static int on_stream_more(sd_event_source *src, uint64_t usec, void *userdata) {
+        HttpStream *s = userdata;
+
+        ck_assert_int_eq(http_stream_write(s, "second\n", 7), 0);
+        http_stream_end(s);
+        return 0;
+}
+
+static void reply_stream(HttpRequest *req, sd_event *e, bool keep_open) {
+        static const char *const hdr[] = {"Cache-Control", "no-cache", NULL};
+        HttpStream *s = NULL;
+
+        ck_assert_int_eq(http_request_reply_stream(req, 200, "text/event-stream", hdr,
+                                                   on_stream_closed, NULL, &s),
+                         0);
+        ck_assert_int_eq(http_request_reply(req, 200, NULL, NULL, 0, NULL), -EALREADY);
+        ck_assert_int_eq(http_stream_write(s, "first\n", 6), 0);
+        ck_assert_uint_eq(http_stream_pending(s), 6);
+        ck_assert_int_eq(http_stream_write(s, NULL, HTTP_STREAM_BUFFER_MAX), -ENOBUFS);
+        if (!keep_open)
+                ck_assert_int_ge(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 50000, 0,
+                                                            on_stream_more, s),
+                                 0);
+}
+
 static void handler(HttpRequest *req, void *userdata) {
         sd_event *e = userdata;
         char buf[256];
         size_t len;
         const char *body = http_request_body(req, &len);
 
+        if (strncmp(http_request_path(req), "/stream", 7) == 0) {
+                reply_stream(req, e, streq(http_request_path(req), "/stream-open"));
+                return;
+        }
         if (streq(http_request_path(req), "/deferred")) {
                 ck_assert_int_ge(sd_event_add_time_relative(e, NULL, CLOCK_MONOTONIC, 50000, 0,
-                                                            on_deferred, req), 0);
+                                                            on_deferred, req),
+                                 0);
                 return;
         }
         snprintf(buf, sizeof(buf), "%s %s name=%s body=%.*s", http_request_method(req),
-                 http_request_path(req), strempty(http_request_query(req, "name")), (int) len, body);
+                 http_request_path(req), strempty(http_request_query(req, "name")), (int) len,
+                 body);
         ck_assert_int_eq(http_request_reply(req, 200, "text/plain", buf, strlen(buf), NULL), 0);
         ck_assert_int_eq(http_request_reply(req, 200, NULL, NULL, 0, NULL), -EALREADY);
 }
@@ -142,6 +189,20 @@ static void run_client(HttpServer *srv, sd_event *e, Client *c) {
         ck_assert_int_eq(c->big.status, 413);
         ck_assert_int_eq(c->post.status, 200);
         ck_assert_str_eq(c->post.body, "POST /echo name= body=hello");
+        ck_assert_int_eq(c->stream.status, 200);
+        ck_assert_str_eq(c->stream.body, "first\nsecond\n");
+        ck_assert_int_eq(c->open.status, 200);
+        ck_assert_str_eq(c->open.body, "first\n");
+        ck_assert_uint_le(n_closed, 1);
+        ck_assert_uint_le(http_server_n_streams(srv), 1);
+}
+
+/* The stream left open is reported closed exactly once: when the client is seen gone, or when
+ * the server is freed. */
+static void free_server(HttpServer *srv) {
+        http_server_free(srv);
+        ck_assert_uint_eq(n_closed, 1);
+        n_closed = 0;
 }
 
 START_TEST(test_tcp) {
@@ -157,7 +218,7 @@ START_TEST(test_tcp) {
         ck_assert_int_eq(http_server_listen(srv, addr), 0);
         snprintf(c.url_base, sizeof(c.url_base), "http://127.0.0.1:%d", port);
         run_client(srv, e, &c);
-        http_server_free(srv);
+        free_server(srv);
         sd_event_unref(e);
 }
 END_TEST
@@ -179,7 +240,7 @@ START_TEST(test_unix) {
         strcpy(c.url_base, "http://localhost");
         c.unix_path = path;
         run_client(srv, e, &c);
-        http_server_free(srv);
+        free_server(srv);
         sd_event_unref(e);
         unlink(path);
         rmdir(dir);
