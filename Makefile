@@ -220,4 +220,5 @@ check-headers:
 	done; echo "headers ok"
 
 include mk/fuzz.mk
+include mk/ui.mk
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
