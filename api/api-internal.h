@@ -22,6 +22,7 @@
 #include "http-server.h"
 #include "api-metrics.h"
 #include "registry.h"
+#include "ui.h"
 
 #define API_FETCH_MAX 6
 
@@ -48,6 +49,7 @@ struct Api {
         ApiCtx *pending;       /* requests not answered yet */
         size_t n_pending;
         uint64_t status_counts[API_METRICS_N_CODES];
+        Ui *ui; /* the web view under /ui */
 };
 
 struct ApiCtx {

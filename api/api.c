@@ -297,6 +297,9 @@ static void on_request(HttpRequest *req, void *userdata) {
         int r;
 
         log_debug("HTTP %s %s", http_request_method(req), http_request_path(req));
+        /* the web view shows the last known state even while etcd is unreachable */
+        if (a->ui && ui_handle(a->ui, req))
+                return;
         c = calloc(1, sizeof(*c));
         if (!c) {
                 static const char oom[] = "{\"error\":{\"code\":500,\"message\":\"\"}}";
@@ -349,6 +352,8 @@ int api_new(Api **ret, sd_event *e, Registry *r, const ApiConfig *cfg) {
         }
         if (k >= 0)
                 k = http_server_new(&a->http, e, server, on_request, a);
+        if (k >= 0)
+                k = ui_new(&a->ui, e, r);
         if (k >= 0 && cfg->tls_cert_file && *cfg->tls_cert_file) {
                 _cleanup_free_ char *msg = NULL;
 
@@ -371,6 +376,7 @@ Api *api_free(Api *a) {
         /* Answer what is still waiting so that no connection stays suspended. */
         while (a->pending)
                 api_ctx_reply_error(a->pending, 503, API_MESSAGE_UNAVAILABLE);
+        ui_free(a->ui);
         http_server_free(a->http);
         sd_event_source_disable_unref(a->wake);
         sd_event_unref(a->event);
@@ -388,6 +394,8 @@ int api_listen(Api *a, const char *address) {
 
 void api_set_etcd_available(Api *a, bool available) {
         a->etcd_available = available;
+        if (a->ui)
+                ui_set_etcd_available(a->ui, available);
 }
 
 size_t api_n_pending(const Api *a) {

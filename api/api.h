@@ -15,7 +15,8 @@
  *   DELETE /units/<name>              destroy
  *   GET    /state                     UnitStatePage (?machineID= ?unitName= filters)
  *   GET    /state/<name>              UnitState
- * and GET /metrics (Prometheus text format 0.0.4).
+ * and GET /metrics (Prometheus text format 0.0.4), and the read-only web view under /ui (ui.h),
+ * which is served from this fleetd's copy of the registry, etcd reachable or not.
  *
  * Every request is answered asynchronously from registry callbacks; nothing blocks the loop.
  * A request whose registry call fails to reach etcd (refused, unreachable, timeout, reset, no

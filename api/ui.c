@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* The web view: embedded files, the live feed and the JSON state, from the registry cache. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "registry-cache-watch.h"
+#include "ui-http.h"
+#include "ui-model.h"
+#include "ui.h"
+
+struct Ui {
+        sd_event *event;
+        RegistryCacheWatch *cache;
+        UiTracker *tracker;
+        HttpStream *clients[UI_MAX_CLIENTS];
+        size_t n_clients;
+        sd_event_source *flush;     /* coalesces changes */
+        sd_event_source *heartbeat; /* comments that reveal dead connections */
+        bool etcd_available;
+        bool dirty;
+};
+
+static void client_remove(Ui *u, HttpStream *s) {
+        for (size_t i = 0; i < u->n_clients; i++)
+                if (u->clients[i] == s) {
+                        u->clients[i] = u->clients[--u->n_clients];
+                        return;
+                }
+}
+
+static void on_client_closed(HttpStream *s, void *userdata) {
+        client_remove(userdata, s);
+        log_debug("web view: a feed closed, %zu open", ((Ui *) userdata)->n_clients);
+}
+
+/* Write text to every feed; a feed that cannot take it (the client stopped reading) ends. */
+static void broadcast(Ui *u, const char *text) {
+        size_t len = strlen(text);
+
+        for (size_t i = u->n_clients; i > 0; i--) {
+                HttpStream *s = u->clients[i - 1];
+                int r = http_stream_write(s, text, len);
+
+                if (r < 0) {
+                        log_debug_errno(r, "web view: ending a feed: %m");
+                        client_remove(u, s);
+                        http_stream_end(s);
+                }
+        }
+}
+
+static int snapshot_event(Ui *u, char **ret) {
+        _cleanup_free_ char *json = NULL;
+        int r;
+
+        r = ui_snapshot_json(registry_cache_watch_get_cache(u->cache), u->tracker,
+                             u->etcd_available, &json);
+        if (r < 0)
+                return r;
+        return ui_sse_event("snapshot", json, ret);
+}
+
+static uint64_t now_realtime(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
+        Ui *u = userdata;
+        _cleanup_free_ char *ev = NULL;
+        int r;
+
+        u->dirty = false;
+        r = ui_tracker_observe(u->tracker, registry_cache_watch_get_cache(u->cache),
+                               now_realtime());
+        if (r < 0)
+                log_debug_errno(r, "web view: cannot derive events, ignoring: %m");
+        if (u->n_clients == 0)
+                return 0;
+        r = snapshot_event(u, &ev);
+        if (r < 0) {
+                log_warning_errno(r, "web view: cannot build the state, ignoring: %m");
+                return 0;
+        }
+        broadcast(u, ev);
+        return 0;
+}
+
+static void mark_dirty(Ui *u) {
+        int r;
+
+        if (u->dirty)
+                return;
+        u->dirty = true;
+        r = sd_event_source_set_time_relative(u->flush, UI_FLUSH_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(u->flush, SD_EVENT_ONESHOT);
+        if (r < 0) {
+                log_debug_errno(r, "web view: cannot arm the flush timer: %m");
+                u->dirty = false;
+        }
+}
+
+static void on_cache_changed(RegistryCacheWatch *w, int error, const RegistryWatchUpdate *up,
+                             void *userdata) {
+        Ui *u = userdata;
+
+        if (error < 0)
+                /* the cache was reset: compare afresh after the next listing */
+                ui_tracker_forget(u->tracker);
+        mark_dirty(u);
+}
+
+static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
+        Ui *u = userdata;
+
+        broadcast(u, ": heartbeat\n\n");
+        (void) sd_event_source_set_time_relative(s, UI_HEARTBEAT_USEC);
+        return 0;
+}
+
+static void reply(HttpRequest *req, const UiReply *r) {
+        int k = http_request_reply(req, r->status, r->content_type, r->body, r->len, r->headers);
+
+        if (k < 0)
+                log_debug_errno(k, "web view: cannot answer: %m");
+}
+
+static void reply_text(HttpRequest *req, unsigned status, const char *content_type,
+                       const char *body) {
+        UiReply r;
+
+        ui_reply_init(&r, status, content_type, body, body ? strlen(body) : 0);
+        (void) ui_reply_header(&r, "Cache-Control", "no-store");
+        reply(req, &r);
+}
+
+static void serve_events(Ui *u, HttpRequest *req) {
+        _cleanup_free_ char *ev = NULL;
+        HttpStream *s = NULL;
+        UiReply r;
+        int k;
+
+        if (u->n_clients >= UI_MAX_CLIENTS) {
+                ui_reply_init(&r, 503, "text/plain; charset=utf-8", "too many web view clients\n",
+                              strlen("too many web view clients\n"));
+                (void) ui_reply_header(&r, "Retry-After", "5");
+                reply(req, &r);
+                return;
+        }
+        k = snapshot_event(u, &ev);
+        if (k < 0) {
+                reply_text(req, 500, "text/plain; charset=utf-8", "out of memory\n");
+                return;
+        }
+        ui_reply_init(&r, 200, "text/event-stream; charset=utf-8", NULL, 0);
+        (void) ui_reply_header(&r, "Cache-Control", "no-store");
+        (void) ui_reply_header(&r, "X-Accel-Buffering", "no");
+        k = http_request_reply_stream(req, r.status, r.content_type, r.headers, on_client_closed, u,
+                                      &s);
+        if (k < 0) {
+                log_debug_errno(k, "web view: cannot open a feed: %m");
+                return;
+        }
+        /* the browser reconnects 2 s after losing the feed; then the current state at once */
+        if (http_stream_write(s, "retry: 2000\n\n", 13) < 0 ||
+            http_stream_write(s, ev, strlen(ev)) < 0) {
+                http_stream_end(s);
+                return;
+        }
+        u->clients[u->n_clients++] = s;
+}
+
+static void serve_state(Ui *u, HttpRequest *req) {
+        _cleanup_free_ char *json = NULL;
+        UiReply r;
+
+        if (ui_snapshot_json(registry_cache_watch_get_cache(u->cache), u->tracker,
+                             u->etcd_available, &json) < 0) {
+                reply_text(req, 500, "text/plain; charset=utf-8", "out of memory\n");
+                return;
+        }
+        ui_reply_init(&r, 200, "application/json", json, strlen(json));
+        (void) ui_reply_header(&r, "Cache-Control", "no-store");
+        reply(req, &r);
+}
+
+static void serve_unit(Ui *u, HttpRequest *req, const char *name) {
+        const RegistryCache *c = registry_cache_watch_get_cache(u->cache);
+        const RegistryEntry *job, *unit;
+
+        if (!registry_cache_is_valid(c)) {
+                reply_text(req, 503, "text/plain; charset=utf-8",
+                           "fleet server unable to communicate with etcd\n");
+                return;
+        }
+        job = registry_cache_get(c, REGISTRY_KEY_JOB, name, NULL);
+        unit = job ? registry_cache_get(c, REGISTRY_KEY_UNIT, job->job.hash, NULL) : NULL;
+        if (!unit || !unit->unit_text) {
+                reply_text(req, 404, "text/plain; charset=utf-8", "unit not found\n");
+                return;
+        }
+        reply_text(req, 200, "text/plain; charset=utf-8", unit->unit_text);
+}
+
+bool ui_handle(Ui *u, HttpRequest *req) {
+        const char *name = NULL;
+        UiRoute route = ui_route(http_request_method(req), http_request_path(req), &name);
+        UiReply r;
+
+        switch (route) {
+        case UI_ROUTE_NONE:
+                return false;
+        case UI_ROUTE_EVENTS:
+                serve_events(u, req);
+                return true;
+        case UI_ROUTE_STATE:
+                serve_state(u, req);
+                return true;
+        case UI_ROUTE_UNIT:
+                serve_unit(u, req, name);
+                return true;
+        default:
+                if (ui_static_reply(route, name, http_request_header(req, "If-None-Match"), &r) < 0)
+                        ui_static_reply(UI_ROUTE_NOT_FOUND, NULL, NULL, &r);
+                reply(req, &r);
+                return true;
+        }
+}
+
+void ui_set_etcd_available(Ui *u, bool available) {
+        if (u->etcd_available == available)
+                return;
+        u->etcd_available = available;
+        mark_dirty(u);
+}
+
+const RegistryCache *ui_get_cache(const Ui *u) {
+        return registry_cache_watch_get_cache(u->cache);
+}
+
+size_t ui_n_clients(const Ui *u) {
+        return u->n_clients;
+}
+
+int ui_new(Ui **ret, sd_event *e, Registry *reg) {
+        _cleanup_(ui_freep) Ui *u = calloc(1, sizeof(Ui));
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        u->event = sd_event_ref(e);
+        u->etcd_available = true;
+        r = ui_tracker_new(&u->tracker);
+        if (r < 0)
+                return r;
+        r = sd_event_add_time_relative(e, &u->flush, CLOCK_MONOTONIC, UI_FLUSH_USEC, 1000, on_flush,
+                                       u);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(u->flush, "ui-flush");
+        (void) sd_event_source_set_enabled(u->flush, SD_EVENT_OFF);
+        r = sd_event_add_time_relative(e, &u->heartbeat, CLOCK_MONOTONIC, UI_HEARTBEAT_USEC,
+                                       1000 * 1000, on_heartbeat, u);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_description(u->heartbeat, "ui-heartbeat");
+        (void) sd_event_source_set_enabled(u->heartbeat, SD_EVENT_ON);
+        r = registry_cache_watch_new(reg, on_cache_changed, u, &u->cache);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(u);
+        return 0;
+}
+
+Ui *ui_free(Ui *u) {
+        if (!u)
+                return NULL;
+        while (u->n_clients > 0)
+                http_stream_end(u->clients[--u->n_clients]);
+        registry_cache_watch_free(u->cache);
+        ui_tracker_free(u->tracker);
+        sd_event_source_disable_unref(u->flush);
+        sd_event_source_disable_unref(u->heartbeat);
+        sd_event_unref(u->event);
+        free(u);
+        return NULL;
+}
