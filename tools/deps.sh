@@ -6,7 +6,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang clang-format cppcheck libsystemd-dev libcurl4-openssl-dev libjansson-dev
 libmicrohttpd-dev libgnutls28-dev libssl-dev check etcd-server etcd-client openssh-client openssh-server
-valgrind util-linux iproute2 curl dbus systemd procps libclang-rt-dev python3"
+valgrind util-linux iproute2 curl dbus systemd procps libclang-rt-dev python3 chromium chromium-driver python3-selenium"
 
 missing=""
 for p in $PKGS; do
