@@ -125,8 +125,10 @@
       tr.appendChild(rc);
       tbody.appendChild(tr);
     });
-    $("units-count").textContent = rows.length === state.units.length
-      ? String(rows.length) : rows.length + " of " + state.units.length;
+    var distinct = function (a) { return new Set(a.map(function (u) { return u.name; })).size; };
+    var all = distinct(state.units), shown = distinct(rows);
+    $("units-count").textContent = (shown === all ? String(all) : shown + " of " + all) +
+      (rows.length !== shown ? " (" + rows.length + " rows: a global unit has one per machine)" : "");
     $("units-empty").hidden = rows.length > 0;
   }
 
