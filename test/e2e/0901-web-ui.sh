@@ -6,7 +6,9 @@
 #     /ui/, read-only (405), the feed is text/event-stream; also on the unix socket;
 #   - the browser shows the 3 machines (leader marked) and a running unit with its state;
 #     a unit started with fleetctl appears within 2 s without a reload; the filter box and
-#     sorting work; a machine crashes and the page shows its unit moving, with the event;
+#     sorting work; a machine crashes and the page shows its unit moving, with the event; etcd
+#     is paused (SIGSTOP): a banner says it is unreachable and the last state stays visible,
+#     until etcd is back;
 #   - a screenshot is saved as $BUILD/ui-screenshot.png (and -phone.png).
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -58,6 +60,12 @@ export UI_URL=$URL UI_MACHINES=$MACHINES UI_PAGE_MACHINE=$(machine_id m1) UI_RUN
 export UI_NEW_UNIT=ui-new.service UI_SCREENSHOT=$BUILD_ABS/ui-screenshot.png
 export UI_START_CMD="FLEETCTL_ENDPOINT=http://$(machine_ip m1):49153 timeout 60 $FLEETCTL start --no-block $TMP/ui-new.service"
 export UI_KILL_CMD="$FLEET_CLUSTER kill"
+D=$(fleet_cluster env | sed -n 's/^FLEET_CLUSTER_DIR=//p')
+eval "D=$D"
+EPID=$(cat "$D/etcd.pid")
+[ "$(cat "/proc/$EPID/comm" 2>/dev/null)" = etcd ] || bail_out "no etcd at pid $EPID"
+at_exit kill -CONT "$EPID"
+export UI_ETCD_PAUSE_CMD="kill -STOP $EPID" UI_ETCD_RESUME_CMD="kill -CONT $EPID"
 while IFS= read -r line; do
 	case $line in
 	"PASS "*) ok "browser: ${line#PASS }" ;;

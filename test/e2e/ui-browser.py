@@ -14,6 +14,7 @@
 #       UI_NEW_UNIT      the unit it starts
 #       UI_KILL_CMD      crashes a machine: the machine's NAME is appended
 #       UI_SCREENSHOT    where to save the screenshot (a phone-sized one goes next to it)
+#       UI_ETCD_PAUSE_CMD, UI_ETCD_RESUME_CMD   make etcd unreachable and reachable again
 # The scenario prints "PASS <what>", "FAIL <what>" and "DIAG <text>" lines for the TAP script.
 import os
 import shlex
@@ -82,8 +83,12 @@ def live(d):
 
 
 def full_height(d, width):
-    h = d.execute_script("return document.documentElement.scrollHeight")
-    d.set_window_size(width, max(600, min(int(h) + 40, 4000)))
+    """Resize the window so that the whole page fits in the viewport (for a screenshot)."""
+    for _ in range(2):  # the width changes the layout, the window's frame the viewport
+        h = d.execute_script("return document.documentElement.scrollHeight")
+        frame = d.execute_script("return window.outerHeight - window.innerHeight")
+        d.set_window_size(width, max(600, min(int(h) + int(frame), 6000)))
+        time.sleep(0.2)
 
 
 def shot(url, png, size="1400x1000"):
@@ -117,6 +122,8 @@ class Scenario:
         self.new_unit = env["UI_NEW_UNIT"]
         self.kill_cmd = env["UI_KILL_CMD"]
         self.png = env["UI_SCREENSHOT"]
+        self.pause_cmd = env.get("UI_ETCD_PAUSE_CMD")
+        self.resume_cmd = env.get("UI_ETCD_RESUME_CMD")
         self.failed = 0
 
     def check(self, ok, what):
@@ -218,6 +225,34 @@ class Scenario:
         phone = self.png.replace(".png", "-phone.png")
         d.save_screenshot(phone)
         say("DIAG", "screenshot: " + phone)
+        d.set_window_size(1400, 1000)
+        if self.pause_cmd and self.resume_cmd:
+            self.etcd_outage(d)
+
+    def etcd_outage(self, d):
+        """etcd unreachable: the page says so and keeps the last state; then live again."""
+        before = [x.get_attribute("data-unit") for x in rows(d, "units")]
+        subprocess.run(self.pause_cmd, shell=True)
+        t0 = time.monotonic()
+        try:
+            banner = wait(30, lambda: (lambda b: b.text if b.is_displayed() and "etcd" in b.text
+                                       else None)(d.find_element(By.ID, "banner")))
+            self.check(banner is not None, "etcd unreachable: the banner says so after %.1f s: %s"
+                       % (time.monotonic() - t0, banner))
+            self.check(d.find_element(By.ID, "live").get_attribute("data-state") == "stale",
+                       "the status shows etcd unreachable")
+            after = [x.get_attribute("data-unit") for x in rows(d, "units")]
+            self.check(after == before and len(after) > 0,
+                       "the last state stays on the page: %s" % after)
+            full_height(d, 1400)
+            outage = self.png.replace(".png", "-etcd-down.png")
+            d.save_screenshot(outage)
+            say("DIAG", "screenshot: " + outage)
+        finally:
+            subprocess.run(self.resume_cmd, shell=True)
+        back = wait(40, lambda: live(d) and not d.find_element(By.ID, "banner").is_displayed())
+        self.check(back, "etcd back: the page is live again, without the banner")
+        self.check(self.not_reloaded(d), "still without a reload")
 
 
 def scenario():
