@@ -138,6 +138,7 @@ on_exit() {
 		    $BUILD/bin/fleetctl list-units
 		    test/cluster/fleet-cluster exec m1 systemctl status global-monitor.service
 		    curl http://$(mip m1):8080/
+		The web view, live: ${B}http://$(mip m1):49153/ui/${N} (any machine's API serves it)
 		Take it down with:
 		    FLEET_CLUSTER_NAME=$NAME test/cluster/fleet-cluster down
 		EOF
@@ -171,6 +172,7 @@ cat <<EOF
 ${B}fleet-c demo${N}: a 3-machine cluster on this host. Every machine is a set of Linux
 namespaces with a real systemd as PID 1, running $BUILD/bin/fleetd. Machine mi has the IP
 $IPS ($(mip m1), $(mip m2), $(mip m3)), and fleet's API at port 49153 there.
+Watch it live in a browser: the web view at http://$(mip m1):49153/ui/ (once the cluster is up).
 Below, fleetctl is $BUILD/bin/fleetctl talking to one machine's API, etcdctl is
 ETCDCTL_API=3 etcdctl, fleet-cluster is test/cluster/fleet-cluster.
 EOF
