@@ -12,7 +12,9 @@
 
 struct Ui {
         sd_event *event;
-        RegistryCacheWatch *cache;
+        Registry *registry;
+        RegistryCacheWatch *cache; /* while in use */
+        uint64_t last_used;        /* CLOCK_MONOTONIC of the last request */
         UiTracker *tracker;
         HttpStream *clients[UI_MAX_CLIENTS];
         size_t n_clients;
@@ -55,6 +57,8 @@ static int snapshot_event(Ui *u, char **ret) {
         _cleanup_free_ char *json = NULL;
         int r;
 
+        if (!u->cache)
+                return -ESRCH;
         r = ui_snapshot_json(registry_cache_watch_get_cache(u->cache), u->tracker,
                              u->etcd_available, &json);
         if (r < 0)
@@ -75,6 +79,8 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         u->dirty = false;
+        if (!u->cache)
+                return 0;
         r = ui_tracker_observe(u->tracker, registry_cache_watch_get_cache(u->cache),
                                now_realtime());
         if (r < 0)
@@ -115,10 +121,41 @@ static void on_cache_changed(RegistryCacheWatch *w, int error, const RegistryWat
         mark_dirty(u);
 }
 
+static uint64_t now_monotonic(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* Make the registry copy if the web view was not in use. */
+static int cache_start(Ui *u) {
+        int r;
+
+        u->last_used = now_monotonic();
+        if (u->cache)
+                return 0;
+        r = registry_cache_watch_new(u->registry, on_cache_changed, u, &u->cache);
+        if (r < 0)
+                return log_warning_errno(r, "web view: cannot watch the registry: %m");
+        log_debug("web view: in use, watching the registry");
+        return 0;
+}
+
+/* Drop the copy when nobody has looked for UI_IDLE_USEC. */
+static void cache_maybe_stop(Ui *u) {
+        if (!u->cache || u->n_clients > 0 || now_monotonic() - u->last_used < UI_IDLE_USEC)
+                return;
+        log_debug("web view: idle, dropping the registry copy");
+        u->cache = registry_cache_watch_free(u->cache);
+        ui_tracker_forget(u->tracker);
+}
+
 static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
         Ui *u = userdata;
 
         broadcast(u, ": heartbeat\n\n");
+        cache_maybe_stop(u);
         (void) sd_event_source_set_time_relative(s, UI_HEARTBEAT_USEC);
         return 0;
 }
@@ -154,7 +191,8 @@ static void serve_events(Ui *u, HttpRequest *req) {
         }
         k = snapshot_event(u, &ev);
         if (k < 0) {
-                reply_text(req, 500, "text/plain; charset=utf-8", "out of memory\n");
+                reply_text(req, 500, "text/plain; charset=utf-8",
+                           "the web view cannot read its copy of the registry\n");
                 return;
         }
         ui_reply_init(&r, 200, "text/event-stream; charset=utf-8", NULL, 0);
@@ -179,9 +217,10 @@ static void serve_state(Ui *u, HttpRequest *req) {
         _cleanup_free_ char *json = NULL;
         UiReply r;
 
-        if (ui_snapshot_json(registry_cache_watch_get_cache(u->cache), u->tracker,
-                             u->etcd_available, &json) < 0) {
-                reply_text(req, 500, "text/plain; charset=utf-8", "out of memory\n");
+        if (!u->cache || ui_snapshot_json(registry_cache_watch_get_cache(u->cache), u->tracker,
+                                          u->etcd_available, &json) < 0) {
+                reply_text(req, 500, "text/plain; charset=utf-8",
+                           "the web view cannot read its copy of the registry\n");
                 return;
         }
         ui_reply_init(&r, 200, "application/json", json, strlen(json));
@@ -190,12 +229,17 @@ static void serve_state(Ui *u, HttpRequest *req) {
 }
 
 static void serve_unit(Ui *u, HttpRequest *req, const char *name) {
-        const RegistryCache *c = registry_cache_watch_get_cache(u->cache);
+        const RegistryCache *c = u->cache ? registry_cache_watch_get_cache(u->cache) : NULL;
         const RegistryEntry *job, *unit;
 
-        if (!registry_cache_is_valid(c)) {
-                reply_text(req, 503, "text/plain; charset=utf-8",
-                           "fleet server unable to communicate with etcd\n");
+        if (!c || !registry_cache_is_valid(c)) {
+                static const char msg[] = "the web view's copy of the registry is not ready yet\n";
+                UiReply r;
+
+                ui_reply_init(&r, 503, "text/plain; charset=utf-8", msg, sizeof(msg) - 1);
+                (void) ui_reply_header(&r, "Cache-Control", "no-store");
+                (void) ui_reply_header(&r, "Retry-After", "1");
+                reply(req, &r);
                 return;
         }
         job = registry_cache_get(c, REGISTRY_KEY_JOB, name, NULL);
@@ -212,9 +256,12 @@ bool ui_handle(Ui *u, HttpRequest *req) {
         UiRoute route = ui_route(http_request_method(req), http_request_path(req), &name);
         UiReply r;
 
-        switch (route) {
-        case UI_ROUTE_NONE:
+        if (route == UI_ROUTE_NONE)
                 return false;
+        /* any use of the web view keeps its copy of the registry (a failure shows as not
+         * synced, or as a 500 below) */
+        (void) cache_start(u);
+        switch (route) {
         case UI_ROUTE_EVENTS:
                 serve_events(u, req);
                 return true;
@@ -240,7 +287,7 @@ void ui_set_etcd_available(Ui *u, bool available) {
 }
 
 const RegistryCache *ui_get_cache(const Ui *u) {
-        return registry_cache_watch_get_cache(u->cache);
+        return u->cache ? registry_cache_watch_get_cache(u->cache) : NULL;
 }
 
 size_t ui_n_clients(const Ui *u) {
@@ -270,9 +317,7 @@ int ui_new(Ui **ret, sd_event *e, Registry *reg) {
                 return r;
         (void) sd_event_source_set_description(u->heartbeat, "ui-heartbeat");
         (void) sd_event_source_set_enabled(u->heartbeat, SD_EVENT_ON);
-        r = registry_cache_watch_new(reg, on_cache_changed, u, &u->cache);
-        if (r < 0)
-                return r;
+        u->registry = reg;
         *ret = TAKE_PTR(u);
         return 0;
 }

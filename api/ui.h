@@ -6,7 +6,10 @@
  * page, its live feed of server-sent events and the JSON state behind it (routes: ui-http.h).
  *
  * The data comes from this fleetd's in-memory copy of the registry (registry-cache-watch.h),
- * kept current by one etcd watch, whatever the number of browsers. Changes are coalesced
+ * kept current by one etcd watch, whatever the number of browsers. The copy is made when the
+ * web view is first used, and dropped after UI_IDLE_USEC without any request or open feed, so
+ * that a fleetd nobody looks at neither holds the registry nor wakes for every change in the
+ * cluster (the agents' "woken only for their own machine" stays true). Changes are coalesced
  * (at most one update per UI_FLUSH_USEC) and pushed to every open feed as one "snapshot"
  * event; a comment line every UI_HEARTBEAT_USEC lets a dead connection be noticed. At most
  * UI_MAX_CLIENTS feeds are open at once (503 beyond). While etcd is unreachable the feed says
@@ -24,10 +27,12 @@
 #define UI_MAX_CLIENTS 64
 #define UI_FLUSH_USEC (100 * 1000ULL)
 #define UI_HEARTBEAT_USEC (15 * 1000 * 1000ULL)
+#define UI_IDLE_USEC (10 * 60 * 1000 * 1000ULL)
 
 typedef struct Ui Ui;
 
-/* Start the cache's watch on registry r (borrowed: it must outlive the Ui). 0, -ENOMEM. */
+/* A web view over registry r (borrowed: it must outlive the Ui); its copy of the registry is
+ * made on first use. 0, -ENOMEM. */
 int ui_new(Ui **ret, sd_event *e, Registry *r);
 /* End every feed and stop the watch. NULL ok. */
 Ui *ui_free(Ui *u);
@@ -39,7 +44,7 @@ bool ui_handle(Ui *u, HttpRequest *req);
 /* Whether etcd is reachable (fleetd's agent tells the API); pushed to the feeds on change. */
 void ui_set_etcd_available(Ui *u, bool available);
 
-/* The registry copy (borrowed): for other readers of the API. */
+/* The registry copy (borrowed), or NULL while the web view is not in use. */
 const RegistryCache *ui_get_cache(const Ui *u);
 
 /* Open feeds. */
