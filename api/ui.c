@@ -138,6 +138,12 @@ static int cache_start(Ui *u) {
         r = registry_cache_watch_new(u->registry, on_cache_changed, u, &u->cache);
         if (r < 0)
                 return log_warning_errno(r, "web view: cannot watch the registry: %m");
+        /* the heartbeat also checks for idleness: it runs only while the view is in use */
+        r = sd_event_source_set_time_relative(u->heartbeat, UI_HEARTBEAT_USEC);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(u->heartbeat, SD_EVENT_ON);
+        if (r < 0)
+                log_debug_errno(r, "web view: cannot arm the heartbeat: %m");
         log_debug("web view: in use, watching the registry");
         return 0;
 }
@@ -149,6 +155,7 @@ static void cache_maybe_stop(Ui *u) {
         log_debug("web view: idle, dropping the registry copy");
         u->cache = registry_cache_watch_free(u->cache);
         ui_tracker_forget(u->tracker);
+        (void) sd_event_source_set_enabled(u->heartbeat, SD_EVENT_OFF);
 }
 
 static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata) {
@@ -316,7 +323,7 @@ int ui_new(Ui **ret, sd_event *e, Registry *reg) {
         if (r < 0)
                 return r;
         (void) sd_event_source_set_description(u->heartbeat, "ui-heartbeat");
-        (void) sd_event_source_set_enabled(u->heartbeat, SD_EVENT_ON);
+        (void) sd_event_source_set_enabled(u->heartbeat, SD_EVENT_OFF);
         u->registry = reg;
         *ret = TAKE_PTR(u);
         return 0;
