@@ -160,8 +160,9 @@ typedef struct Call {
         const char *ca;     /* CA to verify the server with, a name under certs/ (NULL: none) */
         const char *client; /* client certificate name under certs/, or NULL */
         const char *unix_path;
-        size_t body_len; /* > 0: POST that many bytes */
-        long status;     /* out: HTTP status, 0 if the transfer failed */
+        size_t body_len;  /* > 0: POST that many bytes */
+        const char *path; /* NULL: /echo */
+        long status;      /* out: HTTP status, 0 if the transfer failed */
         CURLcode code;
         char body[256];
 } Call;
@@ -191,9 +192,10 @@ static void do_call(int port, Call *c) {
 
         ck_assert_ptr_nonnull(h);
         if (c->unix_path)
-                snprintf(url, sizeof(url), "http://localhost/echo");
+                snprintf(url, sizeof(url), "http://localhost%s", c->path ?: "/echo");
         else
-                snprintf(url, sizeof(url), "%s://127.0.0.1:%d/echo", c->scheme, port);
+                snprintf(url, sizeof(url), "%s://127.0.0.1:%d%s", c->scheme, port,
+                         c->path ?: "/echo");
         curl_easy_setopt(h, CURLOPT_URL, url);
         curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
         curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
@@ -266,6 +268,19 @@ static void handler(HttpRequest *req, void *userdata) {
         char buf[128];
         size_t len = 0;
 
+        if (streq(http_request_path(req), "/stream")) {
+                /* a streamed reply (the web view's event stream) over TLS */
+                HttpStream *s = NULL;
+
+                ck_assert_int_eq(http_request_reply_stream(req, 200, "text/event-stream", NULL,
+                                                           NULL, NULL, &s),
+                                 0);
+                ck_assert_int_eq(http_stream_write(s, "data: one\n\n", 11), 0);
+                ck_assert_int_eq(http_stream_write(s, "data: two\n\n", 11), 0);
+                http_stream_end(s);
+                return;
+        }
+
         (void) http_request_body(req, &len);
         snprintf(buf, sizeof(buf), "%s %s %zu", http_request_method(req), http_request_path(req),
                  len);
@@ -324,6 +339,10 @@ START_TEST(test_client_certificates) {
                 {.scheme = "https", .ca = "ca", .client = "client", .body_len = HTTP_BODY_MAX},
                 /* 9: a rejected client's body is not read into memory */
                 {.scheme = "https", .ca = "ca", .body_len = 4096},
+                /* 10: a streamed reply over TLS */
+                {.scheme = "https", .ca = "ca", .client = "client", .path = "/stream"},
+                /* 11: and not without a client certificate */
+                {.scheme = "https", .ca = "ca", .path = "/stream"},
         };
         run_calls(e, port, calls, ELEMENTSOF(calls));
 
@@ -348,6 +367,9 @@ START_TEST(test_client_certificates) {
         ck_assert_int_eq(calls[8].status, 200);
         ck_assert_str_eq(calls[8].body, "POST /echo 1048576");
         ck_assert_int_eq(calls[9].status, 403);
+        ck_assert_int_eq(calls[10].status, 200);
+        ck_assert_str_eq(calls[10].body, "data: one\n\ndata: two\n\n");
+        ck_assert_int_eq(calls[11].status, 403);
 
         http_server_free(srv);
         sd_event_unref(e);
