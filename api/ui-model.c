@@ -338,16 +338,30 @@ static int append(json_t *a, json_t *v) {
         return json_array_append_new(a, v) < 0 ? -ENOMEM : 0;
 }
 
-static size_t units_on(const ApiIndex *x, const char *machine) {
-        size_t n = 0;
-
-        for (size_t i = 0; i < x->n_schedule; i++)
-                n += streq(x->schedule[i]->key.machine_id, machine);
-        return n;
+static int cmp_strp(const void *a, const void *b) {
+        return strcmp(*(const char *const *) a, *(const char *const *) b);
 }
 
-static json_t *machine_json(const ApiIndex *x, const ApiMachine *m, const RegistryCache *c,
-                            const char *leader) {
+/* How many schedule entries name machine, in the sorted array of their machine IDs. */
+static size_t units_on(const char **sorted, size_t n, const char *machine) {
+        size_t lo = 0, hi = n, first;
+
+        while (lo < hi) {
+                size_t mid = lo + (hi - lo) / 2;
+
+                if (strcmp(sorted[mid], machine) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        first = lo;
+        while (lo < n && streq(sorted[lo], machine))
+                lo++;
+        return lo - first;
+}
+
+static json_t *machine_json(const char **scheduled, size_t n_scheduled, const ApiMachine *m,
+                            const RegistryCache *c, const char *leader) {
         const RegistryEntry *e = registry_cache_get(c, REGISTRY_KEY_MACHINE, NULL, m->id);
         json_t *o = json_object(), *md = json_object();
         int r = o && md ? 0 : -ENOMEM;
@@ -368,7 +382,8 @@ static json_t *machine_json(const ApiIndex *x, const ApiMachine *m, const Regist
         if (r >= 0)
                 r = set(o, "cordoned", json_null());
         if (r >= 0)
-                r = set(o, "units", json_integer((json_int_t) units_on(x, m->id)));
+                r = set(o, "units",
+                        json_integer((json_int_t) units_on(scheduled, n_scheduled, m->id)));
         json_decref(md);
         if (r < 0) {
                 json_decref(o);
@@ -379,16 +394,23 @@ static json_t *machine_json(const ApiIndex *x, const ApiMachine *m, const Regist
 
 static int add_machines(json_t *root, const ApiIndex *x, const RegistryCache *c,
                         const char *leader) {
+        const char **scheduled = calloc(MAX(x->n_schedule, 1u), sizeof(*scheduled));
         ApiMachine *m = NULL;
         size_t n = 0;
         json_t *a = json_array();
-        int r = a ? api_index_machines(x, &m, &n) : -ENOMEM;
+        int r = a && scheduled ? api_index_machines(x, &m, &n) : -ENOMEM;
 
+        /* the machines of all schedule entries, sorted: units per machine by binary search */
+        for (size_t i = 0; scheduled && i < x->n_schedule; i++)
+                scheduled[i] = x->schedule[i]->key.machine_id;
+        if (scheduled)
+                qsort(scheduled, x->n_schedule, sizeof(*scheduled), cmp_strp);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = append(a, machine_json(x, &m[i], c, leader));
+                r = append(a, machine_json(scheduled, x->n_schedule, &m[i], c, leader));
         for (size_t i = 0; i < n; i++)
                 api_machine_done(&m[i]);
         free(m);
+        free(scheduled);
         if (r < 0) {
                 json_decref(a);
                 return r;
