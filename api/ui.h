@@ -10,7 +10,8 @@
  * web view is first used, and dropped after UI_IDLE_USEC without any request or open feed, so
  * that a fleetd nobody looks at neither holds the registry nor wakes for every change in the
  * cluster (the agents' "woken only for their own machine" stays true). Changes are coalesced
- * (at most one update per UI_FLUSH_USEC) and pushed to every open feed as one "snapshot"
+ * (at most one update per UI_FLUSH_USEC, or per 10 times what building the last one cost on a
+ * large cluster) and pushed to every open feed as one "snapshot"
  * event; a comment line every UI_HEARTBEAT_USEC lets a dead connection be noticed. At most
  * UI_MAX_CLIENTS feeds are open at once (503 beyond). While etcd is unreachable the feed says
  * so ("etcd": false) and the page keeps the last state it had.
