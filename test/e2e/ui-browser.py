@@ -157,10 +157,10 @@ class Scenario:
 
         # live: a unit started now appears without a reload, within 2 s
         d.execute_script("window.__fleetTestMark = 42")
+        t0 = time.monotonic()  # the 2 s count from the start of fleetctl
         out = subprocess.run(self.start_cmd, shell=True, capture_output=True, text=True)
-        t0 = time.monotonic()
         say("DIAG", "%s: exit %d %s" % (self.start_cmd, out.returncode, out.stdout + out.stderr))
-        seen = wait(2, lambda: unit_row(d, self.new_unit))
+        seen = wait(max(0.0, 2 - (time.monotonic() - t0)), lambda: unit_row(d, self.new_unit))
         self.check(seen is not None, "%s appears within 2 s of fleetctl start (%.0f ms)"
                    % (self.new_unit, (time.monotonic() - t0) * 1000))
         r = wait(15, lambda: (lambda r: r if r and r["active"] == "active" else None)(
