@@ -4,7 +4,8 @@
  * thread's sd-event loop, a libcurl client in a second thread reads /ui/events. The feed
  * starts with the current state, brings a job created afterwards on the same connection, and
  * says so when etcd becomes unavailable; /ui/state and /ui/units/<name> are served from the
- * same copy of the registry.
+ * same copy of the registry. At most UI_MAX_CLIENTS feeds are open at once: the next one gets
+ * 503 with Retry-After.
  */
 #include <check.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include <systemd/sd-event.h>
 
 #include "api.h"
+#include "ui.h"
 #include "etcd-launcher.h"
 #include "registry.h"
 #include "test-net.h"
@@ -196,6 +198,124 @@ START_TEST(test_feed) {
 }
 END_TEST
 
+/* ---- the bound on feeds ------------------------------------------------------------------- */
+
+typedef struct Many {
+        int signal;
+        size_t n_connected; /* feeds that received their first snapshot */
+        long extra_status;
+        char retry_after[16];
+} Many;
+
+typedef struct One {
+        Many *many;
+        bool connected;
+        char head[32];
+} One;
+
+static size_t on_many(char *p, size_t sz, size_t n, void *ud) {
+        One *o = ud;
+        size_t have = strlen(o->head), len = sz * n, k = MIN(len, sizeof(o->head) - 1 - have);
+
+        memcpy(o->head + have, p, k);
+        o->head[have + k] = 0;
+        if (!o->connected && strstr(o->head, "retry: 2000")) {
+                o->connected = true;
+                o->many->n_connected++;
+        }
+        return len;
+}
+
+static size_t on_extra_header(char *p, size_t sz, size_t n, void *ud) {
+        Many *m = ud;
+
+        if (strncasecmp(p, "Retry-After: ", 13) == 0)
+                (void) sscanf(p + 13, "%15[^\r\n]", m->retry_after);
+        return sz * n;
+}
+
+static void *many_thread(void *p) {
+        Many *m = p;
+        CURLM *multi = curl_multi_init();
+        CURL *h[UI_MAX_CLIENTS], *extra;
+        One ones[UI_MAX_CLIENTS] = {};
+        char url[128], c = 'z', body[4096];
+        int running = 0;
+
+        snprintf(url, sizeof(url), "%s/ui/events", base_url);
+        for (size_t i = 0; i < UI_MAX_CLIENTS; i++) {
+                ones[i].many = m;
+                h[i] = curl_easy_init();
+                curl_easy_setopt(h[i], CURLOPT_URL, url);
+                curl_easy_setopt(h[i], CURLOPT_WRITEFUNCTION, on_many);
+                curl_easy_setopt(h[i], CURLOPT_WRITEDATA, &ones[i]);
+                curl_multi_add_handle(multi, h[i]);
+        }
+        /* until every feed is open (each got its first bytes), for at most 30 s */
+        for (int k = 0; k < 3000 && m->n_connected < UI_MAX_CLIENTS; k++) {
+                curl_multi_perform(multi, &running);
+                curl_multi_poll(multi, NULL, 0, 10, NULL);
+        }
+        /* one more: refused */
+        extra = curl_easy_init();
+        body[0] = 0;
+        curl_easy_setopt(extra, CURLOPT_URL, url);
+        curl_easy_setopt(extra, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(extra, CURLOPT_WRITEDATA, body);
+        curl_easy_setopt(extra, CURLOPT_HEADERFUNCTION, on_extra_header);
+        curl_easy_setopt(extra, CURLOPT_HEADERDATA, m);
+        curl_easy_setopt(extra, CURLOPT_TIMEOUT, 10L);
+        (void) curl_easy_perform(extra);
+        curl_easy_getinfo(extra, CURLINFO_RESPONSE_CODE, &m->extra_status);
+        curl_easy_cleanup(extra);
+        for (size_t i = 0; i < UI_MAX_CLIENTS; i++) {
+                curl_multi_remove_handle(multi, h[i]);
+                curl_easy_cleanup(h[i]);
+        }
+        curl_multi_cleanup(multi);
+        ck_assert_int_eq(write(m->signal, &c, 1), 1);
+        return NULL;
+}
+
+static int on_many_done(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+START_TEST(test_client_limit) {
+        EtcdClientConfig cc = {.endpoints = etcd_launcher_endpoints(etcd),
+                               .request_timeout_usec = 2 * SEC};
+        Many m = {};
+        pthread_t t;
+        int pfd[2], port;
+
+        ck_assert_int_eq(sd_event_new(&event), 0);
+        ck_assert_int_eq(etcd_client_new(&client, event, &cc), 0);
+        ck_assert_int_eq(registry_new(&registry, client, "/t-ui-limit/"), 0);
+        ck_assert_int_eq(api_new(&api, event, registry, NULL), 0);
+        ck_assert_int_eq(api_listen_fd(api, test_listen_loopback(&port)), 0);
+        snprintf(base_url, sizeof(base_url), "http://127.0.0.1:%d", port);
+
+        ck_assert_int_eq(pipe2(pfd, O_CLOEXEC), 0);
+        m.signal = pfd[1];
+        ck_assert_int_ge(sd_event_add_io(event, NULL, pfd[0], EPOLLIN, on_many_done, NULL), 0);
+        ck_assert_int_eq(pthread_create(&t, NULL, many_thread, &m), 0);
+        ck_assert_int_ge(sd_event_loop(event), 0);
+        pthread_join(t, NULL);
+
+        ck_assert_uint_eq(m.n_connected, UI_MAX_CLIENTS);
+        ck_assert_int_eq(m.extra_status, 503);
+        ck_assert_str_eq(m.retry_after, "5");
+
+        /* freed with feeds the server has not yet seen closed */
+        api = api_free(api);
+        registry = registry_free(registry);
+        client = etcd_client_free(client);
+        event = sd_event_unref(event);
+        close(pfd[0]);
+        close(pfd[1]);
+}
+END_TEST
+
 static void shared_setup(void) {
         EtcdLauncherOptions o = {};
 
@@ -219,6 +339,7 @@ static Suite *ui_suite(void) {
         tcase_set_timeout(tc, 60);
         tcase_add_unchecked_fixture(tc, shared_setup, shared_teardown);
         tcase_add_test(tc, test_feed);
+        tcase_add_test(tc, test_client_limit);
         suite_add_tcase(s, tc);
         return s;
 }
