@@ -138,7 +138,7 @@ on_exit() {
 		    $BUILD/bin/fleetctl list-units
 		    test/cluster/fleet-cluster exec m1 systemctl status global-monitor.service
 		    curl http://$(mip m1):8080/
-		The web view, live: ${B}http://$(mip m1):49153/ui/${N} (any machine's API serves it)
+		The web view, live: ${B}http://$(mip "$API"):49153/ui/${N} (any machine's API serves it)
 		Take it down with:
 		    FLEET_CLUSTER_NAME=$NAME test/cluster/fleet-cluster down
 		EOF
@@ -189,6 +189,8 @@ LIVE="m1 m2 m3"
 poll 20 machines_up 3 || fail "fleetctl list-machines does not show 3 machines after 20 s"
 T_READY=$(ms_since "$t0")
 say "cluster up in $(secs "$T_UP") s, all 3 fleetds registered after $(secs "$T_READY") s; etcd at $ETCD"
+for m in $LIVE; do curl -s -o /dev/null -m 2 "http://$(mip "$m"):49153/ui/state"; done   # web views record from now
+say "the web view, live: http://$(mip m1):49153/ui/"
 
 # --- 1. hello ----------------------------------------------------------------------------------
 section "1. The machines, and a first unit: hello.service"
