@@ -12,15 +12,18 @@
 
 /*
  * submit, load, start, stop, unload, destroy, restart (reference 7.2, 11.3-11.5), with the
- * fixes of reference 14.5: "No units given" and "Units not found in registry" exit 1,
- * "start --no-block" prints its line once, start waits for systemd with the usual attempts,
- * restart waits for "loaded" then "launched", destroy waits for the unit to disappear unless
- * --no-block, and status/restart reach every machine of a global unit.
+ * fixes of reference 14.5: "start --no-block" prints its line once, start waits for systemd
+ * with the usual attempts, restart waits for "loaded" then "launched", destroy waits for the
+ * unit to disappear unless --no-block, and status/restart reach every machine of a global unit.
+ *
+ * The exit codes are fleet's (reference 11.2), so that clean-up scripts under `set -e` keep
+ * working: "No units given", "Units not found in registry" and a restart of an inactive unit
+ * are not failures.
  */
 
 static int no_units(void) {
         fleetctl_stderr("No units given");
-        return 1;
+        return 0;
 }
 
 /* Split triggered units into global ones (reported now) and the rest (waited for). */
@@ -164,24 +167,32 @@ static int run_start(Fleetctl *f, char **args, size_t n_args) {
         return load_or_start(f, args, n_args, "launched", "start", "starting");
 }
 
-/* findUnits with fleet's message when nothing matches. */
+/*
+ * findUnits with fleet's messages. Returns 1 with the units found, 0 when the command has
+ * nothing to do ("No units given", "Units not found in registry": fleet exits 0 for both), or
+ * <0 after printing the error.
+ */
 static int find_or_complain(Fleetctl *f, char **args, size_t n_args, ApiUnit **ret, size_t *ret_n) {
+        ApiUnit *units = NULL;
+        size_t n = 0;
         int r;
 
         if (n_args == 0)
-                return no_units(), -EINVAL;
-        r = fleetctl_find_units(f, args, n_args, ret, ret_n);
+                return no_units();
+        r = fleetctl_find_units(f, args, n_args, &units, &n);
         if (r < 0) {
                 fleetctl_stderr("%s",
                                 r == -ENOMEM ? "Out of memory." : api_client_error(f->client));
                 return r;
         }
-        if (*ret_n == 0) {
-                free(*ret);
+        if (n == 0) {
+                free(units);
                 fleetctl_stderr("Units not found in registry");
-                return -ENOENT;
+                return 0;
         }
-        return 0;
+        *ret = units;
+        *ret_n = n;
+        return 1;
 }
 
 static int set_state(Fleetctl *f, const char *name, const char *state) {
@@ -202,8 +213,9 @@ static int stop_or_unload(Fleetctl *f, char **args, size_t n_args, bool stop) {
         size_t n = 0;
         int r, ret = 0;
 
-        if (find_or_complain(f, args, n_args, &units, &n) < 0)
-                return 1;
+        r = find_or_complain(f, args, n_args, &units, &n);
+        if (r <= 0)
+                return r < 0;
         for (size_t i = 0; i < n && ret == 0; i++) {
                 const ApiUnit *u = &units[i];
                 bool global = api_unit_is_global(u);
@@ -286,19 +298,19 @@ static int wait_gone(Fleetctl *f, const char *name) {
 }
 
 static int run_destroy(Fleetctl *f, char **args, size_t n_args) {
-        int ret = 0;
+        ApiUnit *units = NULL;
+        size_t n = 0;
+        int r, ret = 0;
 
-        if (n_args == 0)
-                return no_units();
-        for (size_t i = 0; i < n_args; i++) {
-                _cleanup_free_ char *name = NULL;
-                int r;
+        r = find_or_complain(f, args, n_args, &units, &n);
+        if (r <= 0)
+                return r < 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *name = units[i].name;
 
-                if (fleetctl_unit_name_mangle(args[i], &name) < 0)
-                        return fleetctl_oom();
                 r = api_client_delete_unit(f->client, name);
                 if (r == -ENOENT)
-                        continue; /* fleet ignores units that do not exist */
+                        continue; /* gone meanwhile: fleet ignores it too */
                 if (r < 0) {
                         fleetctl_stderr("Error destroying units: %s", api_client_error(f->client));
                         ret = 1;
@@ -310,6 +322,7 @@ static int run_destroy(Fleetctl *f, char **args, size_t n_args) {
                 }
                 fleetctl_stdout("Destroyed %s", name);
         }
+        api_unit_array_free(units, n);
         return ret;
 }
 
@@ -345,13 +358,15 @@ static int restart_global(Fleetctl *f, const ApiUnit *u) {
         return ret;
 }
 
+/* 0 when restarted or skipped (an inactive unit is reported, not a failure: fleet goes on
+ * with the next unit and exits 0), 1 when a step failed. */
 static int restart_one(Fleetctl *f, const ApiUnit *u) {
         char *names[] = {u->name, NULL};
         const char *cur = strempty(u->current_state);
 
         if (streq(cur, "inactive") || !*cur) {
                 fleetctl_stderr("Unable to restart unit %s in state inactive", u->name);
-                return 1;
+                return 0;
         }
         if (streq(cur, "launched")) {
                 if (set_state(f, u->name, "loaded") < 0)
@@ -364,18 +379,39 @@ static int restart_one(Fleetctl *f, const ApiUnit *u) {
         return fleetctl_wait_for_units(f, names, "launched", "Error waiting for units");
 }
 
+/* fleet's restart looks the units up, then runs the lazy create of submit/load/start on its
+ * arguments: a name that is neither in the cluster nor a local file fails there (exit 1), one
+ * that is a local file is submitted (and not started). */
 static int run_restart(Fleetctl *f, char **args, size_t n_args) {
+        _cleanup_free_ char *msg = NULL;
         ApiUnit *units = NULL;
         size_t n = 0;
-        int ret = 0;
+        int r, ret = 0;
 
-        if (find_or_complain(f, args, n_args, &units, &n) < 0)
+        if (n_args == 0)
+                return no_units();
+        r = fleetctl_find_units(f, args, n_args, &units, &n);
+        if (r < 0) {
+                fleetctl_stderr("%s",
+                                r == -ENOMEM ? "Out of memory." : api_client_error(f->client));
                 return 1;
+        }
+        r = fleetctl_lazy_create_units(f, args, n_args, &msg);
+        if (r < 0) {
+                api_unit_array_free(units, n);
+                if (r == -ENOMEM)
+                        return fleetctl_oom();
+                fleetctl_stderr("Error creating units: %s", strempty(msg));
+                return 1;
+        }
         for (size_t i = 0; i < n; i++) {
-                int r = api_unit_is_global(&units[i]) ? restart_global(f, &units[i])
-                                                      : restart_one(f, &units[i]);
-                if (r != 0)
+                r = api_unit_is_global(&units[i]) ? restart_global(f, &units[i])
+                                                  : restart_one(f, &units[i]);
+                if (r != 0) {
                         ret = r;
+                        if (!api_unit_is_global(&units[i]))
+                                break; /* fleet stops at the first failed wait */
+                }
         }
         api_unit_array_free(units, n);
         return ret;
