@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "engine-metrics.h"
 #include "engine.h"
 #include "leader.h"
 #include "log.h"
@@ -285,6 +286,8 @@ static void batch_done(Registry *r, int error, int64_t revision, void *userdata)
 
         p->call = NULL;
         reconcile_plan_batch(p->plan, p->batch, &start, &n);
+        if (error < 0)
+                engine_stats_count_failed_batch(&e->stats, p->plan->ops + start, n);
         if (error == -ESTALE) {
                 e->stats.fenced_rejections++;
                 log_warning("Schedule write refused: term %" PRIi64 " is no longer the "
@@ -386,6 +389,8 @@ static int pass_compute(Engine *e, Pass *p) {
                 log_debug("Leaving %s alone: its unit content %s is missing or unreadable",
                           p->view->held[i].name, p->view->held[i].hash);
         log_unscheduled(e, res);
+        if (engine_stats_count_pass(&e->stats, p->view->snapshot, res) < 0)
+                log_oom(); /* only a metric is lost */
         scheduler_result_free(e->last_result);
         e->last_result = TAKE_PTR(res);
         e->stats.passes++;
@@ -604,6 +609,7 @@ static void on_leader_change(Leader *l, bool is_leader, int64_t term, void *user
                 return;
         e->stats.is_leader = true;
         e->stats.term = term;
+        (void) sd_event_now(e->event, CLOCK_REALTIME, &e->stats.leader_start_realtime);
         e->stats.terms_won = leader_get_terms_won(l);
         r = watch_start(e);
         if (r < 0)

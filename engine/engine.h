@@ -67,6 +67,13 @@ typedef struct EngineStats {
         usec_t last_pass_usec;        /* compute time of the last pass (snapshot, scheduler,
                                        * plan), not counting its writes */
         usec_t last_pass_at;          /* CLOCK_MONOTONIC time the last pass ran, 0 = never */
+        /* fleet's metrics (reference 10; counted by engine-metrics.c) */
+        usec_t leader_start_realtime;    /* CLOCK_REALTIME of the last acquisition, 0 = never */
+        uint64_t schedule_failures;      /* placements in batches that failed or were fenced */
+        uint64_t unschedule_failures;    /* removals in batches that failed or were fenced */
+        uint64_t reconcile_machine_away; /* removals from machines that went away */
+        uint64_t reconcile_run;          /* removals from machines that can no longer run them */
+        uint64_t reconcile_schedule;     /* jobs a pass could not place, summed over passes */
 } EngineStats;
 
 /*
