@@ -12,6 +12,7 @@
 #include "etcd.h"
 #include "log.h"
 #include "machine-info.h"
+#include "process-stats.h"
 #include "registry.h"
 #include "server.h"
 
@@ -45,6 +46,7 @@ struct Server {
  * this for the other components of this fleetd. */
 static void metrics_extra(FILE *f, void *userdata) {
         Server *s = userdata;
+        ProcessStats ps;
 
         if (s->agent) {
                 AgentStats st;
@@ -54,6 +56,11 @@ static void metrics_extra(FILE *f, void *userdata) {
         }
         if (s->engine)
                 engine_metrics_write(engine_get_stats(s->engine), f);
+        /* the process metrics every Prometheus client exports; left out if /proc fails */
+        if (process_stats_read(&ps) >= 0)
+                process_stats_write(&ps, f);
+        else
+                log_debug("Failed to read this process's statistics, leaving them out");
 }
 
 static int on_done_source(sd_event_source *src, void *userdata) {
