@@ -185,26 +185,48 @@ static const FlagSpec *find_short(const FlagSet *a, const FlagSet *b, char c) {
         return NULL;
 }
 
-int args_find_command(int argc, char *const *argv, const FlagSet *global) {
+/* A non-bool flag of the command line's global flags or, before the command is known, of any
+ * command: its value is the next argument, not the command name. */
+static bool takes_value(const FlagSet *global, const FlagSet *cmds, size_t n_cmds, const char *a) {
+        const FlagSpec *s;
+
+        if (a[1] == '-')
+                s = find_long(global, NULL, a + 2, strlen(a + 2));
+        else
+                s = strlen(a) == 2 ? find_short(global, NULL, a[1]) : NULL;
+        if (s)
+                return s->type != FLAG_BOOL;
+        for (size_t k = 0; k < n_cmds; k++) {
+                if (a[1] == '-')
+                        s = find_long(&cmds[k], NULL, a + 2, strlen(a + 2));
+                else
+                        s = strlen(a) == 2 ? find_short(&cmds[k], NULL, a[1]) : NULL;
+                if (s && s->type != FLAG_BOOL)
+                        return true;
+        }
+        return false;
+}
+
+int args_find_command_in(int argc, char *const *argv, const FlagSet *global, const FlagSet *cmds,
+                         size_t n_cmds) {
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
-                const FlagSpec *s;
 
                 if (streq(a, "--"))
                         return i + 1 < argc ? i + 1 : -1;
                 if (a[0] != '-' || a[1] == '\0')
                         return i;
-                if (a[1] == '-') {
-                        /* "--flag value": skip the value of a known non-bool global flag */
-                        if (strchr(a, '='))
-                                continue;
-                        s = find_long(global, NULL, a + 2, strlen(a + 2));
-                } else
-                        s = strlen(a) == 2 ? find_short(global, NULL, a[1]) : NULL;
-                if (s && s->type != FLAG_BOOL)
+                /* "--flag=value" and "-x=value" carry their value */
+                if (strchr(a, '='))
+                        continue;
+                if (takes_value(global, cmds, n_cmds, a))
                         i++;
         }
         return -1;
+}
+
+int args_find_command(int argc, char *const *argv, const FlagSet *global) {
+        return args_find_command_in(argc, argv, global, NULL, 0);
 }
 
 static int parse_long(int argc, char *const *argv, int *i, const FlagSet *g, const FlagSet *c,

@@ -68,6 +68,14 @@ int flags_apply_env(const FlagSet *set, const char *prefix, EnvLookup lookup, vo
 int args_find_command(int argc, char *const *argv, const FlagSet *global);
 
 /*
+ * The same, where a command's flag may come before the command name, as fleet's cobra parser
+ * allows (`fleetctl --ssh-port 2222 ssh X`): a flag that is not global but takes a value in
+ * any of the n_cmds command flag sets has its value skipped.
+ */
+int args_find_command_in(int argc, char *const *argv, const FlagSet *global, const FlagSet *cmds,
+                         size_t n_cmds);
+
+/*
  * Parse argv[1..argc-1] against the global and the command's flags (cmd may be NULL).
  * skip_index (or -1) names one argv entry to drop, the command name. Positional arguments are
  * returned in order as a NULL-terminated array of borrowed argv pointers (free only the array).

@@ -364,11 +364,17 @@ static int parse_command_line(Fleetctl *f, int argc, char **argv, const Command 
                               char ***ret_args, size_t *ret_n) {
         _cleanup_free_ char *msg = NULL;
         const Command *c = NULL;
-        FlagSet cs = {};
+        FlagSet cs = {}, sets[64];
+        size_t n_sets = 0;
         bool ambiguous = false;
         int idx, r;
 
-        idx = args_find_command(argc, argv, &global_set);
+        /* a command's flag may come before the command name, as in fleet */
+        for (size_t g = 0; g < ELEMENTSOF(groups); g++)
+                for (size_t i = 0; i < *groups[g].n && n_sets < ELEMENTSOF(sets); i++)
+                        sets[n_sets++] = (FlagSet){groups[g].commands[i].flags,
+                                                   groups[g].commands[i].n_flags};
+        idx = args_find_command_in(argc, argv, &global_set, sets, n_sets);
         if (idx > 0) {
                 c = find_command(argv[idx], &ambiguous);
                 if (!c) {

@@ -130,6 +130,10 @@ static const ExitCase cases[] = {
          "Both machine and unit flags provided",
          "ssh with both flags"},
         {{"ssh", "nosuch-machine"}, 1, "Unable to proceed", "ssh to nothing"},
+        {{"--ssh-port", "2222", "ssh", "nosuch-machine"}, 1, "Unable to proceed",
+         "a command's flag before the command (fleet's cobra allows it)"},
+        {{"--ssh-port", "2222", "list-units"}, 1, "unknown flag: --ssh-port",
+         "deliberate: a flag the command does not have fails"},
         /* 11.6 list commands */
         {{"list-machines"}, 0, "MACHINE", "list-machines"},
         {{"list-units"}, 0, "UNIT", "list-units"},

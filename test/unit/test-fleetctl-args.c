@@ -81,6 +81,46 @@ START_TEST(test_find_command) {
 }
 END_TEST
 
+/* fleet's cobra finds the command behind a command's own flag and its value
+ * (`fleetctl --ssh-port 2222 ssh X`); the flags are then parsed with the command's set. */
+START_TEST(test_find_command_behind_command_flags) {
+        static const FlagSpec other_specs[] = {
+                {"ssh-port", 0, FLAG_INT, offsetof(Opts, attempts), "22", "", false},
+        };
+        const FlagSet cmds[] = {C, {other_specs, ELEMENTSOF(other_specs)}};
+        char **a1 = split("fleetctl --ssh-port 2222 ssh X");
+        char **a2 = split("fleetctl --block-attempts 3 --full start a");
+        char **a3 = split("fleetctl --fields unit list-units");
+        char **a4 = split("fleetctl -A --ssh-port=2 ssh");
+        char **a5 = split("fleetctl --no-such-flag list-units");
+        char **a6 = split("fleetctl --ssh-port");
+        Opts o = {};
+        char **args = NULL, *err = NULL;
+        size_t n = 0;
+        int idx;
+
+        ck_assert_int_eq(args_find_command_in(5, a1, &G, cmds, 2), 3);
+        ck_assert_int_eq(args_find_command_in(6, a2, &G, cmds, 2), 4);
+        ck_assert_int_eq(args_find_command_in(4, a3, &G, cmds, 2), 3);
+        ck_assert_int_eq(args_find_command_in(4, a4, &G, cmds, 2), 3);
+        /* an unknown flag takes no value; args_parse reports it */
+        ck_assert_int_eq(args_find_command_in(3, a5, &G, cmds, 2), 2);
+        ck_assert_int_eq(args_find_command_in(2, a6, &G, cmds, 2), -1);
+        /* without the command sets, "2222" would be taken for the command */
+        ck_assert_int_eq(args_find_command(5, a1, &G), 2);
+
+        /* the flag before the command is the command's */
+        idx = args_find_command_in(5, a1, &G, cmds, 2);
+        ck_assert_int_eq(flags_set_defaults(&cmds[1], &o), 0);
+        ck_assert_int_eq(args_parse(5, a1, idx, &G, &cmds[1], &o, &args, &n, &err), 0);
+        ck_assert_int_eq(o.attempts, 2222);
+        ck_assert_uint_eq(n, 1);
+        ck_assert_str_eq(args[0], "X");
+        free(args);
+        flags_free(&G, &o);
+}
+END_TEST
+
 START_TEST(test_parse_flags) {
         char **argv = split("fleetctl --endpoint http://h:1 list-units -l --no");
         char **argv2 = split("fleetctl list-units --l --fields=unit,hash --block-attempts 0x10 "
@@ -283,6 +323,7 @@ static Suite *args_suite(void) {
         Suite *s = suite_create("fleetctl-args");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_find_command);
+        tcase_add_test(tc, test_find_command_behind_command_flags);
         tcase_add_test(tc, test_parse_flags);
         tcase_add_test(tc, test_parse_errors);
         tcase_add_test(tc, test_env);
