@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "fleetctl-util.h"
@@ -39,8 +41,22 @@ static const char *local_machine_id(Fleetctl *f) {
         return f->local_machine_id;
 }
 
-/* fork/exec argv and wait: the exit code, 128+signal, or 255 if it could not run. */
-static int spawn_wait(char **argv) {
+/* ssh asks fleetctl itself (see fleetctl_askpass_main()) instead of the terminal. */
+static void use_askpass(void) {
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+        if (n <= 0)
+                return;
+        self[n] = '\0';
+        (void) setenv("SSH_ASKPASS", self, 1);
+        (void) setenv("SSH_ASKPASS_REQUIRE", "force", 1);
+        (void) setenv(FLEETCTL_ASKPASS_ENV, "1", 1);
+}
+
+/* fork/exec argv and wait: the exit code, 128+signal, or 255 if it could not run. askpass:
+ * make fleetctl ssh's askpass program in the child. */
+static int spawn_wait(char **argv, bool askpass) {
         pid_t pid;
         int status;
 
@@ -52,6 +68,8 @@ static int spawn_wait(char **argv) {
                 return 255;
         }
         if (pid == 0) {
+                if (askpass)
+                        use_askpass();
                 execvp(argv[0], argv);
                 fprintf(stderr, "Error running command %s: %m\n", argv[0]);
                 _exit(255);
@@ -111,7 +129,7 @@ static int run_ssh(Fleetctl *f, const char *host, const char *command, bool forw
                 if (fleetctl_shell_join(argv, &line) >= 0)
                         log_debug("Running %s", line);
         }
-        return spawn_wait(argv);
+        return spawn_wait(argv, f->strict_host_key_checking);
 }
 
 int fleetctl_run_on_machine(Fleetctl *f, const char *machine_id, char **argv) {
@@ -120,7 +138,7 @@ int fleetctl_run_on_machine(Fleetctl *f, const char *machine_id, char **argv) {
         const char *local = local_machine_id(f);
 
         if (local && machine_id && streq(local, machine_id))
-                return spawn_wait(argv);
+                return spawn_wait(argv, false);
         m = machine_id ? fleetctl_machine_lookup(machine_id, f) : NULL;
         if (!m || !m->primary_ip || !*m->primary_ip) {
                 fleetctl_stderr("Error getting machine IP: machine %s is unknown or has no "
@@ -133,6 +151,61 @@ int fleetctl_run_on_machine(Fleetctl *f, const char *machine_id, char **argv) {
                 return 255;
         }
         return run_ssh(f, m->primary_ip, command, false);
+}
+
+/* Read one line from fd byte by byte (what follows stays for ssh's remote command). */
+static void read_line(int fd, char *buf, size_t size) {
+        size_t n = 0;
+
+        while (n + 1 < size) {
+                ssize_t k = read(fd, buf + n, 1);
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0 || buf[n] == '\n')
+                        break;
+                n++;
+        }
+        buf[n] = '\0';
+}
+
+/* A passphrase or password: asked on the terminal without echo, as ssh itself would. */
+static int askpass_terminal(const char *prompt) {
+        _cleanup_close_ int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+        struct termios old, quiet;
+        char buf[1024];
+        bool restore;
+
+        if (fd < 0)
+                return 1;
+        (void) dprintf(fd, "%s", prompt);
+        restore = tcgetattr(fd, &old) == 0;
+        if (restore) {
+                quiet = old;
+                quiet.c_lflag &= ~(tcflag_t) ECHO;
+                (void) tcsetattr(fd, TCSAFLUSH, &quiet);
+        }
+        read_line(fd, buf, sizeof(buf));
+        if (restore)
+                (void) tcsetattr(fd, TCSAFLUSH, &old);
+        (void) dprintf(fd, "\n");
+        printf("%s\n", buf);
+        explicit_bzero(buf, sizeof(buf));
+        return 0;
+}
+
+int fleetctl_askpass_main(const char *prompt) {
+        const char *answer;
+        char line[256];
+
+        if (fleetctl_askpass_answer(prompt, "", &answer) == -EOPNOTSUPP)
+                return askpass_terminal(prompt);
+        /* fleet: the prompt on stderr, the answer from stdin */
+        fputs(prompt, stderr);
+        fflush(stderr);
+        read_line(STDIN_FILENO, line, sizeof(line));
+        (void) fleetctl_askpass_answer(prompt, line, &answer);
+        printf("%s\n", answer);
+        return 0;
 }
 
 /* The machines a unit runs on: its target machine, or for a global unit every machine that

@@ -144,6 +144,15 @@ typedef struct SshOptions {
 int fleetctl_ssh_argv(const SshOptions *o, const char *host, const char *command,
                       const char *forward, char ***ret);
 
+/*
+ * fleetctl is ssh's SSH_ASKPASS program (SSH_ASKPASS_REQUIRE=force) so that, as in fleet, the
+ * answer to an unknown host key's "Are you sure you want to continue connecting" comes from
+ * stdin. For that prompt and the line read, *ret is what to tell ssh: "yes" for "yes" or "y"
+ * (fleet's answers), "no" for anything else; 0. -EOPNOTSUPP for any other prompt (a
+ * passphrase: asked on the terminal instead).
+ */
+int fleetctl_askpass_answer(const char *prompt, const char *line, const char **ret);
+
 /* The commands status and journal run on the unit's machine. */
 int fleetctl_status_argv(const char *unit, char ***ret);
 int fleetctl_journal_argv(const char *unit, int lines, bool follow, bool sudo, const char *output,

@@ -161,6 +161,13 @@ int fleetctl_wait_for_units(Fleetctl *f, char **names, const char *state, const 
 
 /* ---- remote commands (cmd-remote.c) ---- */
 
+/* Set in ssh's environment: a fleetctl started with it and one argument is ssh's askpass. */
+#define FLEETCTL_ASKPASS_ENV "_FLEETCTL_ASKPASS"
+
+/* As ssh's askpass program: answer prompt (fleet's host-key question from stdin, anything else
+ * on the terminal without echo) on stdout. Returns the exit status. */
+int fleetctl_askpass_main(const char *prompt);
+
 /* Run argv on machine_id: locally when it is this machine, else over ssh to its public IP.
  * Returns the command's exit code (255 when it could not be run). */
 int fleetctl_run_on_machine(Fleetctl *f, const char *machine_id, char **argv);

@@ -414,6 +414,8 @@ int main(int argc, char **argv) {
         size_t n_args = 0;
         int r, ret = 1;
 
+        if (argc == 2 && getenv(FLEETCTL_ASKPASS_ENV))
+                return fleetctl_askpass_main(argv[1]);
         log_set_program(CLI_NAME);
         log_open();
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

@@ -5,6 +5,7 @@
 #   - status UNIT: systemd's status of the unit, from m2 where it runs;
 #   - journal --lines N UNIT: the unit's output, from m2's journal;
 #   - ssh MACHINE CMD: runs on that machine; the remote exit code becomes fleetctl's;
+#   - an unknown host key: fleet's question, answered from stdin; "y" stores a plain line;
 #   - after a crash of m3 (fleet-cluster kill), m3 leaves list-machines once its lease
 #     expires and its unit is rescheduled (list-units shows it on m2).
 # fleetctl execs "ssh" from PATH with its own options (-l, -p, UserKnownHostsFile, ...); the
@@ -104,6 +105,42 @@ out=$(rctl ssh "$M2" -- exit 7 2>&1)
 is "$?" 7 "fleetctl ssh <m2 id> -- exit 7 exits 7"
 out=$(rctl ssh "$M2" -- echo 'a  b' '$((1+2))' 2>&1)
 is "$out" "a b 3" "fleetctl ssh: the words are joined with spaces for the remote shell"
+
+# --- unknown host keys, as fleet: the question on stderr, the answer from stdin ------------------
+# ssh without BatchMode (which would refuse to ask), against a known_hosts file of our own
+mkdir -p "$TMP/ask"
+cat >"$TMP/ask/ssh" <<EOF
+#!/bin/sh
+exec /usr/bin/ssh -i '$KEY' -o IdentitiesOnly=yes "\$@"
+EOF
+chmod +x "$TMP/ask/ssh"
+KH=$TMP/kh/known_hosts
+actl() {
+	HOME=$TMP/home PATH="$TMP/ask:$PATH" FLEETCTL_ENDPOINT="http://$(machine_ip "$API"):49153" \
+		timeout 60 "$FLEETCTL" --ssh-username root --known-hosts-file "$KH" "$@"
+}
+out=$(echo no | actl ssh "$M2" hostname 2>&1)
+rc=$?
+is "$rc" 255 "an unknown host key answered \"no\" on stdin: ssh fails (255)"
+grep -q "continue connecting" <<<"$out" && grep -q "Host key verification failed" <<<"$out" &&
+	ok "the question is asked, the refusal reported" || not_ok "the question is asked, the refusal reported"
+diag "$out"
+[ ! -s "$KH" ] && ok "a refused key is not stored" || not_ok "a refused key is not stored"
+out=$(echo y | actl ssh "$M2" hostname 2>&1)
+rc=$?
+is "$rc" 0 "answered \"y\" on stdin: ssh runs"
+grep -qx "$H2" <<<"$out" && grep -q "Permanently added '$IP2'" <<<"$out" &&
+	ok "the command ran, and the key was added" || not_ok "the command ran, and the key was added"
+diag "$out"
+kh_line=$(cat "$KH" 2>/dev/null)
+[[ "$kh_line" == "$IP2 "* ]] && [ "$(grep -c . "$KH")" = 1 ] &&
+	ok "known_hosts holds one plain (not hashed) line for $IP2" || not_ok "known_hosts holds one plain line for $IP2"
+diag "$kh_line"
+is "$(stat -c %a "$(dirname "$KH")")" 700 "the known_hosts directory is created with mode 0700"
+out=$(actl ssh "$M2" hostname </dev/null 2>&1)
+is "$?|$out" "0|$H2" "a known key: no question"
+out=$(actl --ssh-port 22 ssh "$M2" hostname </dev/null 2>&1)
+is "$?|$out" "0|$H2" "fleetctl --ssh-port 22 ssh (the command's flag before the command)"
 
 # --- a crashed machine ------------------------------------------------------------------------
 printf '[Unit]\nDescription=e2e worker\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[X-Fleet]\nMachineMetadata=role=worker\n' \

@@ -210,6 +210,7 @@ START_TEST(test_shell) {
         free(joined);
         ck_assert_int_eq(fleetctl_shell_join(argv, &joined), 0);
         ck_assert_str_eq(joined, "ssh -o ConnectTimeout=3 -o StrictHostKeyChecking=ask -o "
+                                 "HashKnownHosts=no -o CheckHostIP=no -o FingerprintHash=md5 -o "
                                  "'UserKnownHostsFile=/k h' -l core -A -t -p 2222 -- 10.0.0.2 "
                                  "'systemctl status -l '\\''a b.service'\\'''");
         free(joined);
@@ -232,10 +233,36 @@ START_TEST(test_shell) {
 }
 END_TEST
 
+START_TEST(test_askpass_answer) {
+        static const char prompt[] =
+                "The authenticity of host '10.0.0.2 (10.0.0.2)' can't be established.\n"
+                "ED25519 key fingerprint is MD5:00:11:22.\n"
+                "Are you sure you want to continue connecting (yes/no/[fingerprint])? ";
+        static const struct {
+                const char *line, *answer;
+        } table[] = {
+                {"yes\n", "yes"}, {"y\n", "yes"},  {"yes", "yes"},   {"y\r\n", "yes"},
+                {"no\n", "no"},   {"\n", "no"},    {"", "no"},       {"yess\n", "no"},
+                {"Y\n", "no"},    {"YES\n", "no"}, {" yes\n", "no"}, {"n\n", "no"},
+        };
+        const char *a = NULL;
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                ck_assert_int_eq(fleetctl_askpass_answer(prompt, table[i].line, &a), 0);
+                ck_assert_msg(streq(a, table[i].answer), "'%s' -> '%s'", table[i].line, a);
+        }
+        a = NULL;
+        ck_assert_int_eq(fleetctl_askpass_answer("Enter passphrase for key '/k': ", "yes\n", &a),
+                         -EOPNOTSUPP);
+        ck_assert_ptr_null(a);
+}
+END_TEST
+
 static Suite *util_suite(void) {
         Suite *s = suite_create("fleetctl-util");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_mangle);
+        tcase_add_test(tc, test_askpass_answer);
         tcase_add_test(tc, test_replace_matrix);
         tcase_add_test(tc, test_endpoints);
         tcase_add_test(tc, test_legends_and_fields);
