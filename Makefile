@@ -24,12 +24,20 @@ OPT ?= -O2
 endif
 
 PKGS_IO := libsystemd libcurl libmicrohttpd gnutls
-PKGS_PURE := jansson libcrypto
+PKGS_PURE := jansson nettle
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS_IO) $(PKGS_PURE) check 2>/dev/null)
+# One TLS stack, GnuTLS (libmicrohttpd's): libcurl's GnuTLS flavour and nettle's SHA-1, no
+# OpenSSL (docs/performance.md). With libcurl4-gnutls-dev, -lcurl is that flavour. With
+# libcurl4-openssl-dev installed instead (the two conflict), the GnuTLS runtime
+# (libcurl3-gnutls) is linked by name: one API, the same headers. tools/deps.sh accepts both.
+CURL_BACKENDS := $(shell curl-config --ssl-backends 2>/dev/null)
+CURL_GNUTLS_RUNTIME := $(wildcard /usr/lib/*/libcurl-gnutls.so.4)
+LIBS_CURL = $(if $(and $(findstring OpenSSL,$(CURL_BACKENDS)),$(CURL_GNUTLS_RUNTIME)),\
+	-l:libcurl-gnutls.so.4,$(shell pkg-config --libs libcurl))
 LIBS_PURE = $(shell pkg-config --libs $(PKGS_PURE))
-LIBS_ALL = $(shell pkg-config --libs $(PKGS_IO) $(PKGS_PURE))
+LIBS_ALL = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS_IO)) $(PKGS_PURE)) $(LIBS_CURL)
 # fleetctl speaks HTTP only: no libsystemd, no libmicrohttpd.
-LIBS_FLEETCTL = $(shell pkg-config --libs libcurl $(PKGS_PURE))
+LIBS_FLEETCTL = $(LIBS_CURL) $(LIBS_PURE)
 LIBS_CHECK = $(shell pkg-config --libs check)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha1.h>
 
 #include "errmsg.h"
 #include "unit-file.h"
@@ -757,21 +757,21 @@ int unit_file_serialize(const UnitFile *u, char **ret) {
         return 0;
 }
 
-static int sha1_hex(const void *data, size_t len, char ret[static UNIT_HASH_HEX_LEN + 1]) {
-        unsigned char md[EVP_MAX_MD_SIZE];
-        unsigned int n = 0;
+static void sha1_hex(const void *data, size_t len, char ret[static UNIT_HASH_HEX_LEN + 1]) {
+        uint8_t md[SHA1_DIGEST_SIZE];
+        struct sha1_ctx ctx;
 
-        if (EVP_Digest(data, len, md, &n, EVP_sha1(), NULL) != 1 || n * 2 != UNIT_HASH_HEX_LEN)
-                return -ENOMEM; /* libcrypto fails only when it cannot allocate */
-        for (unsigned int i = 0; i < n; i++)
+        _Static_assert(SHA1_DIGEST_SIZE * 2 == UNIT_HASH_HEX_LEN, "SHA-1 hex length");
+        sha1_init(&ctx);
+        sha1_update(&ctx, len, data);
+        sha1_digest(&ctx, sizeof(md), md);
+        for (size_t i = 0; i < sizeof(md); i++)
                 (void) snprintf(ret + 2 * i, 3, "%02x", md[i]);
-        return 0;
 }
 
 void unit_hash_bytes(const void *data, size_t len, char ret[static UNIT_HASH_HEX_LEN + 1]) {
         assert(data || len == 0);
-        /* The interface has no error path; SHA-1 cannot fail short of OOM inside libcrypto. */
-        assert_se(sha1_hex(len > 0 ? data : "", len, ret) == 0);
+        sha1_hex(len > 0 ? data : "", len, ret);
 }
 
 int unit_file_hash(const UnitFile *u, char ret[static UNIT_HASH_HEX_LEN + 1]) {
@@ -781,7 +781,8 @@ int unit_file_hash(const UnitFile *u, char ret[static UNIT_HASH_HEX_LEN + 1]) {
         r = unit_file_serialize(u, &text);
         if (r < 0)
                 return r;
-        return sha1_hex(text, strlen(text), ret);
+        sha1_hex(text, strlen(text), ret);
+        return 0;
 }
 
 bool unit_hash_is_valid(const char *s) {

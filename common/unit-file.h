@@ -71,8 +71,8 @@ int unit_file_serialize(const UnitFile *u, char **ret);
 int unit_file_hash(const UnitFile *u, char ret[static UNIT_HASH_HEX_LEN + 1]);
 
 /* SHA-1 of an arbitrary buffer as 40 hex digits + NUL (used when the normalized text is
- * already at hand). data may be NULL if len is 0. Cannot fail: it aborts only if libcrypto
- * itself cannot allocate. */
+ * already at hand). data may be NULL if len is 0. Cannot fail (nettle's SHA-1 allocates
+ * nothing). */
 void unit_hash_bytes(const void *data, size_t len, char ret[static UNIT_HASH_HEX_LEN + 1]);
 
 /* True if s is 40 lowercase hex digits. */

@@ -11,20 +11,33 @@
 # policy-rc.d that keeps services from starting during the install (for tests).
 set -eu
 
-PKGS="build-essential pkg-config clang clang-format cppcheck libsystemd-dev libcurl4-openssl-dev libjansson-dev
-libmicrohttpd-dev libgnutls28-dev libssl-dev check etcd-server etcd-client openssh-client openssh-server
-valgrind util-linux iproute2 curl dbus systemd procps libclang-rt-dev python3 chromium chromium-driver python3-selenium"
+PKGS="build-essential pkg-config clang clang-format cppcheck libsystemd-dev libjansson-dev
+libmicrohttpd-dev libgnutls28-dev nettle-dev check etcd-server etcd-client openssh-client openssh-server
+openssl valgrind util-linux iproute2 curl dbus systemd procps libclang-rt-dev python3 chromium
+chromium-driver python3-selenium"
 LOG=${FLEET_DEPS_LOG:-${TMPDIR:-/tmp}/fleet-deps.log}
 POLICY_RC_D=${FLEET_DEPS_POLICY_RC_D:-/usr/sbin/policy-rc.d}
+
+installed() {
+        case "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" in
+        *"install ok installed"*) return 0 ;;
+        *) return 1 ;;
+        esac
+}
+
+# One TLS stack (GnuTLS, libmicrohttpd's): libcurl's GnuTLS flavour. libcurl4-gnutls-dev
+# conflicts with libcurl4-openssl-dev (apt removes the latter); where that one is installed
+# already, its headers serve and the Makefile links the GnuTLS runtime, libcurl3-gnutls.
+if installed libcurl4-openssl-dev && ! installed libcurl4-gnutls-dev; then
+        PKGS="$PKGS libcurl3-gnutls"
+else
+        PKGS="$PKGS libcurl4-gnutls-dev"
+fi
 
 missing=""
 n=0
 for p in $PKGS; do
-        st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-        case "$st" in
-        *"install ok installed"*) ;;
-        *) missing="$missing $p" n=$((n + 1)) ;;
-        esac
+        installed "$p" || missing="$missing $p" n=$((n + 1))
 done
 
 if [ -z "$missing" ]; then

@@ -11,11 +11,11 @@ set -u
 TMP=$(mktemp -d /tmp/fleet-e2e-deps.XXXXXX)
 at_exit rm -rf "$TMP"
 mkdir "$TMP/bin"
-# dpkg-query: everything installed but check and etcd-server
+# dpkg-query: everything installed but the packages in $FAKE_MISSING
 cat >"$TMP/bin/dpkg-query" <<'EOF'
 #!/bin/sh
 for a; do p=$a; done
-case $p in check|etcd-server) exit 1 ;; esac
+case " $FAKE_MISSING " in *" $p "*) exit 1 ;; esac
 printf 'install ok installed'
 EOF
 # apt-get: apt's chatter, and a failure of "install" when FAKE_APT_FAIL is set
@@ -35,6 +35,7 @@ echo "systemctl $*" >>"$FAKE_APT_CALLS"
 EOF
 chmod +x "$TMP/bin/"*
 export FAKE_APT_CALLS=$TMP/calls FLEET_DEPS_LOG=$TMP/deps.log FLEET_DEPS_POLICY_RC_D=$TMP/policy-rc.d
+export FAKE_MISSING="check etcd-server libcurl4-openssl-dev"
 run_deps() { PATH=$TMP/bin:$PATH sh "$E2E_ROOT/tools/deps.sh" >"$TMP/out" 2>"$TMP/err"; }
 
 run_deps
@@ -56,6 +57,18 @@ grep -q '^deps: FAILED: installing 2 packages' "$TMP/err" && grep -q 'E: Unable 
 grep -q 'Reading database' "$TMP/out" && not_ok "stdout has no apt output" || ok "stdout has no apt output"
 [ ! -e "$TMP/policy-rc.d" ] && ok "the policy-rc.d it made is gone after a failure" || not_ok "the policy-rc.d is gone after a failure"
 grep -q systemctl "$TMP/calls" && not_ok "services are not touched after a failure" || ok "services are not touched after a failure"
+
+# libcurl: the GnuTLS flavour on a fresh machine; with the OpenSSL flavour's -dev package
+# installed, its runtime libcurl3-gnutls suffices (the Makefile links it by name)
+: >"$TMP/calls"
+FAKE_MISSING="libcurl4-gnutls-dev libcurl4-openssl-dev" run_deps
+is "$(grep 'apt-get install' "$TMP/calls")" "apt-get install -y -q --no-install-recommends libcurl4-gnutls-dev" \
+	"no libcurl: libcurl4-gnutls-dev is installed"
+FAKE_MISSING="libcurl4-gnutls-dev" run_deps
+is "$(cat "$TMP/out")" "deps: all packages present" "libcurl4-openssl-dev and libcurl3-gnutls: nothing to do"
+FAKE_MISSING="libcurl4-gnutls-dev libcurl3-gnutls" run_deps
+is "$(grep 'apt-get install' "$TMP/calls" | tail -1)" "apt-get install -y -q --no-install-recommends libcurl3-gnutls" \
+	"libcurl4-openssl-dev without the GnuTLS runtime: libcurl3-gnutls is installed"
 
 # an existing policy-rc.d is the admin's: kept
 echo '#!/bin/sh' >"$TMP/policy-rc.d"
