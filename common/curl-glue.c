@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "curl-glue.h"
+#include "curl-init.h"
 #include "log.h"
 
 struct CurlTransfer {
@@ -400,6 +401,7 @@ int curl_glue_new(CurlGlue **ret, sd_event *event) {
                 if (r < 0)
                         return r;
         }
+        curl_init_light();
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return -EIO;
         g->multi = curl_multi_init();

@@ -7,6 +7,7 @@
 
 #include <curl/curl.h>
 
+#include "curl-init.h"
 #include "fleetctl-table.h"
 #include "fleetctl-util.h"
 #include "fleetctl.h"
@@ -418,6 +419,7 @@ int main(int argc, char **argv) {
                 return fleetctl_askpass_main(argv[1]);
         log_set_program(CLI_NAME);
         log_open();
+        curl_init_light();
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 log_error("Failed to initialize libcurl");
                 return 1;
