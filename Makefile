@@ -36,8 +36,9 @@ LIBS_CURL = $(if $(and $(findstring OpenSSL,$(CURL_BACKENDS)),$(CURL_GNUTLS_RUNT
 	-l:libcurl-gnutls.so.4,$(shell pkg-config --libs libcurl))
 LIBS_PURE = $(shell pkg-config --libs $(PKGS_PURE))
 LIBS_ALL = $(shell pkg-config --libs $(filter-out libcurl,$(PKGS_IO)) $(PKGS_PURE)) $(LIBS_CURL)
-# fleetctl speaks HTTP only: no libsystemd, no libmicrohttpd.
-LIBS_FLEETCTL = $(LIBS_CURL) $(LIBS_PURE)
+# fleetctl: no libmicrohttpd. libsystemd for sd-event, which runs common/'s etcd client for the
+# etcd driver.
+LIBS_FLEETCTL = $(LIBS_CURL) $(shell pkg-config --libs libsystemd) $(LIBS_PURE)
 LIBS_CHECK = $(shell pkg-config --libs check)
 
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -15,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "api-client.h"
+#include "etcd-driver.h"
 #include "log.h"
 #include "strv.h"
 
@@ -40,6 +41,7 @@ struct ApiClient {
         Relay *relays; /* per endpoint, with a tunnel */
         char *error;
         char errbuf[CURL_ERROR_SIZE];
+        EtcdDriver *etcd; /* --driver=etcd: reads from etcd, no writes */
 };
 
 typedef struct Resp {
@@ -71,6 +73,7 @@ ApiClient *api_client_free(ApiClient *c) {
                 return NULL;
         if (c->curl)
                 curl_easy_cleanup(c->curl);
+        etcd_driver_free(c->etcd);
         tunnels_stop(c);
         for (size_t i = 0; i < c->n_endpoints; i++)
                 fleetctl_endpoint_done(&c->endpoints[i]);
@@ -158,6 +161,34 @@ int api_client_new(const ApiClientOptions *o, ApiClient **ret, char **reterr_mes
         }
         *ret = c;
         return 0;
+}
+
+int api_client_new_etcd(const EtcdDriverOptions *o, ApiClient **ret, char **reterr_message) {
+        _cleanup_(api_client_freep) ApiClient *c = calloc(1, sizeof(ApiClient));
+        int r;
+
+        if (!c)
+                return -ENOMEM;
+        r = etcd_driver_new(o, &c->etcd, reterr_message);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+/* An etcd driver call's result r: its message *msg (read only after the call, hence the
+ * pointer) becomes the client's error. */
+static int etcd_result(ApiClient *c, int r, char **msg) {
+        if (r < 0 && r != -ENOENT)
+                set_error(c, "%s", *msg ? *msg : strerror(-r));
+        free(*msg);
+        *msg = NULL;
+        return r;
+}
+
+static int etcd_read_only(ApiClient *c) {
+        set_error(c, "the etcd driver of fleet-c only reads; use --driver=API to change units");
+        return -EOPNOTSUPP;
 }
 
 /* ---- tunnels ----
@@ -470,6 +501,8 @@ int api_client_get_unit(ApiClient *c, const char *name, ApiUnit *ret) {
         char *msg = NULL;
         int r;
 
+        if (c->etcd)
+                return etcd_result(c, etcd_driver_get_unit(c->etcd, name, ret, &msg), &msg);
         r = escape(c, name, &esc);
         if (r < 0 || asprintf(&path, API_PREFIX "units/%s?alt=json", esc) < 0)
                 return -ENOMEM;
@@ -508,12 +541,16 @@ static int put_unit(ApiClient *c, const char *name, const ApiUnit *body) {
 int api_client_create_unit(ApiClient *c, const ApiUnit *u) {
         ApiUnit body = {.name = u->name, .options = u->options, .n_options = u->n_options};
 
+        if (c->etcd)
+                return etcd_read_only(c);
         return put_unit(c, u->name, &body);
 }
 
 int api_client_set_desired_state(ApiClient *c, const char *name, const char *state) {
         ApiUnit body = {.desired_state = (char *) state};
 
+        if (c->etcd)
+                return etcd_read_only(c);
         return put_unit(c, name, &body);
 }
 
@@ -522,6 +559,8 @@ int api_client_delete_unit(ApiClient *c, const char *name) {
         Resp resp = {};
         int r;
 
+        if (c->etcd)
+                return etcd_read_only(c);
         r = escape(c, name, &esc);
         if (r < 0 || asprintf(&path, API_PREFIX "units/%s?alt=json", esc) < 0)
                 return -ENOMEM;
@@ -618,6 +657,10 @@ static void *free_machines(void *a, size_t n) {
 }
 
 int api_client_list_units(ApiClient *c, ApiUnit **ret, size_t *ret_n) {
+        char *msg = NULL;
+
+        if (c->etcd)
+                return etcd_result(c, etcd_driver_list_units(c->etcd, ret, ret_n, &msg), &msg);
         return list_all(c, API_PREFIX "units", parse_units, sizeof(ApiUnit), free_units,
                         (void **) ret, ret_n);
 }
@@ -625,7 +668,13 @@ int api_client_list_units(ApiClient *c, ApiUnit **ret, size_t *ret_n) {
 int api_client_list_unit_states(ApiClient *c, const char *unit_name, const char *machine_id,
                                 ApiUnitState **ret, size_t *ret_n) {
         _cleanup_free_ char *path = NULL, *u = NULL, *m = NULL;
+        char *msg = NULL;
 
+        if (c->etcd)
+                return etcd_result(c,
+                                   etcd_driver_list_unit_states(c->etcd, unit_name, machine_id, ret,
+                                                                ret_n, &msg),
+                                   &msg);
         if ((unit_name && escape(c, unit_name, &u) < 0) ||
             (machine_id && escape(c, machine_id, &m) < 0))
                 return -ENOMEM;
@@ -644,6 +693,10 @@ int api_client_list_unit_states(ApiClient *c, const char *unit_name, const char 
 }
 
 int api_client_list_machines(ApiClient *c, ApiMachine **ret, size_t *ret_n) {
+        char *msg = NULL;
+
+        if (c->etcd)
+                return etcd_result(c, etcd_driver_list_machines(c->etcd, ret, ret_n, &msg), &msg);
         return list_all(c, API_PREFIX "machines", parse_machines, sizeof(ApiMachine), free_machines,
                         (void **) ret, ret_n);
 }

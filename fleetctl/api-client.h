@@ -17,6 +17,7 @@
 #include <stddef.h>
 
 #include "api-json.h"
+#include "etcd-driver.h"
 #include "fleetctl-util.h"
 #include "macro.h"
 
@@ -33,6 +34,12 @@ typedef struct ApiClientOptions {
 
 /* Parses every endpoint up front. -EINVAL with a message for a malformed one. */
 int api_client_new(const ApiClientOptions *o, ApiClient **ret, char **reterr_message);
+/*
+ * A client that reads etcd directly (fleet's --driver=etcd; etcd-driver.h): the reads answer
+ * as the API's do, the writes fail with -EOPNOTSUPP and a message. Errors as api_client_new().
+ */
+int api_client_new_etcd(const EtcdDriverOptions *o, ApiClient **ret, char **reterr_message);
+
 ApiClient *api_client_free(ApiClient *c);
 DEFINE_CLEANUP(ApiClient *, api_client_free);
 

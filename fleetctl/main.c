@@ -18,6 +18,7 @@
 #define CLI_DESCRIPTION                                                                            \
         "fleetctl is a command-line interface to fleet, the cluster-wide CoreOS init system."
 #define DEFAULT_ENDPOINT "unix:///var/run/fleet.sock"
+#define DEFAULT_ETCD_ENDPOINTS "http://127.0.0.1:2379,http://127.0.0.1:4001"
 
 static const FlagSpec global_flags[] = {
         {"help", 'h', FLAG_BOOL, offsetof(Fleetctl, help), NULL, "Print usage information and exit",
@@ -29,12 +30,13 @@ static const FlagSpec global_flags[] = {
         {"version", 0, FLAG_BOOL, offsetof(Fleetctl, version), NULL, "Print the version and exit",
          false},
         {"driver", 0, FLAG_STRING, offsetof(Fleetctl, driver), "API",
-         "Adapter used to execute fleetctl commands. Only \"API\" is supported.", false},
+         "Adapter used to execute fleetctl commands. Options include \"API\" and \"etcd\" "
+         "(read-only commands).",
+         false},
         {"endpoint", 0, FLAG_STRING, offsetof(Fleetctl, endpoint), DEFAULT_ENDPOINT,
          "Location of the fleet API; a comma-separated list is tried in order.", false},
         {"etcd-key-prefix", 0, FLAG_STRING, offsetof(Fleetctl, etcd_key_prefix),
-         "/_coreos.com/fleet/",
-         "Keyspace for fleet data in etcd (unused: fleetctl talks to the API)", false},
+         "/_coreos.com/fleet/", "Keyspace for fleet data in etcd (etcd driver)", false},
         {"key-file", 0, FLAG_STRING, offsetof(Fleetctl, key_file), "",
          "Location of TLS key file used to secure communication with the fleet API", false},
         {"cert-file", 0, FLAG_STRING, offsetof(Fleetctl, cert_file), "",
@@ -297,6 +299,56 @@ static int run_verify(Fleetctl *f, char **args, size_t n_args) {
 
 /* ---- client ---- */
 
+/* The commands that change units: the API validates and writes them; the etcd driver reads. */
+static bool command_writes(const char *name) {
+        static const char *const writers[] = {"submit", "load",    "start",  "stop",
+                                              "unload", "destroy", "restart"};
+
+        for (size_t i = 0; i < ELEMENTSOF(writers); i++)
+                if (streq(writers[i], name))
+                        return true;
+        return false;
+}
+
+/* --driver=etcd (or --experimental-api=false): read etcd directly (reference 11.1). */
+static int make_etcd_client(Fleetctl *f) {
+        _cleanup_strv_free_ char **endpoints = NULL;
+        _cleanup_free_ char *msg = NULL;
+        const char *ep = strempty(f->endpoint);
+        int r;
+
+        if (command_writes(f->command)) {
+                fleetctl_stderr("Unable to initialize client: the etcd driver of fleet-c only "
+                                "reads; %s needs --driver=API",
+                                f->command);
+                return -EOPNOTSUPP;
+        }
+        if (f->tunnel && *f->tunnel) {
+                fleetctl_stderr("Unable to initialize client: --tunnel is not supported with the "
+                                "etcd driver");
+                return -EOPNOTSUPP;
+        }
+        /* fleet: the API's default socket means etcd's default endpoints here */
+        if (streq(ep, DEFAULT_ENDPOINT))
+                ep = DEFAULT_ETCD_ENDPOINTS;
+        if (fleetctl_endpoint_list(ep, &endpoints) < 0)
+                return log_oom();
+        EtcdDriverOptions o = {.endpoints = endpoints,
+                               .key_prefix = f->etcd_key_prefix,
+                               .ca_file = f->ca_file,
+                               .cert_file = f->cert_file,
+                               .key_file = f->key_file,
+                               .request_timeout = f->request_timeout};
+        r = api_client_new_etcd(&o, &f->client, &msg);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0) {
+                fleetctl_stderr("Unable to initialize client: %s", msg ? msg : strerror(-r));
+                return r;
+        }
+        return 0;
+}
+
 static int make_client(Fleetctl *f) {
         _cleanup_strv_free_ char **endpoints = NULL;
         _cleanup_free_ char *tunnel = NULL, *known_hosts = NULL, *msg = NULL;
@@ -304,11 +356,8 @@ static int make_client(Fleetctl *f) {
         ApiClientOptions o = {};
         int r;
 
-        if (!f->experimental_api || (f->driver && streq(f->driver, "etcd"))) {
-                fleetctl_stderr("Unable to initialize client: the etcd driver is not supported, "
-                                "fleetctl talks to fleet's HTTP API only");
-                return -EINVAL;
-        }
+        if (!f->experimental_api || (f->driver && streq(f->driver, "etcd")))
+                return make_etcd_client(f);
         if (!f->driver || !streq(f->driver, "API")) {
                 fleetctl_stderr("Unable to initialize client: unrecognized driver \"%s\"",
                                 strempty(f->driver));

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * fleetctl's etcd driver (`--driver=etcd`, reference 11.1): the cluster read straight from etcd
+ * with common/'s registry (etcd v3, `--etcd-key-prefix`), its entities derived by the same pure
+ * model as the API server's (common/api-model.h), so that both drivers print the same. Each
+ * read lists the whole prefix at one revision, as the API does per request.
+ *
+ * fleet-c's etcd driver reads only: the commands that write (submit, load, start, stop, unload,
+ * destroy, restart) need the API, which validates and writes in one etcd transaction.
+ */
+
+#include <stddef.h>
+
+#include "api-json.h"
+#include "macro.h"
+
+typedef struct EtcdDriver EtcdDriver;
+
+typedef struct EtcdDriverOptions {
+        char *const *endpoints; /* etcd URLs (http:// or https://), at least one */
+        const char *key_prefix; /* --etcd-key-prefix */
+        const char *ca_file;    /* TLS; without a client certificate the server is not
+                                 * verified (fleet's rule, reference 2.4) */
+        const char *cert_file;
+        const char *key_file;
+        double request_timeout; /* --request-timeout, seconds; <= 0: 3 s */
+} EtcdDriverOptions;
+
+/* A driver (no connection is made yet). 0; -EINVAL with a message (bad endpoint); -ENOMEM. */
+int etcd_driver_new(const EtcdDriverOptions *o, EtcdDriver **ret, char **reterr_message);
+EtcdDriver *etcd_driver_free(EtcdDriver *d);
+DEFINE_CLEANUP(EtcdDriver *, etcd_driver_free);
+
+/* The reads of api-client.h, with its return values: 0 (-ENOENT for a missing unit), or <0 with
+ * a message in *reterr_message (etcd unreachable, an undecodable unit). */
+int etcd_driver_get_unit(EtcdDriver *d, const char *name, ApiUnit *ret, char **reterr_message);
+int etcd_driver_list_units(EtcdDriver *d, ApiUnit **ret, size_t *ret_n, char **reterr_message);
+int etcd_driver_list_unit_states(EtcdDriver *d, const char *unit_name, const char *machine_id,
+                                 ApiUnitState **ret, size_t *ret_n, char **reterr_message);
+int etcd_driver_list_machines(EtcdDriver *d, ApiMachine **ret, size_t *ret_n,
+                              char **reterr_message);
