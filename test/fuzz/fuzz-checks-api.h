@@ -3,7 +3,7 @@
 
 /*
  * Checks of the HTTP API's JSON entities (common/api-json.h) and request validation
- * (api/api-validate.h): decoding never crashes, a failure says why, and whatever decodes
+ * (common/api-validate.h): decoding never crashes, a failure says why, and whatever decodes
  * formats to JSON that decodes and formats to the same text. Included by fuzz-checks.h.
  */
 
