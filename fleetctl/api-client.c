@@ -186,11 +186,6 @@ static int etcd_result(ApiClient *c, int r, char **msg) {
         return r;
 }
 
-static int etcd_read_only(ApiClient *c) {
-        set_error(c, "the etcd driver of fleet-c only reads; use --driver=API to change units");
-        return -EOPNOTSUPP;
-}
-
 /* ---- tunnels ----
  *
  * With --tunnel, each endpoint gets a relay: a child process listening on a private unix
@@ -524,6 +519,10 @@ static int put_unit(ApiClient *c, const char *name, const ApiUnit *body) {
         _cleanup_free_ char *esc = NULL, *path = NULL, *json = NULL;
         Resp resp = {};
         int r;
+        char *msg = NULL;
+
+        if (c->etcd)
+                return etcd_result(c, etcd_driver_put_unit(c->etcd, name, body, &msg), &msg);
 
         r = escape(c, name, &esc);
         if (r < 0 || asprintf(&path, API_PREFIX "units/%s?alt=json", esc) < 0)
@@ -541,26 +540,23 @@ static int put_unit(ApiClient *c, const char *name, const ApiUnit *body) {
 int api_client_create_unit(ApiClient *c, const ApiUnit *u) {
         ApiUnit body = {.name = u->name, .options = u->options, .n_options = u->n_options};
 
-        if (c->etcd)
-                return etcd_read_only(c);
         return put_unit(c, u->name, &body);
 }
 
 int api_client_set_desired_state(ApiClient *c, const char *name, const char *state) {
         ApiUnit body = {.desired_state = (char *) state};
 
-        if (c->etcd)
-                return etcd_read_only(c);
         return put_unit(c, name, &body);
 }
 
 int api_client_delete_unit(ApiClient *c, const char *name) {
         _cleanup_free_ char *esc = NULL, *path = NULL;
         Resp resp = {};
+        char *msg = NULL;
         int r;
 
         if (c->etcd)
-                return etcd_read_only(c);
+                return etcd_result(c, etcd_driver_delete_unit(c->etcd, name, &msg), &msg);
         r = escape(c, name, &esc);
         if (r < 0 || asprintf(&path, API_PREFIX "units/%s?alt=json", esc) < 0)
                 return -ENOMEM;

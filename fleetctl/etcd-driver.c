@@ -7,12 +7,15 @@
 #include <systemd/sd-event.h>
 
 #include "api-model.h"
+#include "api-validate.h"
 #include "etcd-driver.h"
 #include "etcd.h"
 #include "macro.h"
 #include "registry.h"
 
 #define DEFAULT_REQUEST_TIMEOUT 3.0
+/* as the API's PUT: a write that loses a race is decided again from a fresh read */
+#define PUT_ATTEMPTS_MAX 5
 
 struct EtcdDriver {
         sd_event *event;
@@ -167,4 +170,121 @@ int etcd_driver_list_machines(EtcdDriver *d, ApiMachine **ret, size_t *ret_n,
         if (r < 0)
                 return r;
         return api_index_machines(&x, ret, ret_n);
+}
+
+/* ---- writes: the API server's PUT and DELETE /units/<name> (api/routes-units.c), with the
+ * same checks (common/api-validate.h) and, for what the API refuses, its error in the API
+ * client's words ("googleapi: Error <status>: <message>"). */
+
+static int api_error(char **reterr, unsigned status, const char *msg) {
+        if (reterr && asprintf(reterr, "googleapi: Error %u: %s", status, msg) < 0)
+                *reterr = NULL;
+        return -EIO;
+}
+
+static int write_failed(EtcdDriver *d, int r, char **reterr) {
+        return fail(reterr, r, "unable to write the fleet registry in etcd at",
+                    strempty(etcd_client_get_endpoint(d->etcd)));
+}
+
+/* The unit's job (entry moved to *ret), or -ENOENT. */
+static int get_job(EtcdDriver *d, const char *name, RegistryEntry *ret, char **reterr) {
+        RegistryKey k = {.kind = REGISTRY_KEY_JOB, .name = (char *) name};
+        int r = registry_get_sync(d->registry, &k, ret);
+
+        if (r < 0 && r != -ENOENT)
+                return fail(reterr, r, "unable to read the fleet registry from etcd at",
+                            strempty(etcd_client_get_endpoint(d->etcd)));
+        return r;
+}
+
+/* One decision and its write; -EAGAIN when the write lost a race. */
+static int put_once(EtcdDriver *d, const ApiUnit *u, JobState desired, ApiUnitContent *content,
+                    bool has_content, char **reterr) {
+        _cleanup_(registry_entry_done) RegistryEntry existing = {};
+        _cleanup_free_ char *msg = NULL;
+        unsigned status = 500;
+        RegistryJob job;
+        int r, action;
+
+        r = get_job(d, u->name, &existing, reterr);
+        if (r < 0 && r != -ENOENT)
+                return r;
+        action = api_put_decide(u->name, r >= 0 ? existing.job.hash : NULL,
+                                has_content ? content->hash : NULL, desired, &status, &msg);
+        if (action == API_PUT_FAIL)
+                return api_error(reterr, status, msg);
+        if (action < 0)
+                return action;
+        if (action == API_PUT_SET_STATE) {
+                if (existing.job.desired_state == desired)
+                        return 0;
+                job = existing.job;
+                job.desired_state = desired;
+                r = registry_update_job_sync(d->registry, &job, NULL, existing.mod_revision, NULL);
+        } else {
+                r = api_unit_content_validate(content, &msg);
+                if (r >= 0)
+                        r = api_check_template(u->name, desired, &msg);
+                if (r == -EINVAL || r == -EFBIG)
+                        return api_error(reterr, 400, msg);
+                if (r < 0)
+                        return r;
+                job = (RegistryJob){.name = u->name,
+                                    .desired_state = desired < 0 ? JOB_STATE_INACTIVE : desired,
+                                    .global = content->global};
+                memcpy(job.hash, content->hash, sizeof(job.hash));
+                if (action == API_PUT_REPLACE)
+                        r = registry_update_job_sync(d->registry, &job, content->text,
+                                                     existing.mod_revision, NULL);
+                else
+                        r = registry_create_job_sync(d->registry, &job, content->text, NULL);
+        }
+        if (r == -EEXIST || r == -ESTALE || r == -ENOENT)
+                return -EAGAIN;
+        return r < 0 ? write_failed(d, r, reterr) : 0;
+}
+
+int etcd_driver_put_unit(EtcdDriver *d, const char *name, const ApiUnit *body,
+                         char **reterr_message) {
+        _cleanup_(api_unit_content_done) ApiUnitContent content = {};
+        _cleanup_(api_unit_done) ApiUnit u = {};
+        _cleanup_free_ char *json = NULL, *msg = NULL;
+        JobState desired = _JOB_STATE_INVALID;
+        bool has_content = false;
+        int r;
+
+        /* the API's decoding of the very body the API client would send */
+        r = api_unit_format(body, &json);
+        if (r < 0)
+                return r;
+        r = api_unit_body_decode(json, strlen(json), name, &u, &desired, &msg);
+        if (r == -EINVAL)
+                return api_error(reterr_message, 400, msg);
+        if (r < 0)
+                return r;
+        if (u.n_options > 0) {
+                r = api_unit_content_new(u.options, u.n_options, &content);
+                if (r < 0)
+                        return r;
+                has_content = true;
+        }
+        for (unsigned attempt = 1;; attempt++) {
+                r = put_once(d, &u, desired, &content, has_content, reterr_message);
+                if (r != -EAGAIN)
+                        return r;
+                if (attempt >= PUT_ATTEMPTS_MAX)
+                        return write_failed(d, -EBUSY, reterr_message);
+        }
+}
+
+int etcd_driver_delete_unit(EtcdDriver *d, const char *name, char **reterr_message) {
+        int r;
+
+        if (!api_key_component_is_valid(name))
+                return -ENOENT;
+        r = registry_destroy_job_sync(d->registry, name, NULL);
+        if (r == -ENOENT)
+                return r;
+        return r < 0 ? write_failed(d, r, reterr_message) : 0;
 }

@@ -7,8 +7,9 @@
  * model as the API server's (common/api-model.h), so that both drivers print the same. Each
  * read lists the whole prefix at one revision, as the API does per request.
  *
- * fleet-c's etcd driver reads only: the commands that write (submit, load, start, stop, unload,
- * destroy, restart) need the API, which validates and writes in one etcd transaction.
+ * Writes take the API server's path: the same decoding, validation and create/replace/state
+ * decision (common/api-validate.h), the same one-transaction registry writes, the same retry
+ * when a concurrent writer wins, and the API's refusals in the API client's words.
  */
 
 #include <stddef.h>
@@ -41,3 +42,13 @@ int etcd_driver_list_unit_states(EtcdDriver *d, const char *unit_name, const cha
                                  ApiUnitState **ret, size_t *ret_n, char **reterr_message);
 int etcd_driver_list_machines(EtcdDriver *d, ApiMachine **ret, size_t *ret_n,
                               char **reterr_message);
+
+/*
+ * PUT /units/<name> with body (options to create or replace, and/or a desiredState): 0; -EIO
+ * with "googleapi: Error <status>: <message>" when the API would refuse it (400, 409); other
+ * errors with a message.
+ */
+int etcd_driver_put_unit(EtcdDriver *d, const char *name, const ApiUnit *body,
+                         char **reterr_message);
+/* DELETE /units/<name>: 0, -ENOENT (no such unit), or <0 with a message. */
+int etcd_driver_delete_unit(EtcdDriver *d, const char *name, char **reterr_message);

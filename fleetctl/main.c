@@ -30,9 +30,7 @@ static const FlagSpec global_flags[] = {
         {"version", 0, FLAG_BOOL, offsetof(Fleetctl, version), NULL, "Print the version and exit",
          false},
         {"driver", 0, FLAG_STRING, offsetof(Fleetctl, driver), "API",
-         "Adapter used to execute fleetctl commands. Options include \"API\" and \"etcd\" "
-         "(read-only commands).",
-         false},
+         "Adapter used to execute fleetctl commands. Options include \"API\" and \"etcd\".", false},
         {"endpoint", 0, FLAG_STRING, offsetof(Fleetctl, endpoint), DEFAULT_ENDPOINT,
          "Location of the fleet API; a comma-separated list is tried in order.", false},
         {"etcd-key-prefix", 0, FLAG_STRING, offsetof(Fleetctl, etcd_key_prefix),
@@ -299,17 +297,6 @@ static int run_verify(Fleetctl *f, char **args, size_t n_args) {
 
 /* ---- client ---- */
 
-/* The commands that change units: the API validates and writes them; the etcd driver reads. */
-static bool command_writes(const char *name) {
-        static const char *const writers[] = {"submit", "load",    "start",  "stop",
-                                              "unload", "destroy", "restart"};
-
-        for (size_t i = 0; i < ELEMENTSOF(writers); i++)
-                if (streq(writers[i], name))
-                        return true;
-        return false;
-}
-
 /* --driver=etcd (or --experimental-api=false): read etcd directly (reference 11.1). */
 static int make_etcd_client(Fleetctl *f) {
         _cleanup_strv_free_ char **endpoints = NULL;
@@ -317,12 +304,6 @@ static int make_etcd_client(Fleetctl *f) {
         const char *ep = strempty(f->endpoint);
         int r;
 
-        if (command_writes(f->command)) {
-                fleetctl_stderr("Unable to initialize client: the etcd driver of fleet-c only "
-                                "reads; %s needs --driver=API",
-                                f->command);
-                return -EOPNOTSUPP;
-        }
         if (f->tunnel && *f->tunnel) {
                 fleetctl_stderr("Unable to initialize client: --tunnel is not supported with the "
                                 "etcd driver");

@@ -4,8 +4,9 @@
  * command it serves prints exactly what the API driver prints, byte for byte, with the same exit
  * code, over one cluster state written to a real etcd (units submitted through a real Api,
  * machines, dynamic metadata, a schedule and unit states written as fleetd's agent and engine
- * write them). The commands that change units are refused with the etcd driver and change
- * nothing; an unreachable etcd is an error.
+ * write them). The commands that change units run one sequence twice, from two empty
+ * prefixes, once through the API and once with the etcd driver: every step prints the same,
+ * and the two registries end up the same. An unreachable etcd is an error.
  */
 #include <check.h>
 #include <stdio.h>
@@ -27,10 +28,13 @@
 #define PREFIX "/t-fleetctl-etcd/"
 #define MA "1a2b3c4d5e6f708192a3b4c5d6e7f801"
 #define MB "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+#define W_API "/t-fleetctl-etcd-w-api/"
+#define W_ETCD "/t-fleetctl-etcd-w-etcd/"
 
 static sd_event *e;
 static char *dir, *api_endpoint, *etcd_endpoint;
 static FleetctlRun *run_api, *run_etcd;
+static const char *prefix = "--etcd-key-prefix=" PREFIX;
 
 static void write_file(const char *name, const char *text) {
         _cleanup_free_ char *p = NULL;
@@ -63,8 +67,7 @@ static FleetctlRun *api(char *const *args) {
 }
 
 static FleetctlRun *etcd(char *const *args) {
-        char *pre[] = {(char *) "--driver=etcd", etcd_endpoint,
-                       (char *) "--etcd-key-prefix=" PREFIX, NULL};
+        char *pre[] = {(char *) "--driver=etcd", etcd_endpoint, (char *) prefix, NULL};
         return run(run_etcd, pre, args);
 }
 
@@ -134,6 +137,8 @@ START_TEST(test_etcd_driver) {
         write_file("global.service", "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n");
         write_file("web@.service",
                    "[Unit]\nDescription=web %i\n\n[Service]\nExecStart=/bin/true\n");
+        write_file("bad.service", "[Service]\nExecStart=/bin/true\n\n[X-Fleet]\nGlobal=true\n"
+                                  "MachineID=" MA "\n");
         ck_assert_int_eq(api((char *[]){(char *) "submit", (char *) "hello.service",
                                         (char *) "global.service", (char *) "web@.service",
                                         (char *) "web@1.service", NULL})
@@ -219,17 +224,88 @@ START_TEST(test_etcd_driver) {
             list);
         ck_assert_str_eq(run_etcd->out, run_api->out);
 
-        /* the commands that write are refused and change nothing */
-        static const char *const writers[] = {"submit", "load",    "start",  "stop",
-                                              "unload", "destroy", "restart"};
-        _cleanup_free_ char *before = strdup(api(list)->out);
-        ck_assert_ptr_nonnull(before);
-        for (size_t i = 0; i < ELEMENTSOF(writers); i++) {
-                etcd((char *[]){(char *) writers[i], (char *) "hello.service", NULL});
-                ck_assert_int_eq(run_etcd->status, 1);
-                ck_assert_msg(strstr(run_etcd->out, "only reads"), "%s", run_etcd->out);
+        /* the commands that write, from two empty prefixes: one through a second Api, one with
+         * the etcd driver; no agent and no engine run, so units stay inactive */
+        Registry *wreg = NULL, *ereg = NULL;
+        Api *wapi = NULL;
+        ck_assert_int_eq(registry_new(&wreg, client, W_API), 0);
+        ck_assert_int_eq(registry_new(&ereg, client, W_ETCD), 0);
+        ck_assert_int_eq(api_new(&wapi, e, wreg, &(ApiConfig){}), 0);
+        snprintf(addr, sizeof(addr), "127.0.0.1:%d", test_free_port());
+        ck_assert_int_eq(api_listen(wapi, addr), 0);
+        free(api_endpoint);
+        ck_assert_int_ge(asprintf(&api_endpoint, "--endpoint=http://%s", addr), 0);
+        put_machine(wreg, MA, "10.0.0.1", "web");
+        put_machine(ereg, MA, "10.0.0.1", "web");
+        prefix = "--etcd-key-prefix=" W_ETCD;
+        assert_same((char *[]){(char *) "submit", (char *) "hello.service",
+                               (char *) "global.service", (char *) "web@.service", NULL},
+                    0);
+        assert_same((char *[]){(char *) "submit", (char *) "hello.service", NULL}, 0);
+        assert_same((char *[]){(char *) "submit", (char *) "nosuch.service", NULL}, 1);
+        assert_same((char *[]){(char *) "submit", (char *) "bad.service", NULL}, 1);
+        assert_same(
+                (char *[]){(char *) "start", (char *) "--no-block", (char *) "web@.service", NULL},
+                1);
+        assert_same(
+                (char *[]){(char *) "start", (char *) "--no-block", (char *) "web@1.service", NULL},
+                0);
+        assert_same(
+                (char *[]){(char *) "load", (char *) "--no-block", (char *) "hello.service", NULL},
+                0);
+        assert_same((char *[]){(char *) "load", (char *) "--block-attempts=1",
+                               (char *) "web@2.service", NULL},
+                    1);
+        assert_same((char *[]){(char *) "start", (char *) "global.service", NULL}, 0);
+        assert_same((char *[]){(char *) "list-unit-files", (char *) "--full", NULL}, 0);
+        assert_same((char *[]){(char *) "stop", (char *) "hello.service", NULL}, 1);
+        assert_same((char *[]){(char *) "stop", (char *) "global.service", NULL}, 0);
+        assert_same((char *[]){(char *) "unload", (char *) "hello.service", NULL}, 0);
+        assert_same((char *[]){(char *) "restart", (char *) "hello.service", NULL}, 0);
+        /* a replacement: of an inactive unit only (reference 11.3) */
+        write_file("other.service", "[Service]\nExecStart=/bin/true\n");
+        assert_same((char *[]){(char *) "submit", (char *) "other.service", NULL}, 0);
+        write_file("other.service", "[Unit]\nDescription=other again\n\n[Service]\n"
+                                    "ExecStart=/bin/true\n");
+        write_file("hello.service", "[Unit]\nDescription=hello again\n\n[Service]\n"
+                                    "ExecStart=/bin/sleep infinity\n");
+        assert_same((char *[]){(char *) "submit", (char *) "other.service", NULL}, 0);
+        ck_assert_msg(strstr(run_etcd->out, "differs from local unit file"), "%s", run_etcd->out);
+        assert_same((char *[]){(char *) "submit", (char *) "--replace", (char *) "other.service",
+                               (char *) "hello.service", NULL},
+                    0);
+        ck_assert_msg(strstr(run_etcd->out, "can not replace Unit(hello.service) in state"), "%s",
+                      run_etcd->out);
+        assert_same((char *[]){(char *) "cat", (char *) "other.service", NULL}, 0);
+        ck_assert_msg(strstr(run_etcd->out, "other again"), "%s", run_etcd->out);
+        assert_same((char *[]){(char *) "list-unit-files", (char *) "--full", NULL}, 0);
+        assert_same((char *[]){(char *) "destroy", (char *) "--no-block", (char *) "hello.service",
+                               (char *) "web@1.service", (char *) "nosuch.service", NULL},
+                    0);
+        assert_same((char *[]){(char *) "destroy", (char *) "nosuch.service", NULL}, 0);
+        assert_same((char *[]){(char *) "list-unit-files", (char *) "--full", NULL}, 0);
+        ck_assert_msg(strstr(run_etcd->out, "global.service") &&
+                              !strstr(run_etcd->out, "hello.service"),
+                      "%s", run_etcd->out);
+        /* the registries match, entry for entry (revisions aside) */
+        {
+                _cleanup_(registry_list_freep) RegistryList *la = NULL, *lb = NULL;
+                ck_assert_int_eq(
+                        registry_list_sync(wreg, _REGISTRY_KEY_KIND_INVALID, NULL, 0, false, &la),
+                        0);
+                ck_assert_int_eq(
+                        registry_list_sync(ereg, _REGISTRY_KEY_KIND_INVALID, NULL, 0, false, &lb),
+                        0);
+                ck_assert_uint_eq(la->n_entries, lb->n_entries);
+                for (size_t i = 0; i < la->n_entries; i++) {
+                        ck_assert_int_eq(la->entries[i].key.kind, lb->entries[i].key.kind);
+                        ck_assert_str_eq(strempty(la->entries[i].key.name),
+                                         strempty(lb->entries[i].key.name));
+                }
         }
-        ck_assert_str_eq(api(list)->out, before);
+        api_free(wapi);
+        registry_free(wreg);
+        registry_free(ereg);
 
         /* a wrong prefix is an empty cluster; an unreachable etcd an error */
         run(run_etcd,
