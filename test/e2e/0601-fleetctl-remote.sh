@@ -5,6 +5,7 @@
 #   - status UNIT: systemd's status of the unit, from m2 where it runs;
 #   - journal --lines N UNIT: the unit's output, from m2's journal;
 #   - ssh MACHINE CMD: runs on that machine; the remote exit code becomes fleetctl's;
+#   - the same with the etcd driver (--driver=etcd): list-*, status, journal, ssh;
 #   - an unknown host key: fleet's question, answered from stdin; "y" stores a plain line;
 #   - after a crash of m3 (fleet-cluster kill), m3 leaves list-machines once its lease
 #     expires and its unit is rescheduled (list-units shows it on m2).
@@ -105,6 +106,27 @@ out=$(rctl ssh "$M2" -- exit 7 2>&1)
 is "$?" 7 "fleetctl ssh <m2 id> -- exit 7 exits 7"
 out=$(rctl ssh "$M2" -- echo 'a  b' '$((1+2))' 2>&1)
 is "$out" "a b 3" "fleetctl ssh: the words are joined with spaces for the remote shell"
+
+# --- the same through the etcd driver (--driver=etcd: fleetctl reads etcd itself) ---------------
+ETCD_EP=$(fleet_cluster etcd-endpoint)
+ectl() { local c=$1; shift; fctl --driver=etcd --endpoint "$ETCD_EP" "$c" --ssh-username root --strict-host-key-checking=true --known-hosts-file "$KNOWN" "$@"; }
+is "$(ectl list-units --full --no-legend 2>&1)" "$(fctl list-units --full --no-legend 2>&1)" "etcd driver: list-units as through the API"
+is "$(ectl list-machines --full 2>&1)" "$(fctl list-machines --full 2>&1)" "etcd driver: list-machines as through the API"
+out=$(ectl status u.service 2>&1)
+rc=$?
+is "$rc" 0 "etcd driver: fleetctl status u.service exits 0"
+grep -q 'Active: active (running)' <<<"$out" && grep -q "$H2" <<<"$out" && ok "etcd driver: status from m2" || not_ok "etcd driver: status from m2"
+is "$(ectl journal --lines 5 u.service 2>&1)" "$(rctl journal --lines 5 u.service 2>&1)" "etcd driver: journal as through the API"
+out=$(ectl ssh u.service hostname 2>&1)
+is "$?|$out" "0|$H2" "etcd driver: fleetctl ssh u.service hostname"
+printf '[Service]\nExecStart=/bin/sleep infinity\n\n[X-Fleet]\nMachineID=%s\n' "$M2" >"$TMP/e.service"
+out=$(ectl start --block-attempts=5 "$TMP/e.service" 2>&1)
+is "$?" 0 "etcd driver: start e.service waits until it runs"
+diag "$out"
+check "e.service active in m2" wait_for $T unit_active m2 e.service
+out=$(ectl destroy e.service 2>&1)
+is "$?|$out" "0|Destroyed e.service" "etcd driver: destroy e.service"
+check "e.service gone from m2" wait_for $T eval '! unit_active m2 e.service'
 
 # --- unknown host keys, as fleet: the question on stderr, the answer from stdin ------------------
 # ssh without BatchMode (which would refuse to ask), against a known_hosts file of our own
