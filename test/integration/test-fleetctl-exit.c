@@ -134,6 +134,10 @@ static const ExitCase cases[] = {
          "a command's flag before the command (fleet's cobra allows it)"},
         {{"--ssh-port", "2222", "list-units"}, 1, "unknown flag: --ssh-port",
          "deliberate: a flag the command does not have fails"},
+        /* 11.5 fd-forward (what --tunnel runs on the tunnel host) */
+        {{"fd-forward"}, 1, "Provide a single argument", "fd-forward without a socket"},
+        {{"fd-forward", "/nonexistent/fleet.sock"}, 1, "Unable to connect",
+         "deliberate: fleet exits 0 when the socket does not answer"},
         /* 11.6 list commands */
         {{"list-machines"}, 0, "MACHINE", "list-machines"},
         {{"list-units"}, 0, "UNIT", "list-units"},
