@@ -186,6 +186,14 @@ static int etcd_result(ApiClient *c, int r, char **msg) {
         return r;
 }
 
+int api_client_latest_daemon_version(ApiClient *c, char **ret) {
+        char *msg = NULL;
+
+        if (!c->etcd)
+                return -EOPNOTSUPP;
+        return etcd_result(c, etcd_driver_latest_version(c->etcd, ret, &msg), &msg);
+}
+
 /* ---- tunnels ----
  *
  * With --tunnel, each endpoint gets a relay: a child process listening on a private unix

@@ -40,6 +40,10 @@ int api_client_new(const ApiClientOptions *o, ApiClient **ret, char **reterr_mes
  */
 int api_client_new_etcd(const EtcdDriverOptions *o, ApiClient **ret, char **reterr_message);
 
+/* etcd driver only: the newest fleetd version registered (NULL if none) in *ret, as
+ * etcd_driver_latest_version(). -EOPNOTSUPP with the API driver. */
+int api_client_latest_daemon_version(ApiClient *c, char **ret);
+
 ApiClient *api_client_free(ApiClient *c);
 DEFINE_CLEANUP(ApiClient *, api_client_free);
 

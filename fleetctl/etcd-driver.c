@@ -10,6 +10,7 @@
 #include "api-validate.h"
 #include "etcd-driver.h"
 #include "etcd.h"
+#include "fleetctl-util.h"
 #include "macro.h"
 #include "registry.h"
 
@@ -287,4 +288,31 @@ int etcd_driver_delete_unit(EtcdDriver *d, const char *name, char **reterr_messa
         if (r == -ENOENT)
                 return r;
         return r < 0 ? write_failed(d, r, reterr_message) : 0;
+}
+
+int etcd_driver_latest_version(EtcdDriver *d, char **ret, char **reterr_message) {
+        _cleanup_(registry_list_freep) RegistryList *l = NULL;
+        const char *latest = NULL;
+        int r;
+
+        r = registry_list_sync(d->registry, REGISTRY_KEY_MACHINE, NULL, 0, false, &l);
+        if (r < 0)
+                return fail(reterr_message, r, "unable to read the fleet registry from etcd at",
+                            strempty(etcd_client_get_endpoint(d->etcd)));
+        for (size_t i = 0; i < l->n_entries; i++) {
+                const char *v = l->entries[i].has_value ? l->entries[i].machine.version : NULL;
+                int c;
+
+                /* fleet skips what is not a version */
+                if (!v || fleetctl_semver_compare(v, v, &c) < 0)
+                        continue;
+                if (!latest || (fleetctl_semver_compare(latest, v, &c) >= 0 && c < 0))
+                        latest = v;
+        }
+        if (!latest) {
+                *ret = NULL;
+                return 0;
+        }
+        *ret = strdup(latest);
+        return *ret ? 0 : -ENOMEM;
 }

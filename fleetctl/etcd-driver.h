@@ -52,3 +52,8 @@ int etcd_driver_put_unit(EtcdDriver *d, const char *name, const ApiUnit *body,
                          char **reterr_message);
 /* DELETE /units/<name>: 0, -ENOENT (no such unit), or <0 with a message. */
 int etcd_driver_delete_unit(EtcdDriver *d, const char *name, char **reterr_message);
+
+/* The highest version among the registered machines (fleet's LatestDaemonVersion; entries that
+ * are not versions are skipped), malloc'd, or NULL when there is none. 0, or <0 with a
+ * message. */
+int etcd_driver_latest_version(EtcdDriver *d, char **ret, char **reterr_message);

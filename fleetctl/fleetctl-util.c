@@ -688,3 +688,103 @@ int fleetctl_askpass_answer(const char *prompt, const char *line, const char **r
                 *ret = "no";
         return 0;
 }
+
+/* "1.2.3-rc.1+b" -> numbers and the pre-release (borrowed, up to '+', or NULL). */
+static int semver_parse(const char *s, unsigned long long v[3], const char **ret_pre,
+                        size_t *ret_pre_len) {
+        const char *p = s;
+
+        for (int i = 0; i < 3; i++) {
+                char *end;
+
+                if (*p < '0' || *p > '9' || (p[0] == '0' && p[1] >= '0' && p[1] <= '9'))
+                        return -EINVAL;
+                errno = 0;
+                v[i] = strtoull(p, &end, 10);
+                if (errno != 0)
+                        return -EINVAL;
+                p = end;
+                if (i < 2) {
+                        if (*p != '.')
+                                return -EINVAL;
+                        p++;
+                }
+        }
+        *ret_pre = NULL;
+        *ret_pre_len = 0;
+        if (*p == '-') {
+                *ret_pre = ++p;
+                *ret_pre_len = strcspn(p, "+");
+                if (*ret_pre_len == 0)
+                        return -EINVAL;
+                p += *ret_pre_len;
+        }
+        return *p == '\0' || *p == '+' ? 0 : -EINVAL;
+}
+
+static bool all_digits(const char *s, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (s[i] < '0' || s[i] > '9')
+                        return false;
+        return n > 0;
+}
+
+/* Pre-release precedence: identifier by identifier; numeric ones numerically and below
+ * alphanumeric ones; a prefix is lower. */
+static int prerelease_compare(const char *a, size_t na, const char *b, size_t nb) {
+        while (na > 0 && nb > 0) {
+                size_t la = strcspn(a, "."), lb = strcspn(b, ".");
+                bool da, db;
+                int c;
+
+                la = MIN(la, na);
+                lb = MIN(lb, nb);
+                da = all_digits(a, la);
+                db = all_digits(b, lb);
+                if (da && db)
+                        c = la != lb ? (la < lb ? -1 : 1) : strncmp(a, b, la);
+                else if (da != db)
+                        c = da ? -1 : 1;
+                else {
+                        c = strncmp(a, b, MIN(la, lb));
+                        if (c == 0 && la != lb)
+                                c = la < lb ? -1 : 1;
+                }
+                if (c != 0)
+                        return c;
+                a += la + (la < na);
+                na -= la + (la < na);
+                b += lb + (lb < nb);
+                nb -= lb + (lb < nb);
+        }
+        return na > 0 ? 1 : nb > 0 ? -1 : 0;
+}
+
+int fleetctl_semver_compare(const char *a, const char *b, int *ret) {
+        unsigned long long va[3], vb[3];
+        const char *pa, *pb;
+        size_t na, nb;
+
+        if (semver_parse(a, va, &pa, &na) < 0 || semver_parse(b, vb, &pb, &nb) < 0)
+                return -EINVAL;
+        for (int i = 0; i < 3; i++)
+                if (va[i] != vb[i]) {
+                        *ret = va[i] < vb[i] ? -1 : 1;
+                        return 0;
+                }
+        if (!pa || !pb)
+                *ret = !pa && !pb ? 0 : !pa ? 1 : -1; /* a release is above its pre-releases */
+        else
+                *ret = prerelease_compare(pa, na, pb, nb);
+        return 0;
+}
+
+int fleetctl_old_version_warning(const char *mine, const char *latest, char **ret) {
+        return format(ret,
+                      "####################################################################\n"
+                      "WARNING: fleetctl (%s) is older than the latest registered\n"
+                      "version of fleet found in the cluster (%s). You are strongly\n"
+                      "recommended to upgrade fleetctl to prevent incompatibility issues.\n"
+                      "####################################################################\n",
+                      mine, latest);
+}

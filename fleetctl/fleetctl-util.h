@@ -153,6 +153,17 @@ int fleetctl_ssh_argv(const SshOptions *o, const char *host, const char *command
  */
 int fleetctl_askpass_answer(const char *prompt, const char *line, const char **ret);
 
+/*
+ * Semantic versions (semver 2.0.0 precedence, as fleet's go-semver): "1.2.3", "1.0.0-rc.1",
+ * build metadata ("+abc") ignored. *ret is <0, 0 or >0 as a is lower, equal or higher.
+ * -EINVAL if either is not a version.
+ */
+int fleetctl_semver_compare(const char *a, const char *b, int *ret);
+
+/* fleet's warning (stderr, etcd driver) when fleetctl is older than the newest fleetd that
+ * registered: the text with both versions, malloc'd. */
+int fleetctl_old_version_warning(const char *mine, const char *latest, char **ret);
+
 /* The commands status and journal run on the unit's machine. */
 int fleetctl_status_argv(const char *unit, char ***ret);
 int fleetctl_journal_argv(const char *unit, int lines, bool follow, bool sudo, const char *output,

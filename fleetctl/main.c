@@ -297,6 +297,23 @@ static int run_verify(Fleetctl *f, char **args, size_t n_args) {
 
 /* ---- client ---- */
 
+/* fleet's etcd driver warns when this fleetctl is older than the newest registered fleetd. */
+static void warn_if_old(Fleetctl *f) {
+        _cleanup_free_ char *latest = NULL, *text = NULL;
+        int c, r;
+
+        r = api_client_latest_daemon_version(f->client, &latest);
+        if (r < 0) {
+                log_error("error attempting to check latest fleet version in Registry: %s",
+                          api_client_error(f->client));
+                return;
+        }
+        if (!latest || fleetctl_semver_compare(FLEET_VERSION, latest, &c) < 0 || c >= 0)
+                return;
+        if (fleetctl_old_version_warning(FLEET_VERSION, latest, &text) >= 0)
+                fleetctl_stderr("%s", text);
+}
+
 /* --driver=etcd (or --experimental-api=false): read etcd directly (reference 11.1). */
 static int make_etcd_client(Fleetctl *f) {
         _cleanup_strv_free_ char **endpoints = NULL;
@@ -327,6 +344,7 @@ static int make_etcd_client(Fleetctl *f) {
                 fleetctl_stderr("Unable to initialize client: %s", msg ? msg : strerror(-r));
                 return r;
         }
+        warn_if_old(f);
         return 0;
 }
 

@@ -4,9 +4,10 @@
  * command it serves prints exactly what the API driver prints, byte for byte, with the same exit
  * code, over one cluster state written to a real etcd (units submitted through a real Api,
  * machines, dynamic metadata, a schedule and unit states written as fleetd's agent and engine
- * write them). The commands that change units run one sequence twice, from two empty
- * prefixes, once through the API and once with the etcd driver: every step prints the same,
- * and the two registries end up the same. An unreachable etcd is an error.
+ * write them), and fleet's warning when a newer fleetd registered. The commands that change units
+ * run one sequence twice, from two empty prefixes, once through the API and once with the etcd
+ * driver: every step prints the same, and the two registries end up the same. An unreachable etcd
+ * is an error.
  */
 #include <check.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@
 #define PREFIX "/t-fleetctl-etcd/"
 #define MA "1a2b3c4d5e6f708192a3b4c5d6e7f801"
 #define MB "9f8e7d6c5b4a39281706f5e4d3c2b1a0"
+#define MC "c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0"
+#define MD "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0"
 #define W_API "/t-fleetctl-etcd-w-api/"
 #define W_ETCD "/t-fleetctl-etcd-w-etcd/"
 
@@ -88,7 +91,7 @@ static void put_machine(Registry *r, const char *id, const char *ip, const char 
                              .public_ip = (char *) ip,
                              .metadata = &md,
                              .n_metadata = 1,
-                             .version = (char *) "1.0.0"};
+                             .version = (char *) FLEET_VERSION};
 
         ck_assert_int_eq(registry_put_machine_sync(r, &m, 0, NULL), 0);
 }
@@ -210,6 +213,36 @@ START_TEST(test_etcd_driver) {
         ck_assert_msg(strstr(run_etcd->out, MA "/10.0.0.1"), "%s", run_etcd->out);
         etcd((char *[]){(char *) "list-machines", NULL});
         ck_assert_msg(strstr(run_etcd->out, "role=db,zone=b"), "%s", run_etcd->out);
+
+        /* fleet's warning when a newer fleetd registered (the etcd driver only); versions
+         * that are not versions are skipped */
+        ck_assert_ptr_null(strstr(run_etcd->out, "WARNING"));
+        RegistryMachine newer = {
+                .id = (char *) MC, .public_ip = (char *) "", .version = (char *) "99.0.0"};
+        RegistryMachine junk = {
+                .id = (char *) MD, .public_ip = (char *) "", .version = (char *) "999"};
+        ck_assert_int_eq(registry_put_machine_sync(registry, &newer, 0, NULL), 0);
+        ck_assert_int_eq(registry_put_machine_sync(registry, &junk, 0, NULL), 0);
+        etcd((char *[]){(char *) "list-unit-files", NULL});
+        ck_assert_int_eq(run_etcd->status, 0);
+        ck_assert_msg(strstr(run_etcd->out, "WARNING: fleetctl (" FLEET_VERSION ") is older than "
+                                            "the latest registered\nversion of fleet found in the "
+                                            "cluster (99.0.0)."),
+                      "%s", run_etcd->out);
+        ck_assert_ptr_null(
+                strstr(api((char *[]){(char *) "list-unit-files", NULL})->out, "WARNING"));
+        ck_assert_int_eq(registry_delete_sync(registry,
+                                              &(RegistryKey){.kind = REGISTRY_KEY_MACHINE,
+                                                             .machine_id = (char *) MC},
+                                              NULL),
+                         0);
+        etcd((char *[]){(char *) "list-unit-files", NULL});
+        ck_assert_ptr_null(strstr(run_etcd->out, "WARNING"));
+        ck_assert_int_eq(registry_delete_sync(registry,
+                                              &(RegistryKey){.kind = REGISTRY_KEY_MACHINE,
+                                                             .machine_id = (char *) MD},
+                                              NULL),
+                         0);
 
         /* FLEETCTL_DRIVER=etcd and --experimental-api=false select it too */
         char *list[] = {(char *) "list-unit-files", NULL};

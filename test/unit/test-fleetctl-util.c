@@ -258,11 +258,61 @@ START_TEST(test_askpass_answer) {
 }
 END_TEST
 
+START_TEST(test_semver) {
+        static const struct {
+                const char *a, *b;
+                int cmp;
+        } table[] = {
+                {"0.1.0", "1.0.0", -1},
+                {"1.0.0", "1.0.0", 0},
+                {"1.10.0", "1.9.9", 1},
+                {"1.0.0", "1.0.0-rc.1", 1},
+                {"1.0.0-rc.1", "1.0.0-rc.2", -1},
+                {"1.0.0-alpha", "1.0.0-alpha.1", -1},
+                {"1.0.0-alpha.1", "1.0.0-alpha.beta", -1},
+                {"1.0.0-beta.2", "1.0.0-beta.11", -1},
+                {"1.0.0-rc.1", "1.0.0-beta.11", 1},
+                {"1.0.0+build.5", "1.0.0", 0},
+                {"2.0.0", "10.0.0", -1},
+        };
+        static const char *const bad[] = {"",       "1",      "1.0",   "1.0.0.0", "v1.0.0",
+                                          "01.0.0", "1.0.0-", "1.0.x", "1.0.0 "};
+        int c = 42;
+
+        for (size_t i = 0; i < ELEMENTSOF(table); i++) {
+                ck_assert_int_eq(fleetctl_semver_compare(table[i].a, table[i].b, &c), 0);
+                ck_assert_msg((c > 0) - (c < 0) == table[i].cmp, "%s vs %s: %d", table[i].a,
+                              table[i].b, c);
+                ck_assert_int_eq(fleetctl_semver_compare(table[i].b, table[i].a, &c), 0);
+                ck_assert_msg((c > 0) - (c < 0) == -table[i].cmp, "%s vs %s", table[i].b,
+                              table[i].a);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_msg(fleetctl_semver_compare(bad[i], "1.0.0", &c) == -EINVAL, "'%s'",
+                              bad[i]);
+}
+END_TEST
+
+START_TEST(test_old_version_warning) {
+        _cleanup_free_ char *t = NULL;
+
+        ck_assert_int_eq(fleetctl_old_version_warning("0.1.0", "1.0.0", &t), 0);
+        ck_assert_str_eq(t,
+                         "####################################################################\n"
+                         "WARNING: fleetctl (0.1.0) is older than the latest registered\n"
+                         "version of fleet found in the cluster (1.0.0). You are strongly\n"
+                         "recommended to upgrade fleetctl to prevent incompatibility issues.\n"
+                         "####################################################################\n");
+}
+END_TEST
+
 static Suite *util_suite(void) {
         Suite *s = suite_create("fleetctl-util");
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_mangle);
         tcase_add_test(tc, test_askpass_answer);
+        tcase_add_test(tc, test_semver);
+        tcase_add_test(tc, test_old_version_warning);
         tcase_add_test(tc, test_replace_matrix);
         tcase_add_test(tc, test_endpoints);
         tcase_add_test(tc, test_legends_and_fields);
