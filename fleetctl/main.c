@@ -238,9 +238,10 @@ static void print_global_help(void) {
         if (table_format(&t, &text) >= 0)
                 fputs(text, stdout);
         table_done(&t);
-        printf("\nDESCRIPTION:\n\tfleetctl reaches the cluster through fleet's HTTP API. Every "
-               "global option can also be set\n\twith an environment variable FLEETCTL_<NAME> "
-               "(e.g. FLEETCTL_ENDPOINT, FLEETCTL_TUNNEL).\n\n");
+        printf("\nDESCRIPTION:\n\tfleetctl reaches the cluster through fleet's HTTP API, or "
+               "with --driver=etcd through etcd.\n\tEvery global option can also be set with an "
+               "environment variable FLEETCTL_<NAME>\n\t(e.g. FLEETCTL_ENDPOINT, "
+               "FLEETCTL_TUNNEL).\n\n");
         printf("GLOBAL OPTIONS:\n");
         print_flags(global_flags, ELEMENTSOF(global_flags));
         printf("\nRun \"%s help <command>\" for more details on a specific command.\n", CLI_NAME);
