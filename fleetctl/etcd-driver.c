@@ -51,8 +51,9 @@ int etcd_driver_new(const EtcdDriverOptions *o, EtcdDriver **ret, char **reterr_
                 .ca_file = o->ca_file && *o->ca_file ? o->ca_file : NULL,
                 .cert_file = client_cert ? o->cert_file : NULL,
                 .key_file = client_cert && o->key_file && *o->key_file ? o->key_file : NULL,
-                /* reference 2.4: without a client certificate, fleet did not verify etcd */
-                .insecure_skip_verify = !client_cert,
+                /* reference 2.4: without a client certificate fleet did not verify etcd; as
+                 * fleetd, fleet-c does when a CA file is given */
+                .insecure_skip_verify = !client_cert && !(o->ca_file && *o->ca_file),
         };
         int r;
 

@@ -22,8 +22,8 @@ typedef struct EtcdDriver EtcdDriver;
 typedef struct EtcdDriverOptions {
         char *const *endpoints; /* etcd URLs (http:// or https://), at least one */
         const char *key_prefix; /* --etcd-key-prefix */
-        const char *ca_file;    /* TLS; without a client certificate the server is not
-                                 * verified (fleet's rule, reference 2.4) */
+        const char *ca_file;    /* TLS; without a client certificate nor a CA file the
+                                 * server is not verified (fleet's rule, reference 2.4) */
         const char *cert_file;
         const char *key_file;
         double request_timeout; /* --request-timeout, seconds; <= 0: 3 s */
