@@ -9,6 +9,7 @@
 
 #include "etcd-launcher.h"
 #include "etcd.h"
+#include "fleetctl-run.h"
 #include "test-util.h"
 
 #define SEC 1000000ULL
@@ -286,6 +287,29 @@ START_TEST(test_tls) {
         /* No client certificate: refused by etcd. */
         _cleanup_(etcd_client_freep) EtcdClient *nocert = tls_client(ca, NULL, NULL, false);
         ck_assert_int_lt(etcd_get_sync(nocert, "/tls/a", NULL, NULL), 0);
+
+        /* fleetctl's etcd driver with the TLS flags: the same three cases. */
+        _cleanup_free_ char *ep = NULL, *caf = NULL, *certf = NULL, *keyf = NULL;
+        FleetctlRun *run = malloc(sizeof(FleetctlRun));
+        ck_assert_ptr_nonnull(run);
+        ck_assert_int_ge(asprintf(&ep, "--endpoint=%s", etcd_launcher_endpoint(own, 0)), 0);
+        ck_assert_int_ge(asprintf(&caf, "--ca-file=%s", ca), 0);
+        ck_assert_int_ge(asprintf(&certf, "--cert-file=%s", ccrt), 0);
+        ck_assert_int_ge(asprintf(&keyf, "--key-file=%s", ckey), 0);
+        char *good[] = {(char *) "--driver=etcd",   ep,  caf, certf, keyf,
+                        (char *) "list-unit-files", NULL};
+        ck_assert_int_eq(fleetctl_run(event, good, NULL, 60 * SEC, run), 0);
+        ck_assert_msg(run->status == 0 && strstr(run->out, "UNIT"), "%s", run->out);
+        char *unverified[] = {
+                (char *) "--driver=etcd",   ep,  certf, keyf, (char *) "--request-timeout=2",
+                (char *) "list-unit-files", NULL};
+        ck_assert_int_eq(fleetctl_run(event, unverified, NULL, 60 * SEC, run), 0);
+        ck_assert_msg(run->status == 1, "%s", run->out);
+        char *no_cert[] = {(char *) "--driver=etcd",   ep,  caf, (char *) "--request-timeout=2",
+                           (char *) "list-unit-files", NULL};
+        ck_assert_int_eq(fleetctl_run(event, no_cert, NULL, 60 * SEC, run), 0);
+        ck_assert_msg(run->status == 1, "%s", run->out);
+        free(run);
 }
 END_TEST
 
