@@ -52,6 +52,7 @@ struct EtcdClient {
         CurlGlue *glue;
         char **endpoints;
         size_t n_endpoints;
+        char **unix_sockets; /* NULL, or one per endpoint */
         size_t current;
         uint64_t timeout_usec;
         char *ca_file, *cert_file, *key_file;

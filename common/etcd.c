@@ -115,6 +115,13 @@ static int client_configure(EtcdClient *c, const EtcdClientConfig *cfg) {
                                                                : ETCD_DEFAULT_TIMEOUT_USEC;
         if (!cfg)
                 return 0;
+        if (cfg->unix_sockets) {
+                if (strv_length(cfg->unix_sockets) != c->n_endpoints)
+                        return -EINVAL;
+                c->unix_sockets = strv_copy(cfg->unix_sockets);
+                if (!c->unix_sockets)
+                        return -ENOMEM;
+        }
         c->insecure = cfg->insecure_skip_verify;
         r = dup_optional(cfg->ca_file, &c->ca_file);
         if (r >= 0)
@@ -163,6 +170,7 @@ EtcdClient *etcd_client_free(EtcdClient *c) {
                 call_free(c->calls);
         curl_glue_free(c->glue);
         strv_free(c->endpoints);
+        strv_free(c->unix_sockets);
         free(c->ca_file);
         free(c->cert_file);
         free(c->key_file);
@@ -267,6 +275,9 @@ int etcd_client_make_easy(EtcdClient *c, size_t endpoint, const char *path, cons
                 r = -EIO;
         if (r >= 0)
                 r = easy_set_tls(c, e);
+        if (r >= 0 && c->unix_sockets &&
+            curl_easy_setopt(e, CURLOPT_UNIX_SOCKET_PATH, c->unix_sockets[endpoint]) != CURLE_OK)
+                r = -EIO;
         if (r < 0) {
                 curl_slist_free_all(headers);
                 curl_easy_cleanup(e);

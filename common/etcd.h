@@ -58,6 +58,9 @@ typedef struct EtcdClientConfig {
                                     * client cert is configured); off by default */
         const char *username;      /* etcd auth: POST /v3/auth/authenticate, token header */
         const char *password;
+        char *const *unix_sockets; /* NULL, or one per endpoint: connect through that unix
+                                    * socket instead of the URL's host (fleetctl --tunnel's
+                                    * ssh relays); the URL still names the host for TLS */
 } EtcdClientConfig;
 
 /*

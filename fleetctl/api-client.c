@@ -163,13 +163,39 @@ int api_client_new(const ApiClientOptions *o, ApiClient **ret, char **reterr_mes
         return 0;
 }
 
-int api_client_new_etcd(const EtcdDriverOptions *o, ApiClient **ret, char **reterr_message) {
+static int tunnel_start(ApiClient *c, size_t i);
+
+int api_client_new_etcd(const EtcdDriverOptions *o, const SshOptions *tunnel, ApiClient **ret,
+                        char **reterr_message) {
         _cleanup_(api_client_freep) ApiClient *c = calloc(1, sizeof(ApiClient));
+        _cleanup_strv_free_ char **sockets = NULL;
+        EtcdDriverOptions eo = *o;
         int r;
 
         if (!c)
                 return -ENOMEM;
-        r = etcd_driver_new(o, &c->etcd, reterr_message);
+        if (tunnel && tunnel->tunnel) {
+                /* fleet: the etcd driver's TCP connections go through the ssh connection; here
+                 * one relay per etcd endpoint, as the API driver has */
+                ApiClientOptions ao = {.endpoints = o->endpoints, .tunnel = tunnel};
+
+                r = client_init(c, &ao, reterr_message);
+                if (r < 0)
+                        return r;
+                for (size_t i = 0; i < c->n_endpoints; i++) {
+                        r = tunnel_start(c, i);
+                        if (r < 0) {
+                                if (asprintf(reterr_message, "failed initializing SSH tunnel: %s",
+                                             strerror(-r)) < 0)
+                                        *reterr_message = NULL;
+                                return r;
+                        }
+                        if (strv_extend(&sockets, c->relays[i].path) < 0)
+                                return -ENOMEM;
+                }
+                eo.unix_sockets = sockets;
+        }
+        r = etcd_driver_new(&eo, &c->etcd, reterr_message);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(c);

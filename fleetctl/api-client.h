@@ -35,10 +35,12 @@ typedef struct ApiClientOptions {
 /* Parses every endpoint up front. -EINVAL with a message for a malformed one. */
 int api_client_new(const ApiClientOptions *o, ApiClient **ret, char **reterr_message);
 /*
- * A client that reads etcd directly (fleet's --driver=etcd; etcd-driver.h): the reads answer
- * as the API's do, the writes fail with -EOPNOTSUPP and a message. Errors as api_client_new().
+ * A client that talks to etcd directly (fleet's --driver=etcd; etcd-driver.h), answering as
+ * the API does. tunnel (NULL or tunnel->tunnel NULL: none): every etcd connection goes through
+ * ssh to the tunnel host (ssh -W to the endpoint's host:port). Errors as api_client_new().
  */
-int api_client_new_etcd(const EtcdDriverOptions *o, ApiClient **ret, char **reterr_message);
+int api_client_new_etcd(const EtcdDriverOptions *o, const SshOptions *tunnel, ApiClient **ret,
+                        char **reterr_message);
 
 /* etcd driver only: the newest fleetd version registered (NULL if none) in *ret, as
  * etcd_driver_latest_version(). -EOPNOTSUPP with the API driver. */

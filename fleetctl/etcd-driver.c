@@ -54,6 +54,7 @@ int etcd_driver_new(const EtcdDriverOptions *o, EtcdDriver **ret, char **reterr_
                 /* reference 2.4: without a client certificate fleet did not verify etcd; as
                  * fleetd, fleet-c does when a CA file is given */
                 .insecure_skip_verify = !client_cert && !(o->ca_file && *o->ca_file),
+                .unix_sockets = o->unix_sockets,
         };
         int r;
 

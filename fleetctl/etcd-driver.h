@@ -26,7 +26,8 @@ typedef struct EtcdDriverOptions {
                                  * server is not verified (fleet's rule, reference 2.4) */
         const char *cert_file;
         const char *key_file;
-        double request_timeout; /* --request-timeout, seconds; <= 0: 3 s */
+        double request_timeout;    /* --request-timeout, seconds; <= 0: 3 s */
+        char *const *unix_sockets; /* NULL, or per endpoint the socket of its ssh relay */
 } EtcdDriverOptions;
 
 /* A driver (no connection is made yet). 0; -EINVAL with a message (bad endpoint); -ENOMEM. */

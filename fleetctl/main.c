@@ -318,15 +318,11 @@ static void warn_if_old(Fleetctl *f) {
 /* --driver=etcd (or --experimental-api=false): read etcd directly (reference 11.1). */
 static int make_etcd_client(Fleetctl *f) {
         _cleanup_strv_free_ char **endpoints = NULL;
-        _cleanup_free_ char *msg = NULL;
+        _cleanup_free_ char *msg = NULL, *tunnel = NULL, *known_hosts = NULL;
+        SshOptions ssh = {};
         const char *ep = strempty(f->endpoint);
         int r;
 
-        if (f->tunnel && *f->tunnel) {
-                fleetctl_stderr("Unable to initialize client: --tunnel is not supported with the "
-                                "etcd driver");
-                return -EOPNOTSUPP;
-        }
         /* fleet: the API's default socket means etcd's default endpoints here */
         if (streq(ep, DEFAULT_ENDPOINT))
                 ep = DEFAULT_ETCD_ENDPOINTS;
@@ -338,7 +334,19 @@ static int make_etcd_client(Fleetctl *f) {
                                .cert_file = f->cert_file,
                                .key_file = f->key_file,
                                .request_timeout = f->request_timeout};
-        r = api_client_new_etcd(&o, &f->client, &msg);
+        if (f->tunnel && *f->tunnel) {
+                if (fleetctl_tunnel_normalize(f->tunnel, &tunnel) < 0 ||
+                    fleetctl_expand_tilde(strempty(f->known_hosts_file), getenv("HOME"),
+                                          &known_hosts) < 0)
+                        return log_oom();
+                ssh = (SshOptions){.user = f->ssh_username,
+                                   .timeout = f->ssh_timeout,
+                                   .strict_host_key_checking = f->strict_host_key_checking,
+                                   .known_hosts_file = known_hosts,
+                                   .tunnel = tunnel,
+                                   .tty = 0};
+        }
+        r = api_client_new_etcd(&o, &ssh, &f->client, &msg);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0) {

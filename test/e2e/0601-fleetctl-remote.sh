@@ -5,7 +5,8 @@
 #   - status UNIT: systemd's status of the unit, from m2 where it runs;
 #   - journal --lines N UNIT: the unit's output, from m2's journal;
 #   - ssh MACHINE CMD: runs on that machine; the remote exit code becomes fleetctl's;
-#   - the same with the etcd driver (--driver=etcd): list-*, status, journal, ssh;
+#   - the same with the etcd driver (--driver=etcd): list-*, status, journal, ssh, start,
+#     destroy; list-units through --tunnel with both drivers;
 #   - an unknown host key: fleet's question, answered from stdin; "y" stores a plain line;
 #   - after a crash of m3 (fleet-cluster kill), m3 leaves list-machines once its lease
 #     expires and its unit is rescheduled (list-units shows it on m2).
@@ -119,6 +120,16 @@ grep -q 'Active: active (running)' <<<"$out" && grep -q "$H2" <<<"$out" && ok "e
 is "$(ectl journal --lines 5 u.service 2>&1)" "$(rctl journal --lines 5 u.service 2>&1)" "etcd driver: journal as through the API"
 out=$(ectl ssh u.service hostname 2>&1)
 is "$?|$out" "0|$H2" "etcd driver: fleetctl ssh u.service hostname"
+# through an ssh tunnel to m1 (both drivers): the connections are made from m1
+tun() { fctl --tunnel "$(machine_ip m1)" --ssh-username root --strict-host-key-checking=true --known-hosts-file "$KNOWN" "$@"; }
+want=$(fctl list-units --full --no-legend 2>&1)
+is "$(tun list-units --full --no-legend 2>&1)" "$want" "--tunnel m1: list-units through the API"
+is "$(tun --driver=etcd --endpoint "$ETCD_EP" list-units --full --no-legend 2>&1)" "$want" "--tunnel m1: list-units with the etcd driver"
+# (and the tunnel is really taken: through a tunnel host nobody answers on, both fail)
+out=$(fctl --tunnel 127.0.0.1:1 --request-timeout 2 list-units 2>&1)
+[ $? = 1 ] && ok "--tunnel to nowhere: the API driver fails" || { not_ok "--tunnel to nowhere: the API driver fails"; diag "$out"; }
+out=$(fctl --tunnel 127.0.0.1:1 --driver=etcd --endpoint "$ETCD_EP" --request-timeout 2 list-units 2>&1)
+[ $? = 1 ] && ok "--tunnel to nowhere: the etcd driver fails" || { not_ok "--tunnel to nowhere: the etcd driver fails"; diag "$out"; }
 printf '[Service]\nExecStart=/bin/sleep infinity\n\n[X-Fleet]\nMachineID=%s\n' "$M2" >"$TMP/e.service"
 out=$(ectl start --block-attempts=5 "$TMP/e.service" 2>&1)
 is "$?" 0 "etcd driver: start e.service waits until it runs"
