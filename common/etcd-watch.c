@@ -426,3 +426,7 @@ int64_t etcd_watch_get_compact_revision(EtcdWatch *w) {
 bool etcd_watch_is_active(EtcdWatch *w) {
         return w->active;
 }
+
+bool etcd_watch_is_live(EtcdWatch *w) {
+        return w->transfer && w->created;
+}

@@ -276,3 +276,6 @@ int64_t etcd_watch_get_next_revision(EtcdWatch *w);
 int64_t etcd_watch_get_compact_revision(EtcdWatch *w);
 /* True while a stream is open (or being re-opened by auto_resume). */
 bool etcd_watch_is_active(EtcdWatch *w);
+/* Whether a stream is open now and etcd confirmed it ("created"): events flow as they happen.
+ * False between a broken stream and its resumption. */
+bool etcd_watch_is_live(EtcdWatch *w);

@@ -72,3 +72,7 @@ RegistryCacheWatch *registry_cache_watch_free(RegistryCacheWatch *w) {
 const RegistryCache *registry_cache_watch_get_cache(const RegistryCacheWatch *w) {
         return w->cache;
 }
+
+bool registry_cache_watch_is_live(const RegistryCacheWatch *w) {
+        return registry_watch_is_live(w->watch);
+}

@@ -31,3 +31,7 @@ DEFINE_CLEANUP(RegistryCacheWatch *, registry_cache_watch_free);
 
 /* The cache (borrowed, owned by w). */
 const RegistryCache *registry_cache_watch_get_cache(const RegistryCacheWatch *w);
+
+/* Whether the watch is live (registry_watch_is_live()): the cache follows etcd as it changes.
+ * False while etcd cannot be reached, even though the cache keeps its last state. */
+bool registry_cache_watch_is_live(const RegistryCacheWatch *w);

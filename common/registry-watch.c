@@ -300,6 +300,10 @@ int registry_watch_restart(RegistryWatch *w, int64_t start_revision) {
         return w->opts.resync ? start_list(w) : start_watch(w, start_revision);
 }
 
+bool registry_watch_is_live(RegistryWatch *w) {
+        return w->watch && !w->list_call && etcd_watch_is_live(w->watch);
+}
+
 int64_t registry_watch_get_revision(RegistryWatch *w) {
         return w->revision;
 }

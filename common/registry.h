@@ -254,5 +254,8 @@ DEFINE_CLEANUP(RegistryWatch *, registry_watch_free);
 /* Restart: in resync mode re-list (start_revision ignored); else watch from start_revision.
  * 0, -ENOMEM, -ENOTCONN (registry freed). */
 int registry_watch_restart(RegistryWatch *w, int64_t start_revision);
+/* Whether the watch's stream is open and confirmed, with no re-listing under way: what it has
+ * delivered is etcd's state as of now, give or take the stream's delay. */
+bool registry_watch_is_live(RegistryWatch *w);
 /* Revision the caller is up to date with (last delivered revision), 0 before any delivery. */
 int64_t registry_watch_get_revision(RegistryWatch *w);
