@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "api-cache.h"
 #include "api-json.h"
 #include "api-model.h"
 #include "api-route.h"
@@ -24,7 +25,9 @@
 #include "registry.h"
 #include "ui.h"
 
-#define API_FETCH_MAX 6
+#define API_FETCH_MAX 16 /* a whole-prefix read from the registry copy takes one per key kind */
+/* The registry copy goes after this long without a read (api-cache.h). */
+#define API_CACHE_IDLE_USEC (10 * 60 * 1000 * 1000ULL)
 
 typedef struct ApiCtx ApiCtx;
 typedef void (*ApiFetchDone)(ApiCtx *c, int error);
@@ -34,6 +37,11 @@ typedef struct ApiFetchSlot {
         EtcdCall *call;     /* while running */
         RegistryList *list; /* the result; NULL for a get of an absent key */
         bool is_get;
+        /* or the result from the API's registry copy: borrowed, valid only until the request
+         * returns to the event loop (read routes answer at once) */
+        const RegistryEntry *cached;
+        size_t n_cached;
+        bool from_cache;
 } ApiFetchSlot;
 
 struct Api {
@@ -49,7 +57,11 @@ struct Api {
         ApiCtx *pending;       /* requests not answered yet */
         size_t n_pending;
         uint64_t status_counts[API_METRICS_N_CODES];
-        Ui *ui; /* the web view under /ui */
+        Ui *ui;                 /* the web view under /ui */
+        ApiCache *cache;        /* the registry copy read routes answer from (api-cache.h) */
+        int64_t write_revision; /* of this API's latest write: reads wait for the copy to reach it
+                                 */
+        uint64_t reads_cached, reads_etcd; /* read requests answered from the copy / etcd */
 };
 
 struct ApiCtx {
@@ -90,6 +102,11 @@ void api_ctx_reply_internal(ApiCtx *c, int error);
 int api_fetch_list(ApiCtx *c, RegistryKeyKind kind, const char *sub, bool keys_only);
 /* Start reading one key; an absent key gives a NULL list, not an error. */
 int api_fetch_get(ApiCtx *c, const RegistryKey *key);
+/* The entries slot i fetched (from etcd or from the registry copy), *ret_n of them; NULL and
+ * 0 for an absent key. Borrowed like api_ctx_index()'s. */
+const RegistryEntry *api_fetch_entries(const ApiCtx *c, size_t i, size_t *ret_n);
+/* A write of this API succeeded at revision: later reads wait until the copy reaches it. */
+void api_note_write(Api *a, int64_t revision);
 /* Call done (maybe right away) when every started read has completed. Call last. */
 void api_fetch_wait(ApiCtx *c, ApiFetchDone done);
 /* Forget the results (no read may be running). */

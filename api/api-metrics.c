@@ -110,6 +110,12 @@ static void write_api(FILE *f, const ApiMetrics *m) {
         metrics_family(f, "fleet_api_requests_pending", "gauge",
                        "HTTP API requests waiting for etcd.");
         fprintf(f, "fleet_api_requests_pending %zu\n", m->api_pending);
+        metrics_family(f, "fleet_api_registry_reads_total", "counter",
+                       "Registry reads of the API's GET routes, by where they were answered from: "
+                       "the in-memory copy or etcd.");
+        metrics_sample_u64(f, "fleet_api_registry_reads_total", "source=\"memory\"",
+                           m->reads_memory);
+        metrics_sample_u64(f, "fleet_api_registry_reads_total", "source=\"etcd\"", m->reads_etcd);
 }
 
 int api_metrics_write(FILE *f, const ApiMetrics *m) {

@@ -148,13 +148,83 @@ static int fetch_slot(ApiCtx *c, ApiFetchSlot **ret) {
         return (int) c->n_slots++;
 }
 
+static bool read_cache_wanted(const ApiCtx *c) {
+        const char *method = http_request_method(c->req);
+
+        return c->api->cache && (streq(method, "GET") || streq(method, "HEAD"));
+}
+
+/*
+ * The registry copy a read may be answered from: only for GET and HEAD (a write decides on
+ * etcd's latest, with its revisions), and only once the copy has caught up with this API's
+ * own latest write, so that a client reads what it wrote through this fleetd. Every read keeps
+ * the copy (it starts on the first one, which etcd still answers).
+ */
+static const RegistryCache *read_cache(ApiCtx *c) {
+        if (!read_cache_wanted(c))
+                return NULL;
+        (void) api_cache_use(c->api->cache);
+        return api_cache_current(c->api->cache, c->api->write_revision);
+}
+
+/* The entries of kind whose key starts with sub, as registry_key_dir() words it (SCHEDULE and
+ * METADATA: the machine ID; STATE: the unit name), from the copy's sorted array. */
+static void cache_select(const RegistryCache *rc, RegistryKeyKind kind, const char *sub,
+                         ApiFetchSlot *s) {
+        size_t n, lo, hi;
+        const RegistryEntry *e = registry_cache_list(rc, kind, &n);
+
+        s->from_cache = true;
+        s->cached = e;
+        s->n_cached = n;
+        if (!sub || n == 0)
+                return;
+        if (kind == REGISTRY_KEY_STATE) {
+                /* sorted by (name, machine_id): one run of equal names */
+                for (lo = 0; lo < n && strcmp(e[lo].key.name, sub) < 0; lo++)
+                        ;
+                for (hi = lo; hi < n && streq(e[hi].key.name, sub); hi++)
+                        ;
+                s->cached = e + lo;
+                s->n_cached = hi - lo;
+                return;
+        }
+        /* SCHEDULE, METADATA: by machine ID, not contiguous; no read route asks (yet) */
+        s->cached = NULL;
+        s->n_cached = 0;
+        s->from_cache = false;
+}
+
 int api_fetch_list(ApiCtx *c, RegistryKeyKind kind, const char *sub, bool keys_only) {
+        const RegistryCache *rc = read_cache(c);
         ApiFetchSlot *s;
         int i, r;
 
         i = fetch_slot(c, &s);
         if (i < 0)
                 return i;
+        if (rc && kind < 0) {
+                /* the whole prefix: one slot per kind */
+                cache_select(rc, 0, NULL, s);
+                for (RegistryKeyKind k = 1; k < _REGISTRY_KEY_KIND_MAX; k++) {
+                        ApiFetchSlot *t;
+
+                        if (fetch_slot(c, &t) < 0)
+                                return -E2BIG;
+                        cache_select(rc, k, NULL, t);
+                }
+                c->api->reads_cached++;
+                return i;
+        }
+        if (rc) {
+                cache_select(rc, kind, sub, s);
+                if (s->from_cache) {
+                        c->api->reads_cached++;
+                        return i;
+                }
+        }
+        if (rc || read_cache_wanted(c))
+                c->api->reads_etcd++;
         r = registry_list(c->api->registry, kind, sub, 0, keys_only, on_fetched, s, &s->call);
         if (r < 0) {
                 fetch_fail(c, r);
@@ -165,6 +235,7 @@ int api_fetch_list(ApiCtx *c, RegistryKeyKind kind, const char *sub, bool keys_o
 }
 
 int api_fetch_get(ApiCtx *c, const RegistryKey *key) {
+        const RegistryCache *rc = read_cache(c);
         ApiFetchSlot *s;
         int i, r;
 
@@ -172,6 +243,18 @@ int api_fetch_get(ApiCtx *c, const RegistryKey *key) {
         if (i < 0)
                 return i;
         s->is_get = true;
+        if (rc) {
+                const RegistryEntry *e =
+                        registry_cache_get(rc, key->kind, key->name, key->machine_id);
+
+                s->from_cache = true;
+                s->cached = e;
+                s->n_cached = e ? 1 : 0;
+                c->api->reads_cached++;
+                return i;
+        }
+        if (read_cache_wanted(c))
+                c->api->reads_etcd++;
         r = registry_get(c->api->registry, key, on_fetched, s, &s->call);
         if (r < 0) {
                 fetch_fail(c, r);
@@ -179,6 +262,25 @@ int api_fetch_get(ApiCtx *c, const RegistryKey *key) {
         }
         c->n_running++;
         return i;
+}
+
+const RegistryEntry *api_fetch_entries(const ApiCtx *c, size_t i, size_t *ret_n) {
+        const ApiFetchSlot *s = i < c->n_slots ? &c->slots[i] : NULL;
+
+        if (s && s->from_cache) {
+                *ret_n = s->n_cached;
+                return s->cached;
+        }
+        if (s && s->list) {
+                *ret_n = s->list->n_entries;
+                return s->list->entries;
+        }
+        *ret_n = 0;
+        return NULL;
+}
+
+void api_note_write(Api *a, int64_t revision) {
+        a->write_revision = MAX(a->write_revision, revision);
 }
 
 void api_fetch_wait(ApiCtx *c, ApiFetchDone done) {
@@ -216,12 +318,13 @@ int api_ctx_index(ApiCtx *c, ApiIndex *ret) {
         ApiIndex x = {};
 
         for (size_t i = 0; i < c->n_slots; i++) {
-                const RegistryList *l = c->slots[i].list;
+                size_t n;
+                const RegistryEntry *e = api_fetch_entries(c, i, &n);
                 int r;
 
-                if (!l)
+                if (n == 0)
                         continue;
-                r = api_index_add(&x, l->entries, l->n_entries);
+                r = api_index_add(&x, e, n);
                 if (r < 0) {
                         api_index_done(&x);
                         return r;
@@ -353,7 +456,9 @@ int api_new(Api **ret, sd_event *e, Registry *r, const ApiConfig *cfg) {
         if (k >= 0)
                 k = http_server_new(&a->http, e, server, on_request, a);
         if (k >= 0)
-                k = ui_new(&a->ui, e, r);
+                k = api_cache_new(&a->cache, e, r, API_CACHE_IDLE_USEC);
+        if (k >= 0)
+                k = ui_new(&a->ui, e, a->cache);
         if (k >= 0 && cfg->tls_cert_file && *cfg->tls_cert_file) {
                 _cleanup_free_ char *msg = NULL;
 
@@ -377,6 +482,7 @@ Api *api_free(Api *a) {
         while (a->pending)
                 api_ctx_reply_error(a->pending, 503, API_MESSAGE_UNAVAILABLE);
         ui_free(a->ui);
+        api_cache_free(a->cache);
         http_server_free(a->http);
         sd_event_source_disable_unref(a->wake);
         sd_event_unref(a->event);

@@ -69,6 +69,7 @@ static void patch_written(Registry *r, int error, int64_t revision, void *userda
                 api_ctx_reply_registry_error(c, error, strerror(-error));
                 return;
         }
+        api_note_write(c->api, revision);
         patch_next(c);
 }
 

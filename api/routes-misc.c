@@ -21,6 +21,8 @@ static void metrics_reply(ApiCtx *c, const ApiIndex *x) {
                 .etcd = etcd_client_get_stats(registry_get_client(a->registry)),
                 .api_requests = a->status_counts,
                 .api_pending = a->n_pending - 1, /* not this scrape */
+                .reads_memory = a->reads_cached,
+                .reads_etcd = a->reads_etcd,
         };
         _cleanup_free_ char *text = NULL;
         size_t len = 0;

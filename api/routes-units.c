@@ -64,9 +64,10 @@ void api_route_units_list(ApiCtx *c) {
 
 /* The entry of a single-key read in slot i, or NULL if the key is absent. */
 static const RegistryEntry *slot_entry(ApiCtx *c, size_t i) {
-        const RegistryList *l = i < c->n_slots ? c->slots[i].list : NULL;
+        size_t n;
+        const RegistryEntry *e = api_fetch_entries(c, i, &n);
 
-        return l && l->n_entries > 0 ? &l->entries[0] : NULL;
+        return n > 0 ? e : NULL;
 }
 
 static void unit_get_done(ApiCtx *c, int error) {
@@ -172,6 +173,7 @@ static void put_written(Registry *r, int error, int64_t revision, void *userdata
                 api_ctx_reply_registry_error(c, error, NULL);
                 return;
         }
+        api_note_write(c->api, revision);
         api_ctx_reply(c, s->success_status, NULL, NULL, 0, NULL);
 }
 
@@ -314,8 +316,10 @@ static void unit_deleted(Registry *r, int error, int64_t revision, void *userdat
                 api_ctx_reply_error(c, 404, "unit does not exist");
         else if (error < 0)
                 api_ctx_reply_registry_error(c, error, NULL);
-        else
+        else {
+                api_note_write(c->api, revision);
                 api_ctx_reply(c, 204, NULL, NULL, 0, NULL);
+        }
 }
 
 void api_route_unit_delete(ApiCtx *c) {

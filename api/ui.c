@@ -4,17 +4,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "api-cache.h"
 #include "log.h"
-#include "registry-cache-watch.h"
 #include "ui-http.h"
 #include "ui-model.h"
 #include "ui.h"
 
 struct Ui {
         sd_event *event;
-        Registry *registry;
-        RegistryCacheWatch *cache; /* while in use */
-        uint64_t last_used;        /* CLOCK_MONOTONIC of the last request */
+        ApiCache *cache;    /* the API's registry copy (borrowed) */
+        bool listening;     /* while the view is in use: the copy is kept and reports changes */
+        uint64_t last_used; /* CLOCK_MONOTONIC of the last request */
         UiTracker *tracker;
         HttpStream *clients[UI_MAX_CLIENTS];
         size_t n_clients;
@@ -24,6 +24,11 @@ struct Ui {
         bool dirty;
         uint64_t flush_delay; /* from a change to its flush: see on_flush() */
 };
+
+/* The registry copy while the view is in use (it may not be valid yet), else NULL. */
+static const RegistryCache *cache_of(const Ui *u) {
+        return u->listening ? api_cache_peek(u->cache) : NULL;
+}
 
 static void client_remove(Ui *u, HttpStream *s) {
         for (size_t i = 0; i < u->n_clients; i++)
@@ -58,10 +63,9 @@ static int snapshot_event(Ui *u, char **ret) {
         _cleanup_free_ char *json = NULL;
         int r;
 
-        if (!u->cache)
+        if (!cache_of(u))
                 return -ESRCH;
-        r = ui_snapshot_json(registry_cache_watch_get_cache(u->cache), u->tracker,
-                             u->etcd_available, &json);
+        r = ui_snapshot_json(cache_of(u), u->tracker, u->etcd_available, &json);
         if (r < 0)
                 return r;
         return ui_sse_event("snapshot", json, ret);
@@ -91,10 +95,9 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         int r;
 
         u->dirty = false;
-        if (!u->cache)
+        if (!cache_of(u))
                 return 0;
-        r = ui_tracker_observe(u->tracker, registry_cache_watch_get_cache(u->cache),
-                               now_realtime());
+        r = ui_tracker_observe(u->tracker, cache_of(u), now_realtime());
         if (r < 0)
                 log_debug_errno(r, "web view: cannot derive events, ignoring: %m");
         if (u->n_clients == 0)
@@ -126,6 +129,7 @@ static void mark_dirty(Ui *u) {
 
 static void on_cache_changed(RegistryCacheWatch *w, int error, const RegistryWatchUpdate *up,
                              void *userdata) {
+        /* w is NULL: the API's copy (api-cache.h) reports its watch's updates */
         Ui *u = userdata;
 
         if (error < 0)
@@ -134,32 +138,37 @@ static void on_cache_changed(RegistryCacheWatch *w, int error, const RegistryWat
         mark_dirty(u);
 }
 
-/* Make the registry copy if the web view was not in use. */
+/* Keep the registry copy and follow its changes, if the web view was not in use. */
 static int cache_start(Ui *u) {
         int r;
 
         u->last_used = now_monotonic();
-        if (u->cache)
-                return 0;
-        r = registry_cache_watch_new(u->registry, on_cache_changed, u, &u->cache);
+        r = api_cache_use(u->cache);
         if (r < 0)
-                return log_warning_errno(r, "web view: cannot watch the registry: %m");
+                return r;
+        if (u->listening)
+                return 0;
+        r = api_cache_listen(u->cache, on_cache_changed, u);
+        if (r < 0 && r != -EEXIST)
+                return log_warning_errno(r, "web view: cannot follow the registry copy: %m");
+        u->listening = true;
         /* the heartbeat also checks for idleness: it runs only while the view is in use */
         r = sd_event_source_set_time_relative(u->heartbeat, UI_HEARTBEAT_USEC);
         if (r >= 0)
                 r = sd_event_source_set_enabled(u->heartbeat, SD_EVENT_ON);
         if (r < 0)
                 log_debug_errno(r, "web view: cannot arm the heartbeat: %m");
-        log_debug("web view: in use, watching the registry");
+        log_debug("web view: in use, following the registry copy");
         return 0;
 }
 
-/* Drop the copy when nobody has looked for UI_IDLE_USEC. */
+/* Let the copy go when nobody has looked for UI_IDLE_USEC. */
 static void cache_maybe_stop(Ui *u) {
-        if (!u->cache || u->n_clients > 0 || now_monotonic() - u->last_used < UI_IDLE_USEC)
+        if (!u->listening || u->n_clients > 0 || now_monotonic() - u->last_used < UI_IDLE_USEC)
                 return;
-        log_debug("web view: idle, dropping the registry copy");
-        u->cache = registry_cache_watch_free(u->cache);
+        log_debug("web view: idle, no longer following the registry copy");
+        (void) api_cache_unlisten(u->cache, on_cache_changed, u);
+        u->listening = false;
         ui_tracker_forget(u->tracker);
         (void) sd_event_source_set_enabled(u->heartbeat, SD_EVENT_OFF);
 }
@@ -230,8 +239,8 @@ static void serve_state(Ui *u, HttpRequest *req) {
         _cleanup_free_ char *json = NULL;
         UiReply r;
 
-        if (!u->cache || ui_snapshot_json(registry_cache_watch_get_cache(u->cache), u->tracker,
-                                          u->etcd_available, &json) < 0) {
+        if (!cache_of(u) ||
+            ui_snapshot_json(cache_of(u), u->tracker, u->etcd_available, &json) < 0) {
                 reply_text(req, 500, "text/plain; charset=utf-8",
                            "the web view cannot read its copy of the registry\n");
                 return;
@@ -242,7 +251,7 @@ static void serve_state(Ui *u, HttpRequest *req) {
 }
 
 static void serve_unit(Ui *u, HttpRequest *req, const char *name) {
-        const RegistryCache *c = u->cache ? registry_cache_watch_get_cache(u->cache) : NULL;
+        const RegistryCache *c = cache_of(u);
         const RegistryEntry *job, *unit;
 
         if (!c || !registry_cache_is_valid(c)) {
@@ -300,14 +309,14 @@ void ui_set_etcd_available(Ui *u, bool available) {
 }
 
 const RegistryCache *ui_get_cache(const Ui *u) {
-        return u->cache ? registry_cache_watch_get_cache(u->cache) : NULL;
+        return cache_of(u);
 }
 
 size_t ui_n_clients(const Ui *u) {
         return u->n_clients;
 }
 
-int ui_new(Ui **ret, sd_event *e, Registry *reg) {
+int ui_new(Ui **ret, sd_event *e, ApiCache *cache) {
         _cleanup_(ui_freep) Ui *u = calloc(1, sizeof(Ui));
         int r;
 
@@ -331,7 +340,7 @@ int ui_new(Ui **ret, sd_event *e, Registry *reg) {
                 return r;
         (void) sd_event_source_set_description(u->heartbeat, "ui-heartbeat");
         (void) sd_event_source_set_enabled(u->heartbeat, SD_EVENT_OFF);
-        u->registry = reg;
+        u->cache = cache;
         *ret = TAKE_PTR(u);
         return 0;
 }
@@ -341,7 +350,8 @@ Ui *ui_free(Ui *u) {
                 return NULL;
         while (u->n_clients > 0)
                 http_stream_end(u->clients[--u->n_clients]);
-        registry_cache_watch_free(u->cache);
+        if (u->listening)
+                (void) api_cache_unlisten(u->cache, on_cache_changed, u);
         ui_tracker_free(u->tracker);
         sd_event_source_disable_unref(u->flush);
         sd_event_source_disable_unref(u->heartbeat);

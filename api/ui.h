@@ -22,6 +22,7 @@
 
 #include "http-server.h"
 #include "macro.h"
+#include "api-cache.h"
 #include "registry-cache.h"
 #include "registry.h"
 
@@ -32,10 +33,10 @@
 
 typedef struct Ui Ui;
 
-/* A web view over registry r (borrowed: it must outlive the Ui); its copy of the registry is
- * made on first use. 0, -ENOMEM. */
-int ui_new(Ui **ret, sd_event *e, Registry *r);
-/* End every feed and stop the watch. NULL ok. */
+/* A web view over the API's registry copy (borrowed: it must outlive the Ui), which the view
+ * keeps while it is in use. 0, -ENOMEM. */
+int ui_new(Ui **ret, sd_event *e, ApiCache *cache);
+/* End every feed and let the copy go. NULL ok. */
 Ui *ui_free(Ui *u);
 DEFINE_CLEANUP(Ui *, ui_free);
 

@@ -925,6 +925,98 @@ START_TEST(test_etcd_unavailable) {
 }
 END_TEST
 
+/* ---- reads from memory ---------------------------------------------------------------------- */
+
+/* fleet_api_registry_reads_total{source="<source>"} of a /metrics scrape. */
+static uint64_t reads_from(const char *source) {
+        _cleanup_free_ char *needle = NULL;
+        Resp r = request("GET", "/metrics", NULL);
+        unsigned long long n = 0;
+        const char *p;
+
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_int_ge(
+                asprintf(&needle, "fleet_api_registry_reads_total{source=\"%s\"} ", source), 0);
+        p = strstr(r.body, needle);
+        ck_assert_msg(p, "no %s in /metrics", needle);
+        ck_assert_int_eq(sscanf(p + strlen(needle), "%llu", &n), 1);
+        resp_done(&r);
+        return n;
+}
+
+static bool never(void *userdata) {
+        return false;
+}
+
+/* Let the event loop run for usec (the API's watch delivers meanwhile). */
+static void run_for(uint64_t usec) {
+        (void) etcd_launcher_run_until(event, never, NULL, usec);
+}
+
+START_TEST(test_reads_from_memory) {
+        EtcdLauncherOptions o = {.base_dir = scratch};
+        uint64_t memory0, memory1;
+        int i;
+
+        teardown();
+        ck_assert_int_eq(etcd_launcher_start(&o, &own_etcd), 0);
+        start_api(own_etcd);
+        expect(request("PUT", U "a.service", "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
+
+        /* The first read starts the copy (etcd answers it); once listed, memory does. */
+        memory0 = reads_from("memory");
+        for (i = 0; i < 100 && reads_from("memory") == memory0; i++) {
+                Resp r = request("GET", "/fleet/v1/units", NULL);
+
+                ck_assert_int_eq(r.status, 200);
+                resp_done(&r);
+                run_for(20 * 1000);
+        }
+        ck_assert_msg(i < 100, "GETs never came from memory");
+
+        /* Read your writes: a GET right after this API's PUT sees it, every time. */
+        memory0 = reads_from("memory");
+        for (i = 0; i < 20; i++) {
+                _cleanup_free_ char *path = NULL, *want = NULL;
+
+                ck_assert_int_ge(asprintf(&path, U "b%d.service", i), 0);
+                ck_assert_int_ge(
+                        asprintf(&want,
+                                 "{\"currentState\":\"inactive\",\"desiredState\":\"inactive\","
+                                 "\"name\":\"b%d.service\",\"options\":" HELLO_OPTIONS_OUT "}",
+                                 i),
+                        0);
+                expect(request("PUT", path, "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
+                expect(request("GET", path, NULL), 200, want);
+                expect(request("DELETE", path, NULL), 204, NULL);
+                expect_error(request("GET", path, NULL), 404, "unit does not exist");
+        }
+        memory1 = reads_from("memory");
+        ck_assert_uint_gt(memory1, memory0);
+
+        /* A write made around this API (straight to the registry) shows once the watch brings
+         * it, with no etcd read. */
+        ck_assert_int_eq(registry_destroy_job_sync(registry, "a.service", NULL), 0);
+        for (i = 0; i < 100; i++) {
+                Resp r = request("GET", U "a.service", NULL);
+                long status = r.status;
+
+                resp_done(&r);
+                if (status == 404)
+                        break;
+                ck_assert_int_eq(status, 200);
+                run_for(20 * 1000);
+        }
+        ck_assert_msg(i < 100, "a.service never disappeared from the copy");
+
+        /* etcd dies: the copy's watch is no longer live, reads go to etcd again and fail */
+        ck_assert_int_eq(etcd_launcher_kill_member(own_etcd, 0), 0);
+        run_for(200 * 1000);
+        expect_error(request("GET", "/fleet/v1/units", NULL), 503, UNAVAILABLE);
+        expect_error(request("GET", "/fleet/v1/state", NULL), 503, UNAVAILABLE);
+}
+END_TEST
+
 static bool api_has_pending(void *userdata) {
         return api_n_pending(api) > 0;
 }
@@ -979,6 +1071,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_discovery);
         tcase_add_test(tc, test_metrics);
         tcase_add_test(tc, test_etcd_unavailable);
+        tcase_add_test(tc, test_reads_from_memory);
         tcase_add_test(tc, test_free_with_pending);
         suite_add_tcase(s, tc);
         return s;
