@@ -15,6 +15,7 @@ static const char *const kind_table[_REGISTRY_KEY_KIND_MAX] = {
         [REGISTRY_KEY_GLOBAL] = "global",   [REGISTRY_KEY_SCHEDULE] = "schedule",
         [REGISTRY_KEY_MACHINE] = "machine", [REGISTRY_KEY_METADATA] = "metadata",
         [REGISTRY_KEY_STATE] = "state",     [REGISTRY_KEY_ENGINE_LEADER] = "engine",
+        [REGISTRY_KEY_REASON] = "reason",
 };
 
 const char *registry_key_kind_to_string(RegistryKeyKind k) {
@@ -171,6 +172,10 @@ int registry_key_state(const char *prefix, const char *name, const char *machine
 
 int registry_key_engine_leader(const char *prefix, char **ret) {
         return build(prefix, REGISTRY_KEY_ENGINE_LEADER, NULL, NULL, ret);
+}
+
+int registry_key_reason(const char *prefix, const char *name, char **ret) {
+        return build(prefix, REGISTRY_KEY_REASON, name, NULL, ret);
 }
 
 int registry_key_dir(const char *prefix, RegistryKeyKind kind, const char *sub, char **ret) {
@@ -772,6 +777,48 @@ int registry_leader_from_json(const char *text, size_t size, RegistryLeader *ret
         return 0;
 }
 
+/* ---- reason (fleet-c) ----------------------------------------------------------------------- */
+
+void registry_reason_done(RegistryReason *r) {
+        if (!r)
+                return;
+        free(r->reason);
+        *r = (RegistryReason){};
+}
+
+int registry_reason_to_json(const RegistryReason *r, char **ret) {
+        json_auto_t *o = json_object();
+        int e;
+
+        if (!o)
+                return -ENOMEM;
+        if (!r->reason || r->job_revision <= 0)
+                return -EINVAL;
+        e = set_new(o, "jobRevision", json_integer(r->job_revision));
+        e = e < 0 ? e : set_str(o, "reason", r->reason);
+        return e < 0 ? e : dump(o, ret);
+}
+
+int registry_reason_from_json(const char *text, size_t size, RegistryReason *ret) {
+        json_auto_t *o = NULL;
+        RegistryReason r = {};
+        json_t *v;
+        int e;
+
+        e = load(text, size, &o);
+        if (e < 0)
+                return e;
+        v = json_object_get(o, "jobRevision");
+        if (!json_is_integer(v) || json_integer_value(v) <= 0)
+                return -EBADMSG;
+        r.job_revision = json_integer_value(v);
+        e = get_str(o, "reason", &r.reason);
+        if (e < 0)
+                return e;
+        *ret = r;
+        return 0;
+}
+
 /* ---- entries -------------------------------------------------------------------------------- */
 
 void registry_entry_done(RegistryEntry *e) {
@@ -796,6 +843,9 @@ void registry_entry_done(RegistryEntry *e) {
                         break;
                 case REGISTRY_KEY_ENGINE_LEADER:
                         registry_leader_done(&e->leader);
+                        break;
+                case REGISTRY_KEY_REASON:
+                        registry_reason_done(&e->reason);
                         break;
                 default:
                         break;
@@ -829,6 +879,8 @@ static int decode_value(RegistryEntry *e, const EtcdKeyValue *kv) {
                 return registry_machine_from_json(v, n, &e->machine);
         case REGISTRY_KEY_ENGINE_LEADER:
                 return registry_leader_from_json(v, n, &e->leader);
+        case REGISTRY_KEY_REASON:
+                return registry_reason_from_json(v, n, &e->reason);
         case REGISTRY_KEY_STATE: {
                 int r = registry_unit_state_from_json(v, n, &e->state);
                 r = r < 0 ? r : dup_part(e->key.name, &e->state.name);

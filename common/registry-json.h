@@ -13,6 +13,7 @@
  *   <P>metadata/<machineID>/<key>    raw value ("" = removes the key from the merged view)
  *   <P>state/<name>/<machineID>      {"loadState","activeState","subState","unitHash","fleetState"}
  *   <P>engine/leader                 {"MachineID","Version"}
+ *   <P>reason/<name>                 {"reason","jobRevision"} (fleet-c: why a unit is not placed)
  *
  * <P> is etcd_key_prefix (REGISTRY_DEFAULT_PREFIX); it should end in '/', and one is added if
  * it does not. Unit names, machine IDs and metadata keys are key components: non-empty, no
@@ -43,12 +44,13 @@ typedef enum RegistryKeyKind {
         REGISTRY_KEY_METADATA,      /* metadata/<machine>/<key>: machine_id, name = key */
         REGISTRY_KEY_STATE,         /* state/<name>/<machine>: name, machine_id */
         REGISTRY_KEY_ENGINE_LEADER, /* engine/leader: no parts */
+        REGISTRY_KEY_REASON,        /* reason/<name>: name (fleet-c) */
         _REGISTRY_KEY_KIND_MAX,
         _REGISTRY_KEY_KIND_INVALID = -EINVAL,
 } RegistryKeyKind;
 
-/* "unit", "job", "global", "schedule", "machine", "metadata", "state", "engine" (the key's
- * directory name). */
+/* "unit", "job", "global", "schedule", "machine", "metadata", "state", "engine", "reason" (the
+ * key's directory name). */
 const char *registry_key_kind_to_string(RegistryKeyKind k);
 RegistryKeyKind registry_key_kind_from_string(const char *s);
 
@@ -80,6 +82,7 @@ int registry_key_machine(const char *prefix, const char *machine_id, char **ret)
 int registry_key_metadata(const char *prefix, const char *machine_id, const char *key, char **ret);
 int registry_key_state(const char *prefix, const char *name, const char *machine_id, char **ret);
 int registry_key_engine_leader(const char *prefix, char **ret);
+int registry_key_reason(const char *prefix, const char *name, char **ret);
 
 /*
  * A directory prefix for range/watch: "<P><kind>/" or, with sub (may be NULL),
@@ -187,6 +190,23 @@ int registry_leader_to_json(const RegistryLeader *l, char **ret);
 int registry_leader_from_json(const char *text, size_t size, RegistryLeader *ret);
 
 /*
+ * reason/<name> (fleet-c): why the leader engine cannot place the unit, written in its fenced
+ * schedule txns and deleted once the unit is placed, inactive or gone. It describes the version
+ * of job/<name> whose mod_revision is job_revision: a reason with another job_revision is
+ * stale (the job changed since) and must not be shown.
+ */
+typedef struct RegistryReason {
+        char *reason; /* never NULL once decoded */
+        int64_t job_revision;
+} RegistryReason;
+
+void registry_reason_done(RegistryReason *r);
+/* {"jobRevision":N,"reason":"..."}. -EINVAL for a NULL reason or job_revision <= 0. */
+int registry_reason_to_json(const RegistryReason *r, char **ret);
+/* Both fields required; jobRevision a positive integer. */
+int registry_reason_from_json(const char *text, size_t size, RegistryReason *ret);
+
+/*
  * One decoded key-value: parsed key, etcd metadata and the typed value of its kind.
  * For a DELETE watch event only key and mod_revision are meaningful (has_value false).
  */
@@ -205,6 +225,7 @@ typedef struct RegistryEntry {
                 char *metadata_value;    /* METADATA */
                 RegistryUnitState state; /* STATE (name, machine_id filled from the key) */
                 RegistryLeader leader;   /* ENGINE_LEADER */
+                RegistryReason reason;   /* REASON */
         };
 } RegistryEntry;
 

@@ -26,6 +26,7 @@ START_TEST(test_key_build) {
                 {REGISTRY_KEY_METADATA, "region", "m1", P "metadata/m1/region"},
                 {REGISTRY_KEY_STATE, "web.service", "m1", P "state/web.service/m1"},
                 {REGISTRY_KEY_ENGINE_LEADER, NULL, NULL, P "engine/leader"},
+                {REGISTRY_KEY_REASON, "db.service", NULL, P "reason/db.service"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(v); i++) {
@@ -422,6 +423,45 @@ START_TEST(test_entry_decode) {
 }
 END_TEST
 
+START_TEST(test_reason_json) {
+        RegistryReason r = {.reason = (char *) "no machine satisfies \"x\"", .job_revision = 42};
+        _cleanup_free_ char *json = NULL, *key = NULL;
+        RegistryReason back = {};
+        RegistryEntry e = {};
+        EtcdKeyValue x;
+        static const char *const bad[] = {
+                "{\"reason\":\"x\"}",
+                "{\"reason\":\"x\",\"jobRevision\":0}",
+                "{\"reason\":\"x\",\"jobRevision\":\"5\"}",
+                "{\"jobRevision\":5}",
+                "{\"reason\":7,\"jobRevision\":5}",
+                "[]",
+        };
+
+        ck_assert_int_eq(registry_reason_to_json(&r, &json), 0);
+        ck_assert_str_eq(json,
+                         "{\"jobRevision\":42,\"reason\":\"no machine satisfies \\\"x\\\"\"}");
+        ck_assert_int_eq(registry_reason_from_json(json, strlen(json), &back), 0);
+        ck_assert_str_eq(back.reason, r.reason);
+        ck_assert_int_eq(back.job_revision, 42);
+        registry_reason_done(&back);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_int_eq(registry_reason_from_json(bad[i], strlen(bad[i]), &back),
+                                 -EBADMSG);
+        r.job_revision = 0;
+        ck_assert_int_eq(registry_reason_to_json(&r, &key), -EINVAL);
+        ck_assert_int_eq(registry_key_reason(P, "db.service", &key), 0);
+        ck_assert_str_eq(key, P "reason/db.service");
+        ck_assert_int_eq(registry_key_kind_from_string("reason"), REGISTRY_KEY_REASON);
+
+        x = kv(P "reason/db.service", json);
+        ck_assert_int_eq(registry_entry_decode(P, &x, true, &e), 0);
+        ck_assert_int_eq(e.key.kind, REGISTRY_KEY_REASON);
+        ck_assert_str_eq(e.reason.reason, "no machine satisfies \"x\"");
+        registry_entry_done(&e);
+}
+END_TEST
+
 static Suite *registry_json_suite(void) {
         Suite *s = suite_create("registry-json");
         TCase *tc = tcase_create("core");
@@ -436,6 +476,7 @@ static Suite *registry_json_suite(void) {
         tcase_add_test(tc, test_unit_state_json);
         tcase_add_test(tc, test_leader_json);
         tcase_add_test(tc, test_entry_decode);
+        tcase_add_test(tc, test_reason_json);
         suite_add_tcase(s, tc);
         return s;
 }
