@@ -548,14 +548,20 @@ static int schedule_op(Registry *r, const RegistryScheduleOp *s, char **ret_key,
                        EtcdOp *ret) {
         int e;
 
-        e = registry_key_schedule(r->prefix, s->machine_id, s->name, ret_key);
+        if (!s->machine_id)
+                e = registry_key_reason(r->prefix, s->name, ret_key);
+        else
+                e = registry_key_schedule(r->prefix, s->machine_id, s->name, ret_key);
         if (e < 0)
                 return e;
-        if (!s->target) {
+        if (s->machine_id ? !s->target : !s->reason) {
                 *ret = (EtcdOp){.type = ETCD_OP_DELETE, .delete = {.key = *ret_key}};
                 return 0;
         }
-        e = registry_target_to_json(s->target, ret_json);
+        if (!s->machine_id)
+                e = registry_reason_to_json(s->reason, ret_json);
+        else
+                e = registry_target_to_json(s->target, ret_json);
         if (e < 0)
                 return e;
         *ret = (EtcdOp){.type = ETCD_OP_PUT, .put = {.key = *ret_key, .value = *ret_json}};

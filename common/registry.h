@@ -171,11 +171,15 @@ int registry_resign(Registry *r, int64_t term, registry_write_callback_t cb, voi
                     EtcdCall **ret_call);
 int registry_resign_sync(Registry *r, int64_t term, int64_t *ret_revision);
 
-/* One schedule change: put schedule/<machine_id>/<name> = *target, or delete it (NULL). */
+/*
+ * One schedule change: put schedule/<machine_id>/<name> = *target, or delete it (NULL).
+ * machine_id NULL: the change is to reason/<name> instead: put *reason, or delete it (NULL).
+ */
 typedef struct RegistryScheduleOp {
         const char *machine_id;
         const char *name;
         const RegistryTarget *target;
+        const RegistryReason *reason;
 } RegistryScheduleOp;
 
 /*

@@ -309,6 +309,17 @@ START_TEST(test_election_and_fencing) {
         ck_assert_int_eq(registry_apply_schedule_sync(reg, term_b, &unschedule, 1, NULL), 0);
         ck_assert_uint_eq(count(REGISTRY_KEY_SCHEDULE, "m1"), 0);
 
+        /* Reasons go in the same fenced txns (machine_id NULL). */
+        RegistryReason why = {.reason = (char *) "no machines available", .job_revision = 7};
+        RegistryScheduleOp reason_put = {.name = "c.service", .reason = &why};
+        RegistryScheduleOp reason_del = {.name = "c.service"};
+        ck_assert_int_eq(registry_apply_schedule_sync(reg, term, &reason_put, 1, NULL), -ESTALE);
+        ck_assert_uint_eq(count(REGISTRY_KEY_REASON, NULL), 0);
+        ck_assert_int_eq(registry_apply_schedule_sync(reg, term_b, &reason_put, 1, NULL), 0);
+        ck_assert_uint_eq(count(REGISTRY_KEY_REASON, NULL), 1);
+        ck_assert_int_eq(registry_apply_schedule_sync(reg, term_b, &reason_del, 1, NULL), 0);
+        ck_assert_uint_eq(count(REGISTRY_KEY_REASON, NULL), 0);
+
         ck_assert_int_eq(registry_resign_sync(reg, term, NULL), -ESTALE);
         ck_assert_int_eq(registry_resign_sync(reg, term_b, NULL), 0);
         ck_assert_int_eq(registry_campaign_sync(reg, &a, 0, &term2), 0);
