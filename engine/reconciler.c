@@ -9,6 +9,7 @@ static const char *const op_kind_table[_RECONCILE_OP_KIND_MAX] = {
         [RECONCILE_OP_SCHEDULE] = "schedule",
         [RECONCILE_OP_UNSCHEDULE] = "unschedule",
         [RECONCILE_OP_UPDATE] = "update",
+        [RECONCILE_OP_REASON] = "reason",
 };
 
 const char *reconcile_op_kind_to_string(ReconcileOpKind k) {
@@ -248,7 +249,7 @@ static int add_maintenance(Work *w) {
         }
         if (w->n_ops > n_decision_ops)
                 qsort_safe(w->ops + n_decision_ops, w->n_ops - n_decision_ops, sizeof(*w->ops),
-                      cmp_op);
+                           cmp_op);
         return 0;
 }
 
@@ -296,6 +297,79 @@ static int coalesce(Work *w, ReconcilePlan *p) {
                 else
                         p->n_update++;
         }
+        return 0;
+}
+
+static int cmp_reason(const void *a, const void *b) {
+        return strcmp(((const ReconcileReason *) a)->name, ((const ReconcileReason *) b)->name);
+}
+
+/* The entry named name in a (sorted by name, n entries), or NULL. */
+static const ReconcileReason *find_reason(const ReconcileReason *a, size_t n, const char *name) {
+        ReconcileReason key = {.name = name};
+
+        return n > 0 ? bsearch(&key, a, n, sizeof(*a), cmp_reason) : NULL;
+}
+
+static int sorted_copy(const ReconcileReason *a, size_t n, ReconcileReason **ret) {
+        ReconcileReason *c = calloc(MAX(n, (size_t) 1), sizeof(*c));
+
+        if (!c)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                c[i] = a[i];
+        if (n > 1)
+                qsort(c, n, sizeof(*c), cmp_reason);
+        *ret = c;
+        return 0;
+}
+
+static void push_reason(ReconcilePlan *p, const char *name, const char *reason, int64_t rev) {
+        p->ops[p->n_ops++] = (ReconcileOp){
+                .kind = RECONCILE_OP_REASON,
+                .name = name,
+                .put = reason != NULL,
+                .reason = reason ? reason : "unit placed, inactive or gone",
+                .job_revision = rev,
+        };
+        p->n_reason++;
+}
+
+/* Put the reasons of the jobs left unscheduled, delete the others (after the schedule ops). */
+static int add_reasons(const ReconcileInput *in, const Work *w, ReconcilePlan *p) {
+        const SchedulerResult *res = in->result;
+        _cleanup_free_ ReconcileReason *stored = NULL, *revs = NULL;
+        size_t room = res->n_unscheduled + in->n_reasons;
+        ReconcileOp *ops;
+        int r;
+
+        if (room == 0)
+                return 0;
+        ops = reallocarray(p->ops, p->n_ops + room, sizeof(*ops));
+        if (!ops)
+                return -ENOMEM;
+        p->ops = ops;
+        r = sorted_copy(in->reasons, in->n_reasons, &stored);
+        if (r >= 0)
+                r = sorted_copy(in->job_revisions, in->n_job_revisions, &revs);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < res->n_unscheduled; i++) {
+                const SchedulerUnscheduled *u = &res->unscheduled[i];
+                const ReconcileReason *have = find_reason(stored, in->n_reasons, u->job);
+                const ReconcileReason *rev = find_reason(revs, in->n_job_revisions, u->job);
+
+                if (is_held(w, u->job) || !rev || rev->job_revision <= 0)
+                        continue;
+                if (have && have->reason && streq(have->reason, u->reason) &&
+                    have->job_revision == rev->job_revision)
+                        continue;
+                push_reason(p, u->job, u->reason, rev->job_revision);
+        }
+        for (size_t i = 0; i < in->n_reasons; i++)
+                if (!is_held(w, stored[i].name) &&
+                    !scheduler_result_find_unscheduled(res, stored[i].name))
+                        push_reason(p, stored[i].name, NULL, 0);
         return 0;
 }
 
@@ -373,6 +447,8 @@ int reconcile_plan(const ReconcileInput *in, ReconcilePlan **ret) {
                 r = add_maintenance(&w);
         if (r >= 0)
                 r = coalesce(&w, p);
+        if (r >= 0)
+                r = add_reasons(in, &w, p);
         if (r >= 0)
                 r = collect_garbage(in, p);
         p->n_skipped = w.n_skipped;

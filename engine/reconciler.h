@@ -18,6 +18,10 @@
  *    key as it already is gets dropped, so a txn never names a key twice (etcd refuses that)
  *    and nothing is written for nothing. The order of the scheduler's decisions is otherwise
  *    kept (unschedules before the placements that depend on them), rewrites come last.
+ *  - Reasons (fleet-c): every job the scheduler left unscheduled gets reason/<name> = its reason
+ *    and the job's mod_revision, written only when the stored one differs; a stored reason
+ *    whose job is placed, inactive, global or gone is deleted; held jobs keep theirs. A job
+ *    whose mod_revision is unknown gets none. These ops come after all schedule ops.
  *  - Garbage: unit/<hash> contents referenced by no job (snapshot or held) and by no schedule
  *    entry. They are deleted with a mod_revision compare, so a concurrent job creation that
  *    re-puts the same content wins.
@@ -42,21 +46,31 @@ typedef enum ReconcileOpKind {
         RECONCILE_OP_SCHEDULE,   /* a scheduler placement: put */
         RECONCILE_OP_UNSCHEDULE, /* a scheduler removal, or an entry without job: delete */
         RECONCILE_OP_UPDATE,     /* an entry rewritten to its job's hash/state: put */
+        RECONCILE_OP_REASON,     /* reason/<name>: put (job unplaceable) or delete */
         _RECONCILE_OP_KIND_MAX,
         _RECONCILE_OP_KIND_INVALID = -EINVAL,
 } ReconcileOpKind;
 
-/* "schedule", "unschedule", "update"; NULL if out of range. */
+/* "schedule", "unschedule", "update", "reason"; NULL if out of range. */
 const char *reconcile_op_kind_to_string(ReconcileOpKind k);
 
 typedef struct ReconcileOp {
         ReconcileOpKind kind;
-        const char *machine_id; /* borrowed from the input */
+        const char *machine_id; /* borrowed from the input; NULL for REASON */
         const char *name;       /* job name, borrowed */
         bool put;               /* put target (SCHEDULE, UPDATE) or delete (UNSCHEDULE) */
-        RegistryTarget target;  /* valid when put */
-        const char *reason;     /* borrowed from the input or static; never NULL */
+        RegistryTarget target;  /* valid when put, except for REASON */
+        const char *reason;     /* borrowed from the input or static; never NULL. REASON with
+                                 * put: the text to store */
+        int64_t job_revision;   /* REASON with put: the job's mod_revision it describes */
 } ReconcileOp;
+
+/* A stored reason/<name> (reason, job_revision), or a job's mod_revision (reason NULL). */
+typedef struct ReconcileReason {
+        const char *name;
+        const char *reason;
+        int64_t job_revision;
+} ReconcileReason;
 
 /* A stored unit/<hash> content. */
 typedef struct ReconcileUnit {
@@ -77,12 +91,16 @@ typedef struct ReconcileInput {
         size_t n_units;
         const ReconcileHeldJob *held;
         size_t n_held;
+        const ReconcileReason *reasons; /* every stored reason/<name>, any order */
+        size_t n_reasons;
+        const ReconcileReason *job_revisions; /* mod_revision of the snapshot's jobs, any order */
+        size_t n_job_revisions;
 } ReconcileInput;
 
 typedef struct ReconcilePlan {
         ReconcileOp *ops; /* in application order */
         size_t n_ops;
-        size_t n_schedule, n_unschedule, n_update; /* ops of each kind */
+        size_t n_schedule, n_unschedule, n_update, n_reason; /* ops of each kind */
         ReconcileUnit *garbage; /* unreferenced contents, sorted by hash (strings borrowed) */
         size_t n_garbage;
         size_t n_skipped; /* decisions dropped: for held jobs, or without a valid hash */

@@ -11,6 +11,9 @@
  *   expect:    "+a.service m1 launched h1" (schedule), "-a.service m1" (unschedule),
  *              "~a.service m1 loaded h2" (update), in application order
  *   garbage:   "h3"                           unreferenced contents, sorted
+ *   reasons:   "a.service 4 text"             stored reason/<name> (job revision, text)
+ *   revisions: "a.service 5"                  the jobs' mod_revisions
+ *   expect:    "?a.service 5 text" (put reason/<name>), "!a.service" (delete it)
  */
 #include <check.h>
 #include <stdio.h>
@@ -26,6 +29,8 @@
 #include "xfleet.h"
 
 #define MAXL 16
+/* What the scheduler says about a job bound to a machine that does not exist. */
+#define REASON_M9 "no live machine matches MachineID=m9"
 
 typedef struct Case {
         const char *name;
@@ -39,6 +44,8 @@ typedef struct Case {
         const char *expect[MAXL];
         const char *garbage[MAXL];
         size_t skipped;
+        const char *reasons[MAXL];
+        const char *revisions[MAXL];
 } Case;
 
 /* clang-format off */
@@ -145,6 +152,50 @@ static const Case cases[] = {
                       "x.service m2 launched h3" },
         .expect = { "-a.service m1", "-b.service m1", "+a.service m3 launched h1",
                     "+b.service m3 launched h2" },
+}, {
+        .name = "reasons: an unplaceable job gets its reason with its job revision",
+        .run_scheduler = true,
+        .machines = { "m1" },
+        .jobs = { "a.service launched h1 | MachineID=m9", "b.service launched h2" },
+        .revisions = { "a.service 5", "b.service 6" },
+        .expect = { "+b.service m1 launched h2", "?a.service 5 " REASON_M9 },
+}, {
+        .name = "reasons: the same reason for the same job revision is not written again",
+        .run_scheduler = true,
+        .machines = { "m1" },
+        .jobs = { "a.service launched h1 | MachineID=m9" },
+        .revisions = { "a.service 5" },
+        .reasons = { "a.service 5 " REASON_M9 },
+}, {
+        .name = "reasons: rewritten for a new job revision or a new text",
+        .run_scheduler = true,
+        .machines = { "m1" },
+        .jobs = { "a.service launched h1 | MachineID=m9", "b.service loaded h1 | MachineID=m9" },
+        .revisions = { "a.service 7", "b.service 3" },
+        .reasons = { "a.service 5 " REASON_M9, "b.service 3 an old reason" },
+        .expect = { "?a.service 7 " REASON_M9, "?b.service 3 " REASON_M9 },
+}, {
+        .name = "reasons: deleted once placed, inactive, global or gone; held jobs keep theirs",
+        .run_scheduler = true,
+        .machines = { "m1" },
+        .jobs = { "a.service launched h1", "i.service inactive h1 | MachineID=m9",
+                  "g.service launched h2 | Global=true" },
+        .held = { "x.service h3" },
+        .revisions = { "a.service 5", "i.service 5", "g.service 5" },
+        .reasons = { "a.service 4 r", "gone.service 2 r", "i.service 5 r", "g.service 1 r",
+                     "x.service 2 r" },
+        .expect = { "+a.service m1 launched h1", "!a.service", "!g.service", "!gone.service",
+                    "!i.service" },
+}, {
+        .name = "reasons: none without a known job revision",
+        .run_scheduler = true,
+        .machines = { "m1" },
+        .jobs = { "a.service launched h1 | MachineID=m9" },
+}, {
+        .name = "reasons: held jobs get none",
+        .machines = { "m1" },
+        .held = { "x.service h3" },
+        .revisions = { "x.service 3" },
 },
 };
 /* clang-format on */
@@ -291,6 +342,16 @@ static SchedulerResult *build_result(const Case *c, const ClusterSnapshot *s) {
 static char *op_to_string(const ReconcileOp *op) {
         char *s = NULL;
 
+        if (op->kind == RECONCILE_OP_REASON) {
+                ck_assert_ptr_null(op->machine_id);
+                if (op->put)
+                        ck_assert_int_ge(asprintf(&s, "?%s %lld %s", op->name,
+                                                  (long long) op->job_revision, op->reason),
+                                         0);
+                else
+                        ck_assert_int_ge(asprintf(&s, "!%s", op->name), 0);
+                return s;
+        }
         if (op->put)
                 ck_assert_int_ge(asprintf(&s, "%c%s %s %s h%c",
                                           op->kind == RECONCILE_OP_SCHEDULE ? '+' : '~', op->name,
@@ -311,6 +372,9 @@ typedef struct Inputs {
         char held_names[MAXL][64];
         char held_hashes[MAXL][REGISTRY_HASH_LEN + 1];
         size_t n_units, n_held;
+        ReconcileReason reasons[MAXL], revisions[MAXL];
+        char reason_names[MAXL][64], revision_names[MAXL][64];
+        size_t n_reasons, n_revisions;
 } Inputs;
 
 static void build_inputs(const Case *c, Inputs *in) {
@@ -330,6 +394,23 @@ static void build_inputs(const Case *c, Inputs *in) {
                         (ReconcileHeldJob){in->held_names[i], hash_of(tag, in->held_hashes[i])};
                 in->n_held++;
         }
+        for (size_t i = 0; c->reasons[i]; i++) {
+                long long rev;
+                int n;
+
+                ck_assert_int_eq(
+                        sscanf(c->reasons[i], "%63s %lld %n", in->reason_names[i], &rev, &n), 2);
+                in->reasons[i] = (ReconcileReason){in->reason_names[i], c->reasons[i] + n, rev};
+                in->n_reasons++;
+        }
+        for (size_t i = 0; c->revisions[i]; i++) {
+                long long rev;
+
+                ck_assert_int_eq(sscanf(c->revisions[i], "%63s %lld", in->revision_names[i], &rev),
+                                 2);
+                in->revisions[i] = (ReconcileReason){in->revision_names[i], NULL, rev};
+                in->n_revisions++;
+        }
 }
 
 static void check_plan(const Case *c, const ReconcilePlan *p) {
@@ -348,7 +429,7 @@ static void check_plan(const Case *c, const ReconcilePlan *p) {
         }
         ck_assert_msg(p->n_ops == n_expect, "%s: %zu ops, expected %zu", c->name, p->n_ops,
                       n_expect);
-        ck_assert_uint_eq(p->n_schedule + p->n_unschedule + p->n_update, p->n_ops);
+        ck_assert_uint_eq(p->n_schedule + p->n_unschedule + p->n_update + p->n_reason, p->n_ops);
         ck_assert_msg(p->n_garbage == n_garbage, "%s: %zu garbage", c->name, p->n_garbage);
         for (size_t i = 0; i < n_garbage; i++)
                 ck_assert_msg(p->garbage[i].hash[0] == c->garbage[i][1], "%s: garbage %zu", c->name,
@@ -365,7 +446,8 @@ START_TEST(test_cases) {
         ReconcileInput ri;
 
         build_inputs(c, &in);
-        ri = (ReconcileInput){s, res, in.units, in.n_units, in.held, in.n_held};
+        ri = (ReconcileInput){s,         res,        in.units,     in.n_units,   in.held,
+                              in.n_held, in.reasons, in.n_reasons, in.revisions, in.n_revisions};
         ck_assert_int_eq(reconcile_plan(&ri, &p), 0);
         check_plan(c, p);
 }
