@@ -37,6 +37,7 @@ typedef struct Pass {
         size_t batch, n_batches;
         EtcdCall *call;
         RegistryScheduleOp ops[RECONCILE_MAX_BATCH];
+        RegistryReason reasons[RECONCILE_MAX_BATCH];
 } Pass;
 
 typedef struct GcCall {
@@ -241,6 +242,11 @@ static void log_op(const ReconcileOp *op) {
                 log_info("Unscheduled %s from machine %s: %s", op->name, op->machine_id,
                          op->reason);
                 break;
+        case RECONCILE_OP_REASON:
+                /* "Unable to schedule" was logged when the pass found it. */
+                log_debug("%s the reason of %s: %s", op->put ? "Stored" : "Deleted", op->name,
+                          op->reason);
+                break;
         default:
                 log_info("Updated %s on machine %s to %s/%.7s: %s", op->name, op->machine_id,
                          job_state_to_string(op->target.desired_state), op->target.hash,
@@ -262,7 +268,7 @@ static void batch_committed(Engine *e, const ReconcileOp *ops, size_t n) {
                         e->stats.unschedules_applied++;
                         e->stats.decisions_applied++;
                         placement_drop(e, op->name, op->machine_id);
-                } else
+                } else if (op->kind == RECONCILE_OP_UPDATE)
                         e->stats.updates_applied++;
         }
 }
@@ -340,6 +346,11 @@ static int send_batch(Engine *e) {
                         .name = op->name,
                         .target = op->put ? &op->target : NULL,
                 };
+                if (op->kind == RECONCILE_OP_REASON) {
+                        p->reasons[i] = (RegistryReason){(char *) op->reason, op->job_revision};
+                        p->ops[i].target = NULL;
+                        p->ops[i].reason = op->put ? &p->reasons[i] : NULL;
+                }
         }
         r = registry_apply_schedule(e->registry, p->term, p->ops, n, batch_done, e, &p->call);
         if (r < 0)
@@ -381,6 +392,10 @@ static int pass_compute(Engine *e, Pass *p) {
                 .n_units = p->view->n_units,
                 .held = p->view->held,
                 .n_held = p->view->n_held,
+                .reasons = p->view->reasons,
+                .n_reasons = p->view->n_reasons,
+                .job_revisions = p->view->job_revisions,
+                .n_job_revisions = p->view->n_job_revisions,
         };
         r = reconcile_plan(&in, &p->plan);
         if (r < 0)

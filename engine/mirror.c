@@ -19,7 +19,14 @@ typedef struct MirrorJob {
         XFleet *xfleet;
         char xfleet_hash[REGISTRY_HASH_LEN + 1];
         bool held;
+        int64_t mod_revision; /* of job/<name>: the version a stored reason describes */
 } MirrorJob;
+
+typedef struct MirrorReason {
+        char *name;
+        char *reason;
+        int64_t job_revision;
+} MirrorReason;
 
 typedef struct MirrorUnit {
         char hash[REGISTRY_HASH_LEN + 1];
@@ -46,6 +53,7 @@ struct Mirror {
         StrMap units;    /* hash -> MirrorUnit */
         StrMap machines; /* id -> MirrorMachine (live, or with overlays) */
         StrMap schedule; /* "<machine>/<job>" -> MirrorEntry */
+        StrMap reasons;  /* name -> MirrorReason (stored reason/<name>) */
         size_t n_live;
         size_t n_held; /* at the last view */
 };
@@ -87,7 +95,17 @@ static MirrorEntry *entry_free(MirrorEntry *e) {
         return NULL;
 }
 
+static MirrorReason *reason_free(MirrorReason *r) {
+        if (!r)
+                return NULL;
+        free(r->name);
+        free(r->reason);
+        free(r);
+        return NULL;
+}
+
 DEFINE_CLEANUP(MirrorJob *, job_free);
+DEFINE_CLEANUP(MirrorReason *, reason_free);
 DEFINE_CLEANUP(MirrorUnit *, unit_free);
 DEFINE_CLEANUP(MirrorMachine *, machine_free);
 DEFINE_CLEANUP(MirrorEntry *, entry_free);
@@ -118,6 +136,7 @@ void mirror_clear(Mirror *m) {
         CLEAR_MAP(m->units, unit_free);
         CLEAR_MAP(m->machines, machine_free);
         CLEAR_MAP(m->schedule, entry_free);
+        CLEAR_MAP(m->reasons, reason_free);
         m->n_live = 0;
 }
 
@@ -131,13 +150,14 @@ Mirror *mirror_free(Mirror *m) {
 
 /* ---- updates ----------------------------------------------------------------------------- */
 
-static int put_job(Mirror *m, const char *name, const RegistryJob *rj) {
+static int put_job(Mirror *m, const char *name, const RegistryJob *rj, int64_t mod_revision) {
         _cleanup_(job_freep) MirrorJob *j = NULL;
         MirrorJob *old = strmap_get(&m->jobs, name);
         void *prev;
         int r;
 
         if (old) {
+                old->mod_revision = mod_revision;
                 old->state = rj->desired_state;
                 old->global = rj->global;
                 if (!streq(old->hash, rj->hash)) {
@@ -156,6 +176,7 @@ static int put_job(Mirror *m, const char *name, const RegistryJob *rj) {
         memcpy(j->hash, rj->hash, sizeof(j->hash));
         j->state = rj->desired_state;
         j->global = rj->global;
+        j->mod_revision = mod_revision;
         r = strmap_put(&m->jobs, j->name, j, &prev);
         if (r < 0)
                 return r;
@@ -397,6 +418,27 @@ static int delete_entry(Mirror *m, const char *machine, const char *job) {
         return 1;
 }
 
+/* Reasons are the engine's own output: they never change what a pass decides (0). */
+static int put_reason(Mirror *m, const char *name, const RegistryReason *rr) {
+        _cleanup_(reason_freep) MirrorReason *n = calloc(1, sizeof(*n));
+        void *prev = NULL;
+        int r;
+
+        if (!n)
+                return -ENOMEM;
+        n->name = strdup(name);
+        n->reason = strdup(rr->reason);
+        if (!n->name || !n->reason)
+                return -ENOMEM;
+        n->job_revision = rr->job_revision;
+        r = strmap_put(&m->reasons, n->name, n, &prev);
+        if (r < 0)
+                return r;
+        TAKE_PTR(n);
+        reason_free(prev);
+        return 0;
+}
+
 static int delete_job(Mirror *m, const char *name) {
         MirrorJob *j = strmap_remove(&m->jobs, name);
 
@@ -416,7 +458,7 @@ int mirror_put(Mirror *m, const RegistryEntry *e) {
         k = &e->key;
         switch (k->kind) {
         case REGISTRY_KEY_JOB:
-                return put_job(m, k->name, &e->job);
+                return put_job(m, k->name, &e->job, e->mod_revision);
         case REGISTRY_KEY_UNIT:
                 return put_unit(m, k->name, e);
         case REGISTRY_KEY_MACHINE:
@@ -425,6 +467,8 @@ int mirror_put(Mirror *m, const RegistryEntry *e) {
                 return put_overlay(m, k->machine_id, k->name, e->metadata_value);
         case REGISTRY_KEY_SCHEDULE:
                 return put_entry(m, k->machine_id, k->name, &e->target);
+        case REGISTRY_KEY_REASON:
+                return put_reason(m, k->name, &e->reason);
         default:
                 return 0;
         }
@@ -445,6 +489,9 @@ int mirror_delete(Mirror *m, const RegistryKey *k) {
                 return delete_overlay(m, k->machine_id, k->name);
         case REGISTRY_KEY_SCHEDULE:
                 return delete_entry(m, k->machine_id, k->name);
+        case REGISTRY_KEY_REASON:
+                (void) reason_free(strmap_remove(&m->reasons, k->name));
+                return 0;
         default:
                 return 0;
         }
@@ -635,6 +682,39 @@ static int view_add_units(Mirror *m, MirrorView *v) {
         return 0;
 }
 
+static int view_add_reasons(Mirror *m, MirrorView *v) {
+        size_t n = strmap_size(&m->reasons), nj = strmap_size(&m->jobs);
+        StrMapIter i = {};
+        MirrorReason *mr;
+        MirrorJob *j;
+
+        v->reasons = calloc(MAX(n, (size_t) 1), sizeof(*v->reasons));
+        v->job_revisions = calloc(MAX(nj, (size_t) 1), sizeof(*v->job_revisions));
+        if (!v->reasons || !v->job_revisions)
+                return -ENOMEM;
+        while (strmap_next(&m->reasons, &i, NULL, (void **) &mr)) {
+                ReconcileReason *r = &v->reasons[v->n_reasons];
+
+                r->name = strdup(mr->name);
+                r->reason = strdup(mr->reason);
+                r->job_revision = mr->job_revision;
+                v->n_reasons++;
+                if (!r->name || !r->reason)
+                        return -ENOMEM;
+        }
+        i = (StrMapIter){};
+        while (strmap_next(&m->jobs, &i, NULL, (void **) &j)) {
+                ReconcileReason *r = &v->job_revisions[v->n_job_revisions];
+
+                r->name = strdup(j->name);
+                r->job_revision = j->mod_revision;
+                v->n_job_revisions++;
+                if (!r->name)
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
 int mirror_build_view(Mirror *m, MirrorView **ret) {
         _cleanup_(mirror_view_freep) MirrorView *v = NULL;
         int r;
@@ -654,6 +734,8 @@ int mirror_build_view(Mirror *m, MirrorView **ret) {
                 r = view_add_schedule(m, v);
         if (r >= 0)
                 r = view_add_units(m, v);
+        if (r >= 0)
+                r = view_add_reasons(m, v);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(v);
@@ -671,6 +753,14 @@ MirrorView *mirror_view_free(MirrorView *v) {
         free(v->held);
         free(v->units);
         free(v->unit_hashes);
+        for (size_t i = 0; i < v->n_reasons; i++) {
+                free((char *) v->reasons[i].name);
+                free((char *) v->reasons[i].reason);
+        }
+        free(v->reasons);
+        for (size_t i = 0; i < v->n_job_revisions; i++)
+                free((char *) v->job_revisions[i].name);
+        free(v->job_revisions);
         free(v);
         return NULL;
 }

@@ -14,6 +14,8 @@
  *   machine/<id>               the machine is live; its configured metadata
  *   metadata/<id>/<key>        dynamic metadata overlays (kept also for machines not live)
  *   schedule/<machine>/<name>  the current schedule
+ *   reason/<name>              the stored reasons (fleet-c; the engine's own output, so a
+ *                              change never calls for a pass)
  * global/, state/ and engine/ keys are ignored (the job record says everything the engine
  * needs; the leader key has its own watch).
  */
@@ -57,6 +59,10 @@ typedef struct MirrorView {
         ReconcileHeldJob *held;
         size_t n_held;
         char (*unit_hashes)[REGISTRY_HASH_LEN + 1]; /* storage behind units[].hash */
+        ReconcileReason *reasons;                   /* stored reasons (strings owned) */
+        size_t n_reasons;
+        ReconcileReason *job_revisions; /* mod_revision of each job (names owned) */
+        size_t n_job_revisions;
 } MirrorView;
 
 /* Build a view of the current state. Parses [X-Fleet] options of jobs that need it (cached).

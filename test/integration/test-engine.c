@@ -548,6 +548,32 @@ static void explain_contains(Engine *e, const char *job, const char *text) {
         ck_assert_msg(strstr(why, text), "%s: \"%s\" lacks \"%s\"", job, why, text);
 }
 
+/* The stored reason of job, if any, that describes its current job version. */
+static char *current_reason(const char *job) {
+        _cleanup_(registry_entry_done) RegistryEntry j = {}, r = {};
+        RegistryKey jk = {.kind = REGISTRY_KEY_JOB, .name = (char *) job};
+        RegistryKey rk = {.kind = REGISTRY_KEY_REASON, .name = (char *) job};
+
+        if (registry_get_sync(admin, &rk, &r) < 0 || registry_get_sync(admin, &jk, &j) < 0)
+                return NULL;
+        if (r.reason.job_revision != j.mod_revision)
+                return NULL;
+        return strdup(r.reason.reason);
+}
+
+static bool has_reason(void *userdata) {
+        _cleanup_free_ char *r = current_reason(userdata);
+
+        return r != NULL;
+}
+
+static bool reason_absent(void *userdata) {
+        _cleanup_(registry_entry_done) RegistryEntry e = {};
+        RegistryKey k = {.kind = REGISTRY_KEY_REASON, .name = userdata};
+
+        return registry_get_sync(admin, &k, &e) == -ENOENT;
+}
+
 static bool stats_unscheduled_is_one(void *userdata) {
         return engine_get_stats(userdata)->unscheduled_jobs == 1;
 }
@@ -604,6 +630,27 @@ START_TEST(test_schedule_constraints) {
         explain_contains(n.engine, "f.service", "inactive");
         explain_contains(n.engine, "g.service", "global");
         ck_assert_int_eq(engine_explain(n.engine, "nosuch.service", &why), -ENOENT);
+
+        /* The reason is stored for the unplaceable unit only, for its current job version. */
+        ck_assert_int_eq(wait_for(has_reason, (void *) "e.service", WAIT), 0);
+        {
+                _cleanup_free_ char *r = current_reason("e.service");
+
+                printf("reason/e.service: %s\n", r);
+                ck_assert_ptr_nonnull(strstr(r, "region=mars"));
+        }
+        ck_assert(reason_absent((void *) "a.service"));
+        ck_assert(reason_absent((void *) "f.service"));
+        ck_assert(reason_absent((void *) "g.service"));
+        /* A new job version gets the reason again; a machine that fits clears it. */
+        set_job_state("e.service", JOB_STATE_LOADED);
+        ck_assert_int_eq(wait_for(has_reason, (void *) "e.service", WAIT), 0);
+        set_job_state("e.service", JOB_STATE_INACTIVE);
+        ck_assert_int_eq(wait_for(reason_absent, (void *) "e.service", WAIT), 0);
+        set_job_state("e.service", JOB_STATE_LAUNCHED);
+        ck_assert_int_eq(wait_for(has_reason, (void *) "e.service", WAIT), 0);
+        ck_assert_int_eq(registry_destroy_job_sync(admin, "e.service", NULL), 0);
+        ck_assert_int_eq(wait_for(reason_absent, (void *) "e.service", WAIT), 0);
 
         /* Entries follow their jobs: launched -> loaded rewrites, inactive removes. */
         set_job_state("a.service", JOB_STATE_LOADED);

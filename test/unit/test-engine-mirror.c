@@ -230,6 +230,36 @@ START_TEST(test_mirror_schedule_and_ignored) {
 }
 END_TEST
 
+/* Stored reasons reach the view but never call for a pass; jobs carry their mod_revision. */
+START_TEST(test_mirror_reasons) {
+        _cleanup_(mirror_freep) Mirror *m = NULL;
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+
+        ck_assert_int_eq(mirror_new(&m), 0);
+        put(m, P "job/a.service",
+            "{\"name\":\"a.service\",\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 3, 1);
+        put(m, P "job/a.service",
+            "{\"name\":\"a.service\",\"hash\":\"" H1 "\",\"desiredState\":\"loaded\"}", 9, 1);
+        put(m, P "reason/a.service", "{\"reason\":\"old\",\"jobRevision\":3}", 10, 0);
+        put(m, P "reason/a.service", "{\"reason\":\"why\",\"jobRevision\":9}", 11, 0);
+        put(m, P "reason/b.service", "{\"reason\":\"x\",\"jobRevision\":2}", 12, 0);
+        v = view(m);
+        ck_assert_uint_eq(v->n_job_revisions, 1);
+        ck_assert_str_eq(v->job_revisions[0].name, "a.service");
+        ck_assert_int_eq(v->job_revisions[0].job_revision, 9);
+        ck_assert_uint_eq(v->n_reasons, 2);
+        for (size_t i = 0; i < v->n_reasons; i++)
+                if (streq(v->reasons[i].name, "a.service")) {
+                        ck_assert_str_eq(v->reasons[i].reason, "why");
+                        ck_assert_int_eq(v->reasons[i].job_revision, 9);
+                }
+        v = mirror_view_free(v);
+        del(m, P "reason/b.service", 0);
+        v = view(m);
+        ck_assert_uint_eq(v->n_reasons, 1);
+}
+END_TEST
+
 static Suite *mirror_suite(void) {
         Suite *s = suite_create("engine-mirror");
         TCase *tc = tcase_create("mirror");
@@ -237,6 +267,7 @@ static Suite *mirror_suite(void) {
         tcase_add_test(tc, test_mirror_jobs_and_content);
         tcase_add_test(tc, test_mirror_machines_and_metadata);
         tcase_add_test(tc, test_mirror_schedule_and_ignored);
+        tcase_add_test(tc, test_mirror_reasons);
         suite_add_tcase(s, tc);
         return s;
 }
