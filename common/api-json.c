@@ -29,6 +29,7 @@ void api_unit_done(ApiUnit *u) {
         free(u->desired_state);
         free(u->current_state);
         free(u->machine_id);
+        free(u->reason);
         *u = (ApiUnit){};
 }
 
@@ -115,7 +116,7 @@ int api_unit_copy(const ApiUnit *u, ApiUnit *ret) {
         if (strdup_opt(u->name, &c.name) < 0 ||
             strdup_opt(u->desired_state, &c.desired_state) < 0 ||
             strdup_opt(u->current_state, &c.current_state) < 0 ||
-            strdup_opt(u->machine_id, &c.machine_id) < 0)
+            strdup_opt(u->machine_id, &c.machine_id) < 0 || strdup_opt(u->reason, &c.reason) < 0)
                 goto fail;
         for (size_t i = 0; i < u->n_options; i++)
                 if (api_unit_add_option(&c, u->options[i].section, u->options[i].name,
@@ -298,6 +299,7 @@ static void put_unit(Buf *b, const ApiUnit *u) {
                 }
                 buf_put(b, "]", 1);
         }
+        obj_str(&o, "reason", u->reason);
         obj_end(&o);
 }
 
@@ -586,6 +588,7 @@ static const Field unit_fields[] = {
         {"desiredState", offsetof(ApiUnit, desired_state)},
         {"currentState", offsetof(ApiUnit, current_state)},
         {"machineID", offsetof(ApiUnit, machine_id)},
+        {"reason", offsetof(ApiUnit, reason)},
 };
 
 static const Field unit_state_fields[] = {

@@ -30,6 +30,8 @@ typedef struct ApiUnit {
         char *desired_state; /* "inactive" | "loaded" | "launched", or NULL */
         char *current_state; /* read-only, same enum */
         char *machine_id;    /* read-only; target machine, non-global units only */
+        char *reason;        /* read-only, fleet-c: why it is not placed or not running (the
+                              * "reason" field, omitted when empty; fleet's clients ignore it) */
 } ApiUnit;
 
 typedef struct ApiUnitState {

@@ -37,6 +37,37 @@ START_TEST(test_unit_encode_order_and_omission) {
 }
 END_TEST
 
+/* fleet-c's "reason" comes last (alphabetical, as Go would put it) and only when set; the
+ * copy carries it, the parser reads it. */
+START_TEST(test_unit_reason) {
+        ApiUnit u = {.name = (char *) "db.service",
+                     .desired_state = (char *) "launched",
+                     .current_state = (char *) "inactive",
+                     .reason = (char *) "no machine satisfies MachineMetadata region=ap"};
+        const char *want = "{\"currentState\":\"inactive\",\"desiredState\":\"launched\","
+                           "\"name\":\"db.service\",\"options\":[{\"name\":\"X\",\"section\":"
+                           "\"Unit\",\"value\":\"y\"}],\"reason\":\"no machine satisfies "
+                           "MachineMetadata region=ap\"}";
+        ApiUnit c = {}, back = {};
+        char *s = NULL;
+
+        ck_assert_int_eq(api_unit_copy(&u, &c), 0);
+        ck_assert_int_eq(api_unit_add_option(&c, "Unit", "X", "y"), 0);
+        ck_assert_int_eq(api_unit_format(&c, &s), 0);
+        ck_assert_str_eq(s, want);
+        ck_assert_int_eq(PARSE(api_unit_parse, s, &back, NULL), 0);
+        ck_assert_str_eq(back.reason, u.reason);
+        free(s);
+        free(c.reason);
+        c.reason = strdup("");
+        ck_assert_int_eq(api_unit_format(&c, &s), 0);
+        ck_assert_ptr_null(strstr(s, "reason"));
+        free(s);
+        api_unit_done(&c);
+        api_unit_done(&back);
+}
+END_TEST
+
 START_TEST(test_go_string_escaping) {
         ApiUnit u = {.name = (char *) "a\"b\\c\n\t\r\x01<>&\xe2\x80\xa8\xc3\xa9\xff"};
         char *s = NULL;
@@ -311,6 +342,7 @@ static Suite *api_json_suite(void) {
         TCase *tc = tcase_create("core");
         tcase_add_test(tc, test_unit_encode_order_and_omission);
         tcase_add_test(tc, test_go_string_escaping);
+        tcase_add_test(tc, test_unit_reason);
         tcase_add_test(tc, test_unit_roundtrip);
         tcase_add_test(tc, test_decode_go_rules);
         tcase_add_test(tc, test_unit_state);
