@@ -104,6 +104,7 @@ static void unit_get_done(ApiCtx *c, int error) {
 static void unit_get_job_done(ApiCtx *c, int error) {
         const RegistryEntry *e;
         RegistryKey k = {.kind = REGISTRY_KEY_UNIT};
+        RegistryKey why = {.kind = REGISTRY_KEY_REASON, .name = c->match.item};
 
         if (error < 0) {
                 api_ctx_reply_registry_error(c, error, NULL);
@@ -120,6 +121,7 @@ static void unit_get_job_done(ApiCtx *c, int error) {
         (void) api_fetch_get(c, &k);
         (void) api_fetch_list(c, REGISTRY_KEY_SCHEDULE, NULL, true);
         (void) api_fetch_list(c, REGISTRY_KEY_STATE, c->match.item, false);
+        (void) api_fetch_get(c, &why);
         api_fetch_wait(c, unit_get_done);
 }
 

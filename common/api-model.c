@@ -15,6 +15,7 @@ void api_index_done(ApiIndex *x) {
         free(x->states);
         free(x->machines);
         free(x->metadata);
+        free(x->reasons);
         *x = (ApiIndex){};
 }
 
@@ -37,7 +38,7 @@ int api_index_add(ApiIndex *x, const RegistryEntry *entries, size_t n) {
                  * schedule entries and machines may come from keys-only listings */
                 if (!e->has_value &&
                     (e->key.kind == REGISTRY_KEY_JOB || e->key.kind == REGISTRY_KEY_STATE ||
-                     e->key.kind == REGISTRY_KEY_METADATA))
+                     e->key.kind == REGISTRY_KEY_METADATA || e->key.kind == REGISTRY_KEY_REASON))
                         continue;
                 switch (e->key.kind) {
                 case REGISTRY_KEY_JOB:
@@ -57,6 +58,9 @@ int api_index_add(ApiIndex *x, const RegistryEntry *entries, size_t n) {
                         break;
                 case REGISTRY_KEY_METADATA:
                         r = push(&x->metadata, &x->n_metadata, e);
+                        break;
+                case REGISTRY_KEY_REASON:
+                        r = push(&x->reasons, &x->n_reasons, e);
                         break;
                 default:
                         break;
@@ -110,6 +114,7 @@ void api_index_sort(ApiIndex *x) {
         sort(x->states, x->n_states, cmp_name_machine);
         sort(x->machines, x->n_machines, cmp_machine);
         sort(x->metadata, x->n_metadata, cmp_machine_name);
+        sort(x->reasons, x->n_reasons, cmp_name);
 }
 
 /* First index in a (sorted by name, then machine) whose name is >= name. */
@@ -191,6 +196,15 @@ static int set_str(char **field, const char *s) {
         return *field ? 0 : -ENOMEM;
 }
 
+const char *api_index_reason(const ApiIndex *x, const char *name) {
+        const RegistryEntry *j = find_name(x->jobs, x->n_jobs, name);
+        const RegistryEntry *r = find_name(x->reasons, x->n_reasons, name);
+
+        if (!j || !r || r->reason.job_revision != j->mod_revision)
+                return NULL;
+        return r->reason.reason;
+}
+
 int api_index_unit(const ApiIndex *x, const RegistryJob *job, bool in_list, ApiUnit *ret) {
         _cleanup_(unit_file_freep) UnitFile *uf = NULL;
         const char *text = api_index_unit_text(x, job->hash), *machine = NULL, *current = NULL;
@@ -218,6 +232,8 @@ int api_index_unit(const ApiIndex *x, const RegistryJob *job, bool in_list, ApiU
                 r = set_str(&u.current_state, current);
         if (r >= 0)
                 r = set_str(&u.machine_id, machine);
+        if (r >= 0)
+                r = set_str(&u.reason, api_index_reason(x, job->name));
         if (r < 0) {
                 api_unit_done(&u);
                 return r;

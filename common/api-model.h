@@ -35,6 +35,8 @@ typedef struct ApiIndex {
         size_t n_machines;
         const RegistryEntry **metadata; /* METADATA with a value, by (machine, key) */
         size_t n_metadata;
+        const RegistryEntry **reasons; /* REASON with a value, by name */
+        size_t n_reasons;
 } ApiIndex;
 
 void api_index_done(ApiIndex *x);
@@ -61,10 +63,14 @@ JobState api_index_current_state(const ApiIndex *x, const char *name, const char
  */
 int api_index_visible_jobs(const ApiIndex *x, const RegistryJob ***ret, size_t *ret_n);
 
+/* The engine's reason for job, if one is stored for the job's current version (the
+ * reason's jobRevision is the job entry's mod_revision), else NULL. Borrowed. */
+const char *api_index_reason(const ApiIndex *x, const char *name);
+
 /*
- * The Unit entity of job. in_list: a global unit gets currentState "inactive" (lists) instead
- * of none (single GET). -ENOENT if its content is not stored, -EBADMSG if the content does not
- * parse, -ENOMEM.
+ * The Unit entity of job (with fleet-c's reason, see api_index_reason). in_list: a global unit gets
+ * currentState "inactive" (lists) instead of none (single GET). -ENOENT if its content is not
+ * stored, -EBADMSG if the content does not parse, -ENOMEM.
  */
 int api_index_unit(const ApiIndex *x, const RegistryJob *job, bool in_list, ApiUnit *ret);
 

@@ -168,6 +168,43 @@ START_TEST(test_units) {
 }
 END_TEST
 
+/* fleet-c's reason: served only for the job version it describes. */
+START_TEST(test_unit_reason) {
+        RegistryEntry e[5];
+        ApiIndex x = {};
+        ApiUnit u = {};
+        char *json = NULL;
+
+        e[0] = job("f.service", H1, JOB_STATE_LAUNCHED, false);
+        e[0].mod_revision = 5;
+        e[1] = job("g.service", H1, JOB_STATE_LAUNCHED, false);
+        e[1].mod_revision = 8;
+        e[2] = unit(H1, "[Unit]\nDescription=x\n", true);
+        for (size_t i = 3; i < 5; i++)
+                e[i] = (RegistryEntry){.key = {REGISTRY_KEY_REASON,
+                                               (char *) (i == 3 ? "f.service" : "g.service"), NULL},
+                                       .has_value = true,
+                                       .reason = {(char *) "no machines available", 5 + i - 3}};
+        ck_assert_int_eq(api_index_add(&x, e, ELEMENTSOF(e)), 0);
+        api_index_sort(&x);
+        ck_assert_str_eq(api_index_reason(&x, "f.service"), "no machines available");
+        ck_assert_ptr_null(api_index_reason(&x, "g.service")); /* stale: job changed since */
+        ck_assert_ptr_null(api_index_reason(&x, "h.service"));
+        ck_assert_int_eq(api_index_unit(&x, api_index_job(&x, "f.service"), true, &u), 0);
+        ck_assert_int_eq(api_unit_format(&u, &json), 0);
+        ck_assert_str_eq(json, "{\"currentState\":\"inactive\",\"desiredState\":\"launched\","
+                               "\"name\":\"f.service\",\"options\":[{\"name\":\"Description\","
+                               "\"section\":\"Unit\",\"value\":\"x\"}],\"reason\":\"no machines "
+                               "available\"}");
+        free(json);
+        api_unit_done(&u);
+        ck_assert_int_eq(api_index_unit(&x, api_index_job(&x, "g.service"), true, &u), 0);
+        ck_assert_ptr_null(u.reason);
+        api_unit_done(&u);
+        api_index_done(&x);
+}
+END_TEST
+
 START_TEST(test_unit_without_content) {
         const RegistryJob *j = api_index_job(&idx, "c.service");
         ApiUnit u = {};
@@ -346,6 +383,7 @@ static Suite *suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_units);
         tcase_add_test(tc, test_unit_without_content);
+        tcase_add_test(tc, test_unit_reason);
         tcase_add_test(tc, test_visible_jobs);
         tcase_add_test(tc, test_current_state);
         tcase_add_test(tc, test_unit_states);
