@@ -151,8 +151,11 @@ int fleetctl_set_target_states(Fleetctl *f, char **args, size_t n_args, const ch
 
 /* Block until each named unit reports state (desired state for global units, current state
  * otherwise), printing "Unit <n> <state>[ on <machine>]". Honours --block-attempts (not
- * --no-block: callers decide whether to wait). Returns 0, or 1 after printing
- * "<error_prefix>: timed out waiting for unit ..." for each unit that did not get there. */
+ * --no-block: callers decide whether to wait). Stops waiting for a unit that was destroyed,
+ * whose desired state someone else changed, or that the engine cannot place (its reason
+ * unchanged for a second), printing why (fleetctl-wait.h). Returns 0, or 1 after printing
+ * "<error_prefix>: timed out waiting for unit ..." for each unit that did not get there, or
+ * why it stopped waiting. */
 int fleetctl_wait_for_units(Fleetctl *f, char **names, const char *state, const char *error_prefix);
 
 /* Wait helpers' timing: one attempt polls every 250 ms for 2 s (reference 11.4). */

@@ -11,6 +11,7 @@
 #include "errmsg.h"
 #include "fileio.h"
 #include "fleetctl-util.h"
+#include "fleetctl-wait.h"
 #include "fleetctl.h"
 #include "log.h"
 #include "strv.h"
@@ -329,6 +330,9 @@ static int create_unit(Fleetctl *f, const char *name, const UnitFile *uf, char *
         return 0;
 }
 
+static int wait_for_units(Fleetctl *f, char **names, const char *state, const char *error_prefix,
+                          bool creation);
+
 int fleetctl_lazy_create_units(Fleetctl *f, char **args, size_t n_args, char **reterr) {
         _cleanup_strv_free_ char **created = NULL;
         int r;
@@ -356,7 +360,7 @@ int fleetctl_lazy_create_units(Fleetctl *f, char **args, size_t n_args, char **r
                         return -ENOMEM;
         }
         if (created &&
-            fleetctl_wait_for_units(f, created, "inactive", "Error waiting on unit creation") != 0)
+            wait_for_units(f, created, "inactive", "Error waiting on unit creation", true) != 0)
                 return errmsg_set(reterr, -EINVAL, "One or more errors creating units");
         return 0;
 }
@@ -428,68 +432,118 @@ static void sleep_usec(uint64_t usec) {
                 ;
 }
 
-/* assertUnitState: has the unit reached state? Prints "Unit <n> <state>[ on <m>]" if so. */
-static bool unit_reached(Fleetctl *f, const char *name, const char *state) {
-        _cleanup_(api_unit_done) ApiUnit u = {};
+/* A reason must stay the same this long before fleetctl believes it: a unit whose MachineOf
+ * leader is started by the same command, a moment later, is unplaceable until the engine's
+ * next pass, a few milliseconds later. */
+#define REASON_SETTLE_USEC (1000 * 1000)
+
+typedef struct Awaited {
+        char *name;
+        char *reason;   /* the reason seen at the last poll, or NULL */
+        uint64_t since; /* when it was first seen */
+} Awaited;
+
+/* Print the line of a unit that reached state ("Unit <n> <state>[ on <m>]"). */
+static void print_reached(Fleetctl *f, const ApiUnit *u, const char *state) {
         _cleanup_free_ char *legend = NULL;
-        const char *have;
+
+        legend = u->machine_id && *u->machine_id ? fleetctl_machine_legend_of(f, u->machine_id)
+                                                 : NULL;
+        fleetctl_stdout("Unit %s %s%s%s", u->name,
+                        u->current_state && *u->current_state ? u->current_state : state,
+                        legend ? " on " : "", strempty(legend));
+}
+
+/* assertUnitState, plus fleet-c's reasons to stop waiting. REACHED (printed), PENDING, or a
+ * verdict to stop on (printed to stderr). */
+static FleetctlWaitVerdict poll_unit(Fleetctl *f, Awaited *a, const char *state, bool creation) {
+        _cleanup_(api_unit_done) ApiUnit u = {};
+        _cleanup_free_ char *msg = NULL;
+        FleetctlWaitVerdict v;
         int r;
 
-        r = api_client_get_unit(f->client, name, &u);
-        if (r == -ENOENT) {
-                log_warning("Unit %s not found", name);
-                return false;
-        }
-        if (r < 0) {
-                log_warning("Error retrieving Unit(%s) from Registry: %s", name,
+        r = api_client_get_unit(f->client, a->name, &u);
+        if (r < 0 && r != -ENOENT) {
+                log_warning("Error retrieving Unit(%s) from Registry: %s", a->name,
                             api_client_error(f->client));
-                return false;
+                return FLEETCTL_WAIT_PENDING;
         }
-        /* A global unit has no current state: wait for its desired state instead. */
-        have = api_unit_is_global(&u) ? u.desired_state : u.current_state;
-        if (!streq(strempty(have), state)) {
-                log_debug("Waiting for Unit(%s) state(%s) to be %s", name, strempty(have), state);
-                return false;
+        v = fleetctl_wait_judge(r == -ENOENT ? NULL : &u, r >= 0 && api_unit_is_global(&u), state,
+                                creation);
+        if (v == FLEETCTL_WAIT_REACHED) {
+                print_reached(f, &u, state);
+                return v;
         }
-        legend = u.machine_id && *u.machine_id ? fleetctl_machine_legend_of(f, u.machine_id) : NULL;
-        fleetctl_stdout("Unit %s %s%s%s", name,
-                        u.current_state && *u.current_state ? u.current_state : state,
-                        legend ? " on " : "", strempty(legend));
-        return true;
+        if (v == FLEETCTL_WAIT_UNPLACEABLE) {
+                if (!a->reason || !streq(a->reason, u.reason)) {
+                        free(a->reason);
+                        a->reason = strdup(u.reason);
+                        a->since = now_usec();
+                }
+                if (!a->reason || now_usec() - a->since < REASON_SETTLE_USEC)
+                        return FLEETCTL_WAIT_PENDING;
+        } else {
+                free(a->reason);
+                a->reason = NULL;
+        }
+        if (v == FLEETCTL_WAIT_PENDING) {
+                log_debug("Waiting for Unit(%s) state(%s) to be %s", a->name,
+                          strempty(u.current_state), state);
+                return v;
+        }
+        if (fleetctl_wait_message(a->name, &u, state, v, &msg) < 0)
+                (void) log_oom();
+        else
+                fleetctl_stderr("%s", msg);
+        return v;
+}
+
+static int wait_for_units(Fleetctl *f, char **names, const char *state, const char *error_prefix,
+                          bool creation) {
+        size_t n = strv_length(names), k = n;
+        Awaited *a = calloc(MAX(n, (size_t) 1), sizeof(*a));
+        int ret = 0;
+
+        if (!a)
+                return fleetctl_oom();
+        for (size_t i = 0; i < n; i++)
+                a[i].name = names[i];
+        for (int attempt = 1; k > 0; attempt++) {
+                uint64_t deadline = now_usec() + WAIT_ATTEMPT_USEC;
+
+                while (k > 0) {
+                        size_t j = 0;
+
+                        for (size_t i = 0; i < k; i++) {
+                                FleetctlWaitVerdict v = poll_unit(f, &a[i], state, creation);
+
+                                if (v == FLEETCTL_WAIT_PENDING) {
+                                        a[j++] = a[i];
+                                        continue;
+                                }
+                                free(a[i].reason);
+                                if (v != FLEETCTL_WAIT_REACHED)
+                                        ret = 1;
+                        }
+                        k = j;
+                        if (k == 0 || now_usec() + WAIT_POLL_USEC > deadline)
+                                break;
+                        sleep_usec(WAIT_POLL_USEC);
+                }
+                if (k > 0 && f->block_attempts > 0 && attempt >= f->block_attempts)
+                        break;
+        }
+        for (size_t i = 0; i < k; i++) {
+                fleetctl_stderr("%s: timed out waiting for unit %s to report state %s",
+                                error_prefix, a[i].name, state);
+                free(a[i].reason);
+                ret = 1;
+        }
+        free(a);
+        return ret;
 }
 
 int fleetctl_wait_for_units(Fleetctl *f, char **names, const char *state,
                             const char *error_prefix) {
-        _cleanup_strv_free_ char **pending = strv_copy(names);
-
-        if (!pending) {
-                log_oom();
-                return 1;
-        }
-        for (int attempt = 1;; attempt++) {
-                uint64_t deadline = now_usec() + WAIT_ATTEMPT_USEC;
-
-                for (;;) {
-                        size_t k = 0;
-
-                        for (size_t i = 0; pending[i]; i++) {
-                                if (unit_reached(f, pending[i], state))
-                                        free(pending[i]);
-                                else
-                                        pending[k++] = pending[i];
-                        }
-                        pending[k] = NULL;
-                        if (k == 0)
-                                return 0;
-                        if (now_usec() + WAIT_POLL_USEC > deadline)
-                                break;
-                        sleep_usec(WAIT_POLL_USEC);
-                }
-                if (f->block_attempts > 0 && attempt >= f->block_attempts)
-                        break;
-        }
-        STRV_FOREACH(p, pending)
-                fleetctl_stderr("%s: timed out waiting for unit %s to report state %s",
-                                error_prefix, *p, state);
-        return 1;
+        return wait_for_units(f, names, state, error_prefix, false);
 }

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/*
+ * fleetctl's blocking commands (start, load, stop, unload, restart) wait for units to reach a
+ * state. fleet waited forever when that could no longer happen; fleet-c stops waiting and says
+ * why when the unit was destroyed meanwhile, when someone else changed its desired state, or
+ * when the engine reports that it cannot place the unit (the API's "reason" field). Pure.
+ */
+
+#include <errno.h>
+#include <stdbool.h>
+
+#include "api-json.h"
+
+typedef enum FleetctlWaitVerdict {
+        FLEETCTL_WAIT_PENDING,     /* keep waiting */
+        FLEETCTL_WAIT_REACHED,     /* the unit is in the state */
+        FLEETCTL_WAIT_DESTROYED,   /* the unit no longer exists */
+        FLEETCTL_WAIT_CHANGED,     /* its desired state is no longer the awaited one */
+        FLEETCTL_WAIT_UNPLACEABLE, /* the engine cannot place it: u->reason says why */
+        _FLEETCTL_WAIT_VERDICT_MAX,
+        _FLEETCTL_WAIT_VERDICT_INVALID = -EINVAL,
+} FleetctlWaitVerdict;
+
+/*
+ * Judge one poll of a unit awaited in state ("inactive", "loaded" or "launched", which is also
+ * the desired state fleetctl set). u NULL: the unit does not exist. global: the unit is global
+ * (its desired state is what is awaited). creation: the wait that follows fleetctl creating the
+ * unit, where another client setting a desired state meanwhile means the unit exists, which is
+ * all that is awaited (REACHED, not CHANGED).
+ */
+FleetctlWaitVerdict fleetctl_wait_judge(const ApiUnit *u, bool global, const char *state,
+                                        bool creation);
+
+/*
+ * The line fleetctl prints when it stops waiting for name (verdicts DESTROYED, CHANGED,
+ * UNPLACEABLE), e.g. "Unit db.service cannot be placed: no machine satisfies ...". Malloc'd in
+ * *ret. 0, -EINVAL (another verdict), -ENOMEM.
+ */
+int fleetctl_wait_message(const char *name, const ApiUnit *u, const char *state,
+                          FleetctlWaitVerdict v, char **ret);

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+/* When fleetctl stops waiting for a unit (fleetctl-wait.h), table-driven. */
+#include <check.h>
+#include <stdlib.h>
+
+#include "fleetctl-wait.h"
+#include "test-util.h"
+
+#define R FLEETCTL_WAIT_REACHED
+#define W FLEETCTL_WAIT_PENDING
+#define D FLEETCTL_WAIT_DESTROYED
+#define C FLEETCTL_WAIT_CHANGED
+#define U FLEETCTL_WAIT_UNPLACEABLE
+
+static const struct {
+        bool exists;
+        const char *desired, *current, *reason;
+        bool global, creation;
+        const char *state;
+        FleetctlWaitVerdict want;
+} cases[] = {
+        /* start: waiting for launched */
+        {true, "launched", "launched", NULL, false, false, "launched", R},
+        {true, "launched", "loaded", NULL, false, false, "launched", W},
+        {true, "launched", "inactive", NULL, false, false, "launched", W},
+        {false, NULL, NULL, NULL, false, false, "launched", D},
+        {true, "loaded", "loaded", NULL, false, false, "launched", C},
+        {true, "inactive", "inactive", NULL, false, false, "launched", C},
+        {true, "launched", "inactive", "no machines available", false, false, "launched", U},
+        {true, "launched", "inactive", "", false, false, "launched", W},
+        /* reached wins over a reason (placed in the meantime) */
+        {true, "launched", "launched", "stale", false, false, "launched", R},
+        /* load, unload */
+        {true, "loaded", "loaded", NULL, false, false, "loaded", R},
+        {true, "launched", "launched", NULL, false, false, "loaded", C},
+        {true, "inactive", "inactive", NULL, false, false, "inactive", R},
+        {true, "launched", "loaded", NULL, false, false, "inactive", C},
+        {false, NULL, NULL, NULL, false, false, "inactive", D},
+        /* creation: someone else starting the unit meanwhile means it exists */
+        {true, "inactive", "inactive", NULL, false, true, "inactive", R},
+        {true, "launched", "inactive", NULL, false, true, "inactive", R},
+        {false, NULL, NULL, NULL, false, true, "inactive", D},
+        /* global units: their desired state is awaited, reasons do not apply */
+        {true, "launched", "inactive", NULL, true, false, "launched", R},
+        {true, "loaded", "inactive", "x", true, false, "launched", C},
+};
+
+START_TEST(test_judge) {
+        ApiUnit u = {.name = (char *) "x.service",
+                     .desired_state = (char *) cases[_i].desired,
+                     .current_state = (char *) cases[_i].current,
+                     .reason = (char *) cases[_i].reason};
+
+        ck_assert_int_eq(fleetctl_wait_judge(cases[_i].exists ? &u : NULL, cases[_i].global,
+                                             cases[_i].state, cases[_i].creation),
+                         cases[_i].want);
+}
+END_TEST
+
+START_TEST(test_messages) {
+        ApiUnit u = {.desired_state = (char *) "loaded",
+                     .reason = (char *) "no machines available"};
+        char *s = NULL;
+
+        ck_assert_int_eq(fleetctl_wait_message("a.service", &u, "launched", D, &s), 0);
+        ck_assert_str_eq(s, "Unit a.service was destroyed while waiting for it to be launched");
+        free(s);
+        ck_assert_int_eq(fleetctl_wait_message("a.service", &u, "launched", C, &s), 0);
+        ck_assert_str_eq(s, "Unit a.service was set to loaded by someone else while waiting for "
+                            "it to be launched");
+        free(s);
+        ck_assert_int_eq(fleetctl_wait_message("a.service", &u, "launched", U, &s), 0);
+        ck_assert_str_eq(s, "Unit a.service cannot be placed: no machines available");
+        free(s);
+        ck_assert_int_eq(fleetctl_wait_message("a.service", &u, "launched", R, &s), -EINVAL);
+        ck_assert_int_eq(fleetctl_wait_message("a.service", &u, "launched", W, &s), -EINVAL);
+}
+END_TEST
+
+static Suite *wait_suite(void) {
+        Suite *s = suite_create("fleetctl-wait");
+        TCase *tc = tcase_create("core");
+
+        tcase_add_loop_test(tc, test_judge, 0, (int) ELEMENTSOF(cases));
+        tcase_add_test(tc, test_messages);
+        suite_add_tcase(s, tc);
+        return s;
+}
+
+FLEET_TEST_MAIN(wait_suite)
