@@ -221,7 +221,7 @@ static const FlagSpec unit_files_flags[] = {
         FLAG_NO_LEGEND,
         {"fields", 0, FLAG_STRING, offsetof(Fleetctl, fields), FLEETCTL_LIST_UNIT_FILES_DEFAULT,
          "Columns to print for each Unit file. Valid fields are "
-         "\"desc,dstate,global,hash,state,target,tmachine,unit\"",
+         "\"desc,dstate,global,hash,reason,state,target,tmachine,unit\"",
          false},
 };
 

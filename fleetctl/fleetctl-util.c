@@ -358,7 +358,7 @@ int fleetctl_go_strv(char *const *l, char **ret) {
 const char *const fleetctl_list_units_fields[] = {"unit",    "load", "active", "sub",
                                                   "machine", "hash", NULL};
 const char *const fleetctl_list_unit_files_fields[] = {
-        "unit", "global", "dstate", "state", "target", "tmachine", "hash", "desc", NULL};
+        "unit", "global", "dstate", "state", "target", "tmachine", "hash", "desc", "reason", NULL};
 const char *const fleetctl_list_machines_fields[] = {"machine", "ip", "metadata", NULL};
 
 int fleetctl_fields_parse(const char *spec, const char *const *valid, char ***ret,
@@ -456,6 +456,8 @@ int fleetctl_unit_file_field(const ApiUnit *u, const UnitFileInfo *info, const c
                 return hash_cell(info->hash, full, ret);
         if (streq(field, "desc"))
                 return or_dash(info->description, ret);
+        if (streq(field, "reason"))
+                return or_dash(u->reason, ret);
         return -EINVAL;
 }
 

@@ -136,6 +136,11 @@ START_TEST(test_legends_and_fields) {
         u.machine_id = NULL;
         info.global = false;
         CK_STR(fleetctl_unit_file_field(&u, &info, "tmachine", false, lookup, NULL, &_s_), "-");
+        CK_STR(fleetctl_unit_file_field(&u, &info, "reason", false, lookup, NULL, &_s_), "-");
+        u.reason = (char *) "no machines available";
+        CK_STR(fleetctl_unit_file_field(&u, &info, "reason", false, lookup, NULL, &_s_),
+               "no machines available");
+        u.reason = NULL;
 
         CK_STR(fleetctl_machine_field(&m, "metadata", false, &_s_), "az=b,region=us");
         CK_STR(fleetctl_machine_field(&m, "ip", false, &_s_), "-");
