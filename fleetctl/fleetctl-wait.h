@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "api-json.h"
+#include "fleetctl-util.h"
 
 typedef enum FleetctlWaitVerdict {
         FLEETCTL_WAIT_PENDING,     /* keep waiting */
@@ -40,3 +41,17 @@ FleetctlWaitVerdict fleetctl_wait_judge(const ApiUnit *u, bool global, const cha
  */
 int fleetctl_wait_message(const char *name, const ApiUnit *u, const char *state,
                           FleetctlWaitVerdict v, char **ret);
+
+/*
+ * fleetctl why: one line saying where unit u runs or why it does not, from the unit (its
+ * reason, desired and current state, target) and its states as the agents report them (states,
+ * n: any order, other machines' included). Machines are shown as legends ("586c13e0.../IP",
+ * full IDs with full) through lookup. Examples:
+ *   "db.service: not scheduled: no machine satisfies MachineMetadata region=ap (3 machines
+ *    checked)"
+ *   "web.service: launched on 586c13e0.../127.0.0.11; systemd: loaded active running"
+ *   "mon.service: global unit, launched; on 586c13e0.../127.0.0.11: loaded active running"
+ * Malloc'd in *ret. 0 or -ENOMEM.
+ */
+int fleetctl_why_line(const ApiUnit *u, bool global, const ApiUnitState *states, size_t n,
+                      bool full, MachineLookup lookup, void *userdata, char **ret);

@@ -84,6 +84,8 @@ extern const Command fleetctl_cat_commands[];
 extern const size_t fleetctl_n_cat_commands;
 extern const Command fleetctl_remote_commands[];
 extern const size_t fleetctl_n_remote_commands;
+extern const Command fleetctl_ops_commands[];
+extern const size_t fleetctl_n_ops_commands;
 
 /* Flags shared by several commands, defined in cmd-units.c. */
 #define FLAG_NO_BLOCK                                                                              \

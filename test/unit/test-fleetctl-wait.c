@@ -77,12 +77,85 @@ START_TEST(test_messages) {
 }
 END_TEST
 
+static const ApiMachine machines[] = {
+        {.id = (char *) "586c13e07e8d4787a269b2b68375c8b1", .primary_ip = (char *) "127.0.0.11"},
+        {.id = (char *) "90058c6e244248179e82cbc07dc1509a", .primary_ip = (char *) "127.0.0.12"},
+};
+
+static const ApiMachine *lookup(const char *id, void *userdata) {
+        for (size_t i = 0; i < ELEMENTSOF(machines); i++)
+                if (streq(machines[i].id, id))
+                        return &machines[i];
+        return NULL;
+}
+
+static void why_is(const ApiUnit *u, bool global, const ApiUnitState *st, size_t n, bool full,
+                   const char *want) {
+        char *s = NULL;
+
+        ck_assert_int_eq(fleetctl_why_line(u, global, st, n, full, lookup, NULL, &s), 0);
+        ck_assert_str_eq(s, want);
+        free(s);
+}
+
+START_TEST(test_why) {
+        ApiUnitState st[] = {
+                {.name = (char *) "web.service",
+                 .machine_id = machines[0].id,
+                 .systemd_load_state = (char *) "loaded",
+                 .systemd_active_state = (char *) "active",
+                 .systemd_sub_state = (char *) "running"},
+                {.name = (char *) "web.service",
+                 .machine_id = machines[1].id,
+                 .systemd_load_state = (char *) "loaded",
+                 .systemd_active_state = (char *) "failed",
+                 .systemd_sub_state = (char *) "failed"},
+        };
+        ApiUnit u = {.name = (char *) "db.service",
+                     .desired_state = (char *) "launched",
+                     .current_state = (char *) "inactive",
+                     .reason = (char *) "no machine satisfies MachineMetadata region=ap (3 "
+                                        "machines checked)"};
+
+        why_is(&u, false, NULL, 0, false,
+               "db.service: not scheduled: no machine satisfies MachineMetadata region=ap (3 "
+               "machines checked)");
+        u.reason = NULL;
+        why_is(&u, false, NULL, 0, false, "db.service: not scheduled yet: waiting for the engine");
+        u.desired_state = (char *) "inactive";
+        why_is(&u, false, NULL, 0, false, "db.service: not scheduled: desired state inactive");
+
+        u = (ApiUnit){.name = (char *) "web.service",
+                      .desired_state = (char *) "launched",
+                      .current_state = (char *) "launched",
+                      .machine_id = machines[0].id};
+        why_is(&u, false, st, 2, false,
+               "web.service: launched on 586c13e0.../127.0.0.11; systemd: loaded active running");
+        why_is(&u, false, st, 2, true,
+               "web.service: launched on 586c13e07e8d4787a269b2b68375c8b1/127.0.0.11; systemd: "
+               "loaded active running");
+        u.machine_id = machines[1].id;
+        why_is(&u, false, st, 2, false,
+               "web.service: launched on 90058c6e.../127.0.0.12; systemd: loaded failed failed");
+        u.current_state = (char *) "inactive";
+        why_is(&u, false, NULL, 0, false,
+               "web.service: scheduled on 90058c6e.../127.0.0.12 (starting); systemd: not "
+               "reported yet");
+        why_is(&u, true, st, 2, false,
+               "web.service: global unit, launched; on 586c13e0.../127.0.0.11: loaded active "
+               "running, on 90058c6e.../127.0.0.12: loaded failed failed");
+        why_is(&u, true, NULL, 0, false,
+               "web.service: global unit, launched; no machine reports it");
+}
+END_TEST
+
 static Suite *wait_suite(void) {
         Suite *s = suite_create("fleetctl-wait");
         TCase *tc = tcase_create("core");
 
         tcase_add_loop_test(tc, test_judge, 0, (int) ELEMENTSOF(cases));
         tcase_add_test(tc, test_messages);
+        tcase_add_test(tc, test_why);
         suite_add_tcase(s, tc);
         return s;
 }
