@@ -15,7 +15,7 @@ static const char *const kind_table[_REGISTRY_KEY_KIND_MAX] = {
         [REGISTRY_KEY_GLOBAL] = "global",   [REGISTRY_KEY_SCHEDULE] = "schedule",
         [REGISTRY_KEY_MACHINE] = "machine", [REGISTRY_KEY_METADATA] = "metadata",
         [REGISTRY_KEY_STATE] = "state",     [REGISTRY_KEY_ENGINE_LEADER] = "engine",
-        [REGISTRY_KEY_REASON] = "reason",
+        [REGISTRY_KEY_REASON] = "reason",   [REGISTRY_KEY_CORDON] = "cordon",
 };
 
 const char *registry_key_kind_to_string(RegistryKeyKind k) {
@@ -74,6 +74,7 @@ static Parts kind_parts(RegistryKeyKind k) {
         case REGISTRY_KEY_STATE:
                 return PARTS_NAME_MACHINE;
         case REGISTRY_KEY_MACHINE:
+        case REGISTRY_KEY_CORDON:
                 return PARTS_MACHINE;
         case REGISTRY_KEY_ENGINE_LEADER:
                 return PARTS_LEADER;
@@ -176,6 +177,10 @@ int registry_key_engine_leader(const char *prefix, char **ret) {
 
 int registry_key_reason(const char *prefix, const char *name, char **ret) {
         return build(prefix, REGISTRY_KEY_REASON, name, NULL, ret);
+}
+
+int registry_key_cordon(const char *prefix, const char *machine_id, char **ret) {
+        return build(prefix, REGISTRY_KEY_CORDON, NULL, machine_id, ret);
 }
 
 int registry_key_dir(const char *prefix, RegistryKeyKind kind, const char *sub, char **ret) {
@@ -819,6 +824,33 @@ int registry_reason_from_json(const char *text, size_t size, RegistryReason *ret
         return 0;
 }
 
+/* ---- cordon (fleet-c) ----------------------------------------------------------------------- */
+
+int registry_cordon_to_json(const RegistryCordon *c, char **ret) {
+        json_auto_t *o = json_object();
+        int e;
+
+        if (!o)
+                return -ENOMEM;
+        e = set_new(o, "draining", json_boolean(c->draining));
+        return e < 0 ? e : dump(o, ret);
+}
+
+int registry_cordon_from_json(const char *text, size_t size, RegistryCordon *ret) {
+        json_auto_t *o = NULL;
+        json_t *d;
+        int e;
+
+        e = load(text, size, &o);
+        if (e < 0)
+                return e;
+        d = json_object_get(o, "draining");
+        if (d && !json_is_boolean(d))
+                return -EBADMSG;
+        *ret = (RegistryCordon){.draining = json_is_true(d)};
+        return 0;
+}
+
 /* ---- entries -------------------------------------------------------------------------------- */
 
 void registry_entry_done(RegistryEntry *e) {
@@ -881,6 +913,8 @@ static int decode_value(RegistryEntry *e, const EtcdKeyValue *kv) {
                 return registry_leader_from_json(v, n, &e->leader);
         case REGISTRY_KEY_REASON:
                 return registry_reason_from_json(v, n, &e->reason);
+        case REGISTRY_KEY_CORDON:
+                return registry_cordon_from_json(v, n, &e->cordon);
         case REGISTRY_KEY_STATE: {
                 int r = registry_unit_state_from_json(v, n, &e->state);
                 r = r < 0 ? r : dup_part(e->key.name, &e->state.name);

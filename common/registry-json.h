@@ -14,6 +14,7 @@
  *   <P>state/<name>/<machineID>      {"loadState","activeState","subState","unitHash","fleetState"}
  *   <P>engine/leader                 {"MachineID","Version"}
  *   <P>reason/<name>                 {"reason","jobRevision"} (fleet-c: why a unit is not placed)
+ *   <P>cordon/<machineID>            {"draining"} (fleet-c: no new units there; draining: move all)
  *
  * <P> is etcd_key_prefix (REGISTRY_DEFAULT_PREFIX); it should end in '/', and one is added if
  * it does not. Unit names, machine IDs and metadata keys are key components: non-empty, no
@@ -45,12 +46,13 @@ typedef enum RegistryKeyKind {
         REGISTRY_KEY_STATE,         /* state/<name>/<machine>: name, machine_id */
         REGISTRY_KEY_ENGINE_LEADER, /* engine/leader: no parts */
         REGISTRY_KEY_REASON,        /* reason/<name>: name (fleet-c) */
+        REGISTRY_KEY_CORDON,        /* cordon/<machine>: machine_id (fleet-c) */
         _REGISTRY_KEY_KIND_MAX,
         _REGISTRY_KEY_KIND_INVALID = -EINVAL,
 } RegistryKeyKind;
 
-/* "unit", "job", "global", "schedule", "machine", "metadata", "state", "engine", "reason" (the
- * key's directory name). */
+/* "unit", "job", "global", "schedule", "machine", "metadata", "state", "engine", "reason",
+ * "cordon" (the key's directory name). */
 const char *registry_key_kind_to_string(RegistryKeyKind k);
 RegistryKeyKind registry_key_kind_from_string(const char *s);
 
@@ -83,6 +85,7 @@ int registry_key_metadata(const char *prefix, const char *machine_id, const char
 int registry_key_state(const char *prefix, const char *name, const char *machine_id, char **ret);
 int registry_key_engine_leader(const char *prefix, char **ret);
 int registry_key_reason(const char *prefix, const char *name, char **ret);
+int registry_key_cordon(const char *prefix, const char *machine_id, char **ret);
 
 /*
  * A directory prefix for range/watch: "<P><kind>/" or, with sub (may be NULL),
@@ -207,6 +210,19 @@ int registry_reason_to_json(const RegistryReason *r, char **ret);
 int registry_reason_from_json(const char *text, size_t size, RegistryReason *ret);
 
 /*
+ * cordon/<machineID> (fleet-c): the machine takes no new units; draining: its non-global units
+ * move away too, each stopped there before it starts elsewhere. Written by the API, no lease.
+ */
+typedef struct RegistryCordon {
+        bool draining;
+} RegistryCordon;
+
+/* {"draining":true|false} */
+int registry_cordon_to_json(const RegistryCordon *c, char **ret);
+/* "draining" may be omitted (false); another type is -EBADMSG. */
+int registry_cordon_from_json(const char *text, size_t size, RegistryCordon *ret);
+
+/*
  * One decoded key-value: parsed key, etcd metadata and the typed value of its kind.
  * For a DELETE watch event only key and mod_revision are meaningful (has_value false).
  */
@@ -226,6 +242,7 @@ typedef struct RegistryEntry {
                 RegistryUnitState state; /* STATE (name, machine_id filled from the key) */
                 RegistryLeader leader;   /* ENGINE_LEADER */
                 RegistryReason reason;   /* REASON */
+                RegistryCordon cordon;   /* CORDON */
         };
 } RegistryEntry;
 

@@ -457,6 +457,18 @@ int registry_put_state(Registry *r, const RegistryUnitState *s, int64_t lease,
         return put_one(r, key, json, lease, cb, userdata, ret_call);
 }
 
+int registry_put_cordon(Registry *r, const char *machine_id, const RegistryCordon *c,
+                        registry_write_callback_t cb, void *userdata, EtcdCall **ret_call) {
+        _cleanup_free_ char *key = NULL, *json = NULL;
+        int e;
+
+        e = registry_key_cordon(r->prefix, machine_id, &key);
+        e = e < 0 ? e : registry_cordon_to_json(c, &json);
+        if (e < 0)
+                return e;
+        return put_one(r, key, json, 0, cb, userdata, ret_call);
+}
+
 int registry_delete(Registry *r, const RegistryKey *key, registry_write_callback_t cb,
                     void *userdata, EtcdCall **ret_call) {
         _cleanup_free_ char *k = NULL;
@@ -731,6 +743,12 @@ int registry_put_machine_sync(Registry *r, const RegistryMachine *m, int64_t lea
                               int64_t *ret_revision) {
         return SYNC_WRITE(r, ret_revision,
                           registry_put_machine(r, m, lease, sync_write_done, &_s, &_call));
+}
+
+int registry_put_cordon_sync(Registry *r, const char *machine_id, const RegistryCordon *c,
+                             int64_t *ret_revision) {
+        return SYNC_WRITE(r, ret_revision,
+                          registry_put_cordon(r, machine_id, c, sync_write_done, &_s, &_call));
 }
 
 int registry_patch_metadata_sync(Registry *r, const char *machine_id,

@@ -149,6 +149,12 @@ int registry_put_state(Registry *r, const RegistryUnitState *s, int64_t lease,
 int registry_put_state_sync(Registry *r, const RegistryUnitState *s, int64_t lease,
                             int64_t *ret_revision);
 
+/* Put cordon/<machine_id> (fleet-c; no lease: a cordon outlives restarts) = *c. */
+int registry_put_cordon(Registry *r, const char *machine_id, const RegistryCordon *c,
+                        registry_write_callback_t cb, void *userdata, EtcdCall **ret_call);
+int registry_put_cordon_sync(Registry *r, const char *machine_id, const RegistryCordon *c,
+                             int64_t *ret_revision);
+
 /* Delete one key (any kind, e.g. one machine's state). An absent key is not an error. */
 int registry_delete(Registry *r, const RegistryKey *key, registry_write_callback_t cb,
                     void *userdata, EtcdCall **ret_call);

@@ -27,6 +27,7 @@ START_TEST(test_key_build) {
                 {REGISTRY_KEY_STATE, "web.service", "m1", P "state/web.service/m1"},
                 {REGISTRY_KEY_ENGINE_LEADER, NULL, NULL, P "engine/leader"},
                 {REGISTRY_KEY_REASON, "db.service", NULL, P "reason/db.service"},
+                {REGISTRY_KEY_CORDON, NULL, "m1", P "cordon/m1"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(v); i++) {
@@ -462,6 +463,29 @@ START_TEST(test_reason_json) {
 }
 END_TEST
 
+START_TEST(test_cordon_json) {
+        RegistryCordon c = {.draining = true}, back = {.draining = true};
+        _cleanup_free_ char *json = NULL, *key = NULL;
+        RegistryEntry e = {};
+        EtcdKeyValue x;
+
+        ck_assert_int_eq(registry_cordon_to_json(&c, &json), 0);
+        ck_assert_str_eq(json, "{\"draining\":true}");
+        ck_assert_int_eq(registry_cordon_from_json("{}", 2, &back), 0);
+        ck_assert(!back.draining);
+        ck_assert_int_eq(registry_cordon_from_json("{\"draining\":1}", 14, &back), -EBADMSG);
+        ck_assert_int_eq(registry_cordon_from_json("x", 1, &back), -EBADMSG);
+        ck_assert_int_eq(registry_key_cordon(P, "m1", &key), 0);
+        ck_assert_str_eq(key, P "cordon/m1");
+        x = kv(P "cordon/m1", json);
+        ck_assert_int_eq(registry_entry_decode(P, &x, true, &e), 0);
+        ck_assert_int_eq(e.key.kind, REGISTRY_KEY_CORDON);
+        ck_assert_str_eq(e.key.machine_id, "m1");
+        ck_assert(e.cordon.draining);
+        registry_entry_done(&e);
+}
+END_TEST
+
 static Suite *registry_json_suite(void) {
         Suite *s = suite_create("registry-json");
         TCase *tc = tcase_create("core");
@@ -477,6 +501,7 @@ static Suite *registry_json_suite(void) {
         tcase_add_test(tc, test_leader_json);
         tcase_add_test(tc, test_entry_decode);
         tcase_add_test(tc, test_reason_json);
+        tcase_add_test(tc, test_cordon_json);
         suite_add_tcase(s, tc);
         return s;
 }
