@@ -57,9 +57,14 @@ ClusterSnapshot *snapshot_free(ClusterSnapshot *s) {
                 free(s->schedule[i].machine);
                 free(s->schedule[i].hash);
         }
+        for (size_t i = 0; i < s->n_running; i++) {
+                free(s->running[i].job);
+                free(s->running[i].machine);
+        }
         free(s->machines);
         free(s->jobs);
         free(s->schedule);
+        free(s->running);
         free(s);
         return NULL;
 }
@@ -192,6 +197,39 @@ int snapshot_add_schedule(ClusterSnapshot *s, const char *job, const char *machi
                 return -ENOMEM;
         }
         s->schedule[s->n_schedule++] = e;
+        return 0;
+}
+
+int snapshot_cordon_machine(ClusterSnapshot *s, const char *id, SnapshotCordon cordon) {
+        assert(s);
+        if (!id || cordon < 0 || cordon >= _SNAPSHOT_CORDON_MAX)
+                return -EINVAL;
+        for (size_t i = 0; i < s->n_machines; i++)
+                if (streq(s->machines[i].id, id)) {
+                        s->machines[i].cordon = cordon;
+                        return 0;
+                }
+        return -ENOENT;
+}
+
+int snapshot_add_running(ClusterSnapshot *s, const char *job, const char *machine) {
+        SnapshotRunning e;
+        int r;
+
+        assert(s);
+        if (!job || !machine)
+                return -EINVAL;
+        r = grow((void **) &s->running, &s->running_allocated, s->n_running, sizeof(*s->running));
+        if (r < 0)
+                return r;
+        e.job = strdup(job);
+        e.machine = strdup(machine);
+        if (!e.job || !e.machine) {
+                free(e.job);
+                free(e.machine);
+                return -ENOMEM;
+        }
+        s->running[s->n_running++] = e;
         return 0;
 }
 

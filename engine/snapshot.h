@@ -14,6 +14,7 @@
  * through these functions.
  */
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -26,10 +27,20 @@ typedef struct SnapshotMetadata {
         char *value;
 } SnapshotMetadata;
 
+/* fleet-c's cordon of a machine (cordon/<machineID> in etcd). */
+typedef enum SnapshotCordon {
+        SNAPSHOT_CORDON_NONE,
+        SNAPSHOT_CORDON_CORDONED, /* no new units; those there stay */
+        SNAPSHOT_CORDON_DRAINING, /* no new units; non-global units move away */
+        _SNAPSHOT_CORDON_MAX,
+        _SNAPSHOT_CORDON_INVALID = -EINVAL,
+} SnapshotCordon;
+
 typedef struct SnapshotMachine {
         char *id;
         SnapshotMetadata *metadata; /* sorted by key, unique keys */
         size_t n_metadata;
+        SnapshotCordon cordon;
 } SnapshotMachine;
 
 typedef struct SnapshotJob {
@@ -46,6 +57,12 @@ typedef struct SnapshotSchedule {
         char *hash;     /* hash stored in the schedule entry; may be NULL */
 } SnapshotSchedule;
 
+/* A unit that still has a copy on a draining machine (its agent reports a state there). */
+typedef struct SnapshotRunning {
+        char *job;
+        char *machine;
+} SnapshotRunning;
+
 typedef struct ClusterSnapshot {
         SnapshotMachine *machines;
         size_t n_machines;
@@ -53,8 +70,10 @@ typedef struct ClusterSnapshot {
         size_t n_jobs;
         SnapshotSchedule *schedule;
         size_t n_schedule;
+        SnapshotRunning *running;
+        size_t n_running;
 
-        size_t machines_allocated, jobs_allocated, schedule_allocated;
+        size_t machines_allocated, jobs_allocated, schedule_allocated, running_allocated;
 } ClusterSnapshot;
 
 /* An empty snapshot. 0 or -ENOMEM. */
@@ -83,6 +102,13 @@ int snapshot_add_job(ClusterSnapshot *s, const char *name, const char *hash, Job
  * be live any more) with this target state and hash (may be NULL). 0, -EINVAL, -ENOMEM. */
 int snapshot_add_schedule(ClusterSnapshot *s, const char *job, const char *machine, JobState state,
                           const char *hash);
+
+/* Cordon machine id (added before): 0, -ENOENT (no such machine), -EINVAL (bad state). */
+int snapshot_cordon_machine(ClusterSnapshot *s, const char *id, SnapshotCordon cordon);
+/* job (which need not exist) still has a copy on machine, as its agent reports: the scheduler
+ * starts it nowhere else while that machine is draining (stop before start). Only entries for
+ * draining machines matter. 0, -EINVAL, -ENOMEM. */
+int snapshot_add_running(ClusterSnapshot *s, const char *job, const char *machine);
 
 /* True if the job is a global unit (never scheduled by the engine). */
 bool snapshot_job_is_global(const SnapshotJob *j);

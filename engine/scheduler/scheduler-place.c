@@ -273,6 +273,12 @@ static int place(Pass *p, uint32_t j) {
         char *reason;
         int r;
 
+        if (p->s.jobs[j].lingering)
+                return give_up(
+                        p, j,
+                        sched_strdup_printf("waiting for its copy on draining Machine(%s) "
+                                            "to stop",
+                                            sched_machine_id(&p->s, p->s.jobs[j].lingering_on)));
         r = check_peers(p, j, &local, &global, &reason);
         if (r <= 0)
                 return r < 0 ? r : give_up(p, j, reason);

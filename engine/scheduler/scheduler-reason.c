@@ -102,6 +102,9 @@ int sched_reason_check(const Sched *s, uint32_t j, const SchedCheck *c, char **r
                              "would displace Unit(%s), which was displaced in this pass already",
                              other_name(s, c->aux));
                 break;
+        case SCHED_FAIL_CORDONED:
+                r = asprintf(ret, "Machine(%s) is cordoned", sched_machine_id(s, c->machine));
+                break;
         default:
                 assert_se(!"unexpected check result");
         }
@@ -156,6 +159,9 @@ static int describe(const Sched *s, uint32_t j, const SchedCheck *c, FILE *f) {
                         "displaced in this pass already)",
                         other_name(s, c->aux), machine);
                 break;
+        case SCHED_FAIL_CORDONED:
+                fprintf(f, "cordon (e.g. Machine(%s) is cordoned)", machine);
+                break;
         default:
                 assert_se(!"unexpected check result");
         }
@@ -177,6 +183,16 @@ int sched_reason_tally(const Sched *s, uint32_t j, const SchedTally *t, char **r
                 return *ret ? 0 : -ENOMEM;
         }
 
+        if (kinds == 1 && t->count[SCHED_FAIL_CORDONED] > 0) {
+                const SchedCheck *c = &t->first[SCHED_FAIL_CORDONED];
+
+                *ret = sched_strdup_printf(
+                        "every machine able to run it is cordoned (e.g. Machine(%s)) (%" PRIu32
+                        " machine%s checked)",
+                        c->machine == SCHED_NONE ? "?" : sched_machine_id(s, c->machine), total,
+                        total == 1 ? "" : "s");
+                return *ret ? 0 : -ENOMEM;
+        }
         r = text_open(&text);
         if (r < 0)
                 return r;

@@ -321,6 +321,8 @@ bool sched_check(const Sched *s, uint32_t j, uint32_t m, bool skip_metadata, boo
                 fail = SCHED_FAIL_CONFLICT;
         if (fail == SCHED_OK && job->n_rmatch + job->n_rpats > 0)
                 aux = find_replace_relation(s, j, m, placing, &fail);
+        if (fail == SCHED_OK && placing && sched_machine_cordoned(s, m))
+                fail = SCHED_FAIL_CORDONED;
         if (fail == SCHED_OK)
                 return true;
         *ret = (SchedCheck){.fail = fail, .machine = m, .aux = aux};

@@ -36,6 +36,7 @@ typedef enum SchedFail {
         SCHED_FAIL_CONFLICT,
         SCHED_FAIL_REPLACED, /* a unit there replaces it */
         SCHED_FAIL_DISPLACE, /* it would replace a unit already displaced in this pass */
+        SCHED_FAIL_CORDONED, /* fleet-c: the machine takes no new units */
         _SCHED_FAIL_MAX,
 } SchedFail;
 
@@ -69,7 +70,9 @@ typedef struct SchedJob {
         uint32_t unsched_decision; /* index of this pass's UNSCHEDULE (from base) */
         uint32_t sched_decision;   /* index of this pass's SCHEDULE (onto machine) */
         bool is_global, active, pending, queued, evicted;
-        char *reason; /* why it could not be placed */
+        bool lingering;        /* a copy still runs on a draining machine: start it nowhere */
+        uint32_t lingering_on; /* that machine */
+        char *reason;          /* why it could not be placed */
 } SchedJob;
 
 typedef struct SchedMachine {
@@ -137,6 +140,12 @@ static inline const XFleet *sched_job_xfleet(const Sched *s, uint32_t j) {
 static inline const char *sched_machine_id(const Sched *s, uint32_t m) {
         return s->machines[m].sm->id;
 }
+static inline bool sched_machine_cordoned(const Sched *s, uint32_t m) {
+        return s->machines[m].sm->cordon != SNAPSHOT_CORDON_NONE;
+}
+static inline bool sched_machine_draining(const Sched *s, uint32_t m) {
+        return s->machines[m].sm->cordon == SNAPSHOT_CORDON_DRAINING;
+}
 
 /* While many loads change at once (loading the schedule, applying globals), skip heap updates,
  * and rebuild every heap once at the end: O(machines) instead of O(changes * log machines). */
@@ -167,8 +176,8 @@ uint32_t sched_find_conflicting(const Sched *s, uint32_t j, uint32_t m);
 /*
  * Can job j run on machine m, given what is there now (j itself excluded)? skip_metadata when m
  * comes from j's own metadata pool; placing when looking for a new machine (then m is refused
- * if j would displace a unit already displaced once in this pass). True, or false with *ret
- * filled.
+ * if j would displace a unit already displaced once in this pass, or if m is cordoned). True, or
+ * false with *ret filled.
  */
 bool sched_check(const Sched *s, uint32_t j, uint32_t m, bool skip_metadata, bool placing,
                  SchedCheck *ret);

@@ -107,6 +107,22 @@ static int load_schedule(Pass *p) {
         return 0;
 }
 
+/* Mark the jobs that still run on a draining machine (fleet-c): they start nowhere else until
+ * that copy has stopped. */
+static void load_running(Pass *p) {
+        const ClusterSnapshot *snap = p->s.snapshot;
+
+        for (size_t i = 0; i < snap->n_running; i++) {
+                uint32_t j = sched_find_job(&p->s, snap->running[i].job);
+                uint32_t m = sched_find_machine(&p->s, snap->running[i].machine);
+
+                if (j == SCHED_NONE || m == SCHED_NONE || !sched_machine_draining(&p->s, m))
+                        continue;
+                p->s.jobs[j].lingering = true;
+                p->s.jobs[j].lingering_on = m;
+        }
+}
+
 static int phase1(Pass *p) {
         Sched *s = &p->s;
         int r;
@@ -117,6 +133,17 @@ static int phase1(Pass *p) {
 
                 if (s->jobs[j].machine == SCHED_NONE)
                         continue;
+                if (sched_machine_draining(s, s->jobs[j].machine)) {
+                        /* Its followers there go with it. */
+                        r = pass_take_off_tree(
+                                p, j,
+                                sched_strdup_printf("Machine(%s) is being drained",
+                                                    sched_machine_id(s, s->jobs[j].machine)),
+                                false);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 if (sched_check(s, j, s->jobs[j].machine, false, false, &c))
                         continue;
                 r = sched_reason_check(s, j, &c, &reason);
@@ -223,8 +250,10 @@ int scheduler_run(const ClusterSnapshot *snapshot, SchedulerResult **ret) {
                         r = -ENOMEM;
         }
         sched_defer_heaps(&p.s);
-        if (r >= 0)
+        if (r >= 0) {
+                load_running(&p);
                 r = load_schedule(&p);
+        }
         if (r >= 0)
                 r = pass_apply_globals(&p);
         sched_resume_heaps(&p.s);

@@ -28,6 +28,13 @@
  * worked out at the start, and again for a machine that units left (which may let a global
  * in, and keep a later one out, whose followers there must then leave).
  *
+ * fleet-c's cordons: a cordoned or draining machine takes no new unit (phase 2 skips it, with
+ * the reason "Machine(x) is cordoned"), while units already there stay and global units still
+ * apply there. In phase 1 every non-global unit of a draining machine leaves it (with its
+ * followers); a unit that still has a copy running on a draining machine (the snapshot's
+ * running list: its agent still reports a state there) is placed nowhere until that copy has
+ * stopped, so that a drained unit is stopped before it starts elsewhere.
+ *
  * Net changes only: a unit that leaves its machine and comes back in the same pass produces no
  * decision, and a placement undone later in the pass is not reported.
  *

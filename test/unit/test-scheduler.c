@@ -1,13 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The scheduler, table-driven. Each case is a small cluster written as text:
- *   machines:    "m1 region=us disk=ssd"              ID, then key=value metadata
+ *   machines:    "m1 region=us disk=ssd [cordoned|draining]"   ID, key=value metadata, cordon
  *   jobs:        "a.service launched [hash] | MachineMetadata=region=us | Conflicts=b*"
  *                name, desired state, optional hash, then [X-Fleet] lines (none: no XFleet)
  *   schedule:    "a.service m1 [state]"              an existing schedule entry
  *   expect:      "+a.service m2 ~least-loaded"       the decisions, in order: + schedule,
  *                                                    - unschedule; "~text" = reason contains
  *   unscheduled: "c.service ~no machine satisfies"   every job left unscheduled
+ *   running:     "a.service m1"                      a copy still runs there (for draining)
  * Every case is also run with its input shuffled (the output must not change) and, unless
  * .unstable, once more on the schedule its decisions produce (which must change nothing).
  */
@@ -33,6 +34,7 @@ typedef struct SchedCase {
         const char *schedule[MAXL];
         const char *expect[MAXL];
         const char *unscheduled[MAXL];
+        const char *running[MAXL];
         bool unstable; /* a second pass may still change something */
 } SchedCase;
 
@@ -489,6 +491,81 @@ static const SchedCase cases[] = {
         .expect = { "+new.service m1", "-old.service m1 ~replaced by Unit(new.service)",
                     "+c.service m1" },
         .unscheduled = { "old.service ~no machine satisfies Conflicts" },
+}, {
+        .name = "cordon: no new units on a cordoned machine, those there stay",
+        .machines = { "m1 cordoned", "m2" },
+        .jobs = { "a.service launched", "b.service launched", "c.service loaded" },
+        .schedule = { "a.service m1" },
+        .expect = { "+b.service m2", "+c.service m2" },
+}, {
+        .name = "cordon: every machine cordoned",
+        .machines = { "m1 cordoned", "m2 draining" },
+        .jobs = { "a.service launched" },
+        .unscheduled = { "a.service ~every machine able to run it is cordoned (e.g. Machine(m1)) "
+                         "(2 machines checked)" },
+}, {
+        .name = "cordon: MachineID of a cordoned machine",
+        .machines = { "m1 cordoned", "m2" },
+        .jobs = { "a.service launched | MachineID=m1" },
+        .unscheduled = { "a.service ~Machine(m1) is cordoned" },
+}, {
+        .name = "cordon: a follower does not join its leader on a cordoned machine",
+        .machines = { "m1 cordoned", "m2" },
+        .jobs = { "a.service launched", "b.service launched | MachineOf=a.service" },
+        .schedule = { "a.service m1" },
+        .unscheduled = { "b.service ~Machine(m1) is cordoned" },
+}, {
+        .name = "cordon: a follower of a global unit goes where the global runs, uncordoned",
+        .machines = { "m1 cordoned", "m2" },
+        .jobs = { "g.service launched | Global=true", "f.service launched | MachineOf=g.service" },
+        .expect = { "+f.service m2" },
+}, {
+        .name = "cordon: mixed failures are counted",
+        .machines = { "m1 cordoned", "m2", "m3" },
+        .jobs = { "x@1.service launched | Conflicts=x@*", "x@2.service launched",
+                  "x@3.service launched" },
+        .schedule = { "x@2.service m2", "x@3.service m3" },
+        .unscheduled = { "x@1.service ~2 fail Conflicts" },
+}, {
+        .name = "drain: units leave, and start nowhere while their copy still runs there",
+        .machines = { "m1 draining", "m2" },
+        .jobs = { "a.service launched", "b.service launched | MachineOf=a.service",
+                  "g.service launched | Global=true" },
+        .schedule = { "a.service m1", "b.service m1" },
+        .running = { "a.service m1", "b.service m1", "g.service m1" },
+        .expect = { "-a.service m1 ~Machine(m1) is being drained",
+                    "-b.service m1 ~required peer Unit(a.service)" },
+        .unscheduled = { "a.service ~waiting for its copy on draining Machine(m1) to stop",
+                         "b.service ~waiting for its copy on draining Machine(m1) to stop" },
+}, {
+        .name = "drain: stopped units start elsewhere, a MachineOf group together",
+        .machines = { "m1 draining", "m2", "m3" },
+        .jobs = { "a.service launched", "b.service launched | MachineOf=a.service",
+                  "c.service launched" },
+        .schedule = { "a.service m1", "b.service m1", "c.service m2" },
+        .running = { "c.service m2" },
+        .expect = { "-a.service m1 ~being drained", "-b.service m1 ~peer Unit(a.service)",
+                    "+a.service m3", "+b.service m3 ~follows MachineOf peer Unit(a.service)" },
+}, {
+        .name = "drain: one copy stopped, one still running",
+        .machines = { "m1 draining", "m2" },
+        .jobs = { "a.service launched", "c.service launched" },
+        .schedule = { "a.service m1", "c.service m1" },
+        .running = { "c.service m1" },
+        .expect = { "-a.service m1", "-c.service m1", "+a.service m2" },
+        .unscheduled = { "c.service ~waiting for its copy" },
+}, {
+        .name = "drain: Conflicts still hold",
+        .machines = { "m1 draining", "m2", "m3" },
+        .jobs = { "x@1.service launched | Conflicts=x@*", "x@2.service launched" },
+        .schedule = { "x@1.service m1", "x@2.service m2" },
+        .expect = { "-x@1.service m1", "+x@1.service m3" },
+}, {
+        .name = "drain: a copy running on a machine that is not draining does not hold a unit",
+        .machines = { "m1", "m2" },
+        .jobs = { "a.service launched" },
+        .running = { "a.service m1" },
+        .expect = { "+a.service m1" },
 },
 };
 /* clang-format on */
@@ -537,15 +614,24 @@ static char **split(const char *s, const char *sep) {
 
 static void add_machine(ClusterSnapshot *s, const char *line) {
         _cleanup_strv_free_ char **w = split(line, " "), **md = NULL;
+        SnapshotCordon cordon = SNAPSHOT_CORDON_NONE;
 
         STRV_FOREACH(kv, w + 1) {
                 const char *eq = strchr(*kv, '=');
+
+                if (streq(*kv, "cordoned") || streq(*kv, "draining")) {
+                        cordon = streq(*kv, "cordoned") ? SNAPSHOT_CORDON_CORDONED
+                                                        : SNAPSHOT_CORDON_DRAINING;
+                        continue;
+                }
 
                 ck_assert_ptr_nonnull(eq);
                 ck_assert_int_eq(strv_consume(&md, strndup(*kv, eq - *kv)), 0);
                 ck_assert_int_eq(strv_extend(&md, eq + 1), 0);
         }
         ck_assert_int_eq(snapshot_add_machine(s, w[0], md), 0);
+        if (cordon != SNAPSHOT_CORDON_NONE)
+                ck_assert_int_eq(snapshot_cordon_machine(s, w[0], cordon), 0);
 }
 
 static void add_job(ClusterSnapshot *s, const char *line) {
@@ -618,6 +704,11 @@ static ClusterSnapshot *build(const SchedCase *c, char **schedule, unsigned seed
                 permutation(p, n, seed * 13);
                 for (size_t i = 0; i < n; i++)
                         add_schedule(s, c->schedule[p[i]]);
+        }
+        for (size_t i = 0; i < count(c->running); i++) {
+                _cleanup_strv_free_ char **w = split(c->running[i], " ");
+
+                ck_assert_int_eq(snapshot_add_running(s, w[0], w[1]), 0);
         }
         return s;
 }
@@ -749,6 +840,22 @@ END_TEST
 /* ---- API details ------------------------------------------------------------------------------
  */
 
+START_TEST(test_snapshot_cordon) {
+        _cleanup_(snapshot_freep) ClusterSnapshot *s = NULL;
+
+        ck_assert_int_eq(snapshot_new(&s), 0);
+        ck_assert_int_eq(snapshot_add_machine(s, "m1", NULL), 0);
+        ck_assert_int_eq(snapshot_cordon_machine(s, "m1", SNAPSHOT_CORDON_DRAINING), 0);
+        ck_assert_int_eq(s->machines[0].cordon, SNAPSHOT_CORDON_DRAINING);
+        ck_assert_int_eq(snapshot_cordon_machine(s, "m9", SNAPSHOT_CORDON_CORDONED), -ENOENT);
+        ck_assert_int_eq(snapshot_cordon_machine(s, "m1", _SNAPSHOT_CORDON_MAX), -EINVAL);
+        ck_assert_int_eq(snapshot_cordon_machine(s, NULL, SNAPSHOT_CORDON_NONE), -EINVAL);
+        ck_assert_int_eq(snapshot_add_running(s, "a.service", "m1"), 0);
+        ck_assert_int_eq(snapshot_add_running(s, NULL, "m1"), -EINVAL);
+        ck_assert_uint_eq(s->n_running, 1);
+}
+END_TEST
+
 START_TEST(test_job_state_strings) {
         ck_assert_str_eq(job_state_to_string(JOB_STATE_INACTIVE), "inactive");
         ck_assert_str_eq(job_state_to_string(JOB_STATE_LOADED), "loaded");
@@ -858,6 +965,7 @@ static Suite *scheduler_suite(void) {
         suite_add_tcase(s, tc);
         tc = tcase_create("api");
         tcase_add_test(tc, test_job_state_strings);
+        tcase_add_test(tc, test_snapshot_cordon);
         tcase_add_test(tc, test_snapshot_metadata);
         tcase_add_test(tc, test_duplicates);
         tcase_add_test(tc, test_decision_fields);
