@@ -22,6 +22,11 @@ typedef struct MirrorJob {
         int64_t mod_revision; /* of job/<name>: the version a stored reason describes */
 } MirrorJob;
 
+typedef struct MirrorCordon {
+        char *id;
+        bool draining;
+} MirrorCordon;
+
 typedef struct MirrorReason {
         char *name;
         char *reason;
@@ -54,6 +59,8 @@ struct Mirror {
         StrMap machines; /* id -> MirrorMachine (live, or with overlays) */
         StrMap schedule; /* "<machine>/<job>" -> MirrorEntry */
         StrMap reasons;  /* name -> MirrorReason (stored reason/<name>) */
+        StrMap cordons;  /* machine ID -> MirrorCordon (cordon/<id>) */
+        StrMap states;   /* "<machine>/<job>" -> the same string: a state/<job>/<machine> exists */
         size_t n_live;
         size_t n_held; /* at the last view */
 };
@@ -92,6 +99,14 @@ static MirrorEntry *entry_free(MirrorEntry *e) {
         free(e->machine);
         free(e->job);
         free(e);
+        return NULL;
+}
+
+static MirrorCordon *cordon_free(MirrorCordon *c) {
+        if (!c)
+                return NULL;
+        free(c->id);
+        free(c);
         return NULL;
 }
 
@@ -137,6 +152,8 @@ void mirror_clear(Mirror *m) {
         CLEAR_MAP(m->machines, machine_free);
         CLEAR_MAP(m->schedule, entry_free);
         CLEAR_MAP(m->reasons, reason_free);
+        CLEAR_MAP(m->cordons, cordon_free);
+        CLEAR_MAP(m->states, free);
         m->n_live = 0;
 }
 
@@ -439,6 +456,78 @@ static int put_reason(Mirror *m, const char *name, const RegistryReason *rr) {
         return 0;
 }
 
+static bool is_draining(const Mirror *m, const char *id) {
+        const MirrorCordon *c = strmap_get(&m->cordons, id);
+
+        return c && c->draining;
+}
+
+/* 1 if the cordon changed, 0 if not, -ENOMEM. */
+static int put_cordon(Mirror *m, const char *id, const RegistryCordon *rc) {
+        MirrorCordon *c = strmap_get(&m->cordons, id);
+        void *prev = NULL;
+        int r;
+
+        if (c) {
+                if (c->draining == rc->draining)
+                        return 0;
+                c->draining = rc->draining;
+                return 1;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c || !(c->id = strdup(id))) {
+                free(c);
+                return -ENOMEM;
+        }
+        c->draining = rc->draining;
+        r = strmap_put(&m->cordons, c->id, c, &prev);
+        if (r < 0) {
+                cordon_free(c);
+                return r;
+        }
+        return 1;
+}
+
+static int delete_cordon(Mirror *m, const char *id) {
+        MirrorCordon *c = strmap_remove(&m->cordons, id);
+
+        if (!c)
+                return 0;
+        cordon_free(c);
+        return 1;
+}
+
+/* A unit state exists (put) or not: it matters to a pass only on a draining machine, where
+ * it holds the unit back from starting elsewhere. */
+static int put_state(Mirror *m, const char *machine, const char *job) {
+        _cleanup_free_ char *key = entry_key(machine, job);
+        void *prev = NULL;
+        int r;
+
+        if (!key)
+                return -ENOMEM;
+        if (strmap_get(&m->states, key))
+                return 0;
+        r = strmap_put(&m->states, key, key, &prev);
+        if (r < 0)
+                return r;
+        TAKE_PTR(key);
+        return is_draining(m, machine);
+}
+
+static int delete_state(Mirror *m, const char *machine, const char *job) {
+        _cleanup_free_ char *key = entry_key(machine, job);
+        char *old;
+
+        if (!key)
+                return -ENOMEM;
+        old = strmap_remove(&m->states, key);
+        if (!old)
+                return 0;
+        free(old);
+        return is_draining(m, machine);
+}
+
 static int delete_job(Mirror *m, const char *name) {
         MirrorJob *j = strmap_remove(&m->jobs, name);
 
@@ -469,6 +558,10 @@ int mirror_put(Mirror *m, const RegistryEntry *e) {
                 return put_entry(m, k->machine_id, k->name, &e->target);
         case REGISTRY_KEY_REASON:
                 return put_reason(m, k->name, &e->reason);
+        case REGISTRY_KEY_CORDON:
+                return put_cordon(m, k->machine_id, &e->cordon);
+        case REGISTRY_KEY_STATE:
+                return put_state(m, k->machine_id, k->name);
         default:
                 return 0;
         }
@@ -492,6 +585,10 @@ int mirror_delete(Mirror *m, const RegistryKey *k) {
         case REGISTRY_KEY_REASON:
                 (void) reason_free(strmap_remove(&m->reasons, k->name));
                 return 0;
+        case REGISTRY_KEY_CORDON:
+                return delete_cordon(m, k->machine_id);
+        case REGISTRY_KEY_STATE:
+                return delete_state(m, k->machine_id, k->name);
         default:
                 return 0;
         }
@@ -682,6 +779,36 @@ static int view_add_units(Mirror *m, MirrorView *v) {
         return 0;
 }
 
+/* Cordons of live machines, and the units still on draining ones. */
+static int view_add_cordons(Mirror *m, MirrorView *v) {
+        MirrorCordon *c;
+        const char *key;
+        StrMapIter i = {};
+        int r;
+
+        while (strmap_next(&m->cordons, &i, NULL, (void **) &c)) {
+                r = snapshot_cordon_machine(v->snapshot, c->id,
+                                            c->draining ? SNAPSHOT_CORDON_DRAINING
+                                                        : SNAPSHOT_CORDON_CORDONED);
+                if (r < 0 && r != -ENOENT)
+                        return r;
+        }
+        i = (StrMapIter){};
+        while (strmap_next(&m->states, &i, (const char **) &key, NULL)) {
+                _cleanup_free_ char *machine = NULL;
+                const char *slash = strchr(key, '/');
+
+                if (!slash || !(machine = strndup(key, slash - key)))
+                        return slash ? -ENOMEM : -EINVAL;
+                if (!is_draining(m, machine))
+                        continue;
+                r = snapshot_add_running(v->snapshot, slash + 1, machine);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 static int view_add_reasons(Mirror *m, MirrorView *v) {
         size_t n = strmap_size(&m->reasons), nj = strmap_size(&m->jobs);
         StrMapIter i = {};
@@ -736,6 +863,8 @@ int mirror_build_view(Mirror *m, MirrorView **ret) {
                 r = view_add_units(m, v);
         if (r >= 0)
                 r = view_add_reasons(m, v);
+        if (r >= 0)
+                r = view_add_cordons(m, v);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(v);

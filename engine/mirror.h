@@ -16,8 +16,11 @@
  *   schedule/<machine>/<name>  the current schedule
  *   reason/<name>              the stored reasons (fleet-c; the engine's own output, so a
  *                              change never calls for a pass)
- * global/, state/ and engine/ keys are ignored (the job record says everything the engine
- * needs; the leader key has its own watch).
+ *   cordon/<id>                fleet-c's cordons (of live machines, into the snapshot)
+ *   state/<name>/<machine>     only whether it exists: on a draining machine it means the
+ *                              unit still runs there (a change matters only there)
+ * global/ and engine/ keys and the states' values are ignored (the job record says everything
+ * the engine needs; the leader key has its own watch).
  */
 
 #include <stdbool.h>

@@ -260,6 +260,45 @@ START_TEST(test_mirror_reasons) {
 }
 END_TEST
 
+/* Cordons reach the snapshot; unit states count only on draining machines. */
+START_TEST(test_mirror_cordons) {
+        _cleanup_(mirror_freep) Mirror *m = NULL;
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+        const char *st = "{\"loadState\":\"loaded\",\"activeState\":\"active\",\"subState\":"
+                         "\"running\",\"unitHash\":\"" H1 "\",\"fleetState\":\"launched\"}";
+
+        ck_assert_int_eq(mirror_new(&m), 0);
+        put(m, P "machine/m1", "{\"ID\":\"m1\"}", 2, 1);
+        put(m, P "machine/m2", "{\"ID\":\"m2\"}", 3, 1);
+        put(m, P "state/a.service/m1", st, 4, 0); /* m1 not draining: no pass needed */
+        put(m, P "state/b.service/m2", st, 5, 0);
+        put(m, P "cordon/m1", "{\"draining\":false}", 6, 1);
+        put(m, P "cordon/m1", "{\"draining\":false}", 7, 0);
+        put(m, P "cordon/m9", "{\"draining\":true}", 8, 1); /* not live: ignored in views */
+        v = view(m);
+        ck_assert_int_eq(find_machine(v->snapshot, "m1")->cordon, SNAPSHOT_CORDON_CORDONED);
+        ck_assert_int_eq(find_machine(v->snapshot, "m2")->cordon, SNAPSHOT_CORDON_NONE);
+        ck_assert_uint_eq(v->snapshot->n_running, 0);
+        v = mirror_view_free(v);
+        put(m, P "cordon/m1", "{\"draining\":true}", 9, 1);
+        put(m, P "state/c.service/m1", st, 10, 1); /* m1 draining: it matters */
+        v = view(m);
+        ck_assert_int_eq(find_machine(v->snapshot, "m1")->cordon, SNAPSHOT_CORDON_DRAINING);
+        ck_assert_uint_eq(v->snapshot->n_running, 2);
+        for (size_t i = 0; i < 2; i++)
+                ck_assert_str_eq(v->snapshot->running[i].machine, "m1");
+        v = mirror_view_free(v);
+        del(m, P "state/a.service/m1", 1);
+        del(m, P "state/a.service/m1", 0);
+        del(m, P "state/b.service/m2", 0);
+        del(m, P "cordon/m1", 1);
+        del(m, P "cordon/m1", 0);
+        v = view(m);
+        ck_assert_int_eq(find_machine(v->snapshot, "m1")->cordon, SNAPSHOT_CORDON_NONE);
+        ck_assert_uint_eq(v->snapshot->n_running, 0);
+}
+END_TEST
+
 static Suite *mirror_suite(void) {
         Suite *s = suite_create("engine-mirror");
         TCase *tc = tcase_create("mirror");
@@ -268,6 +307,7 @@ static Suite *mirror_suite(void) {
         tcase_add_test(tc, test_mirror_machines_and_metadata);
         tcase_add_test(tc, test_mirror_schedule_and_ignored);
         tcase_add_test(tc, test_mirror_reasons);
+        tcase_add_test(tc, test_mirror_cordons);
         suite_add_tcase(s, tc);
         return s;
 }
