@@ -133,3 +133,6 @@ void api_route_machines_list(ApiCtx *c);
 void api_route_machines_patch(ApiCtx *c);
 void api_route_discovery(ApiCtx *c);
 void api_route_metrics(ApiCtx *c);
+void api_route_cordons_list(ApiCtx *c);
+void api_route_cordon_put(ApiCtx *c);
+void api_route_cordon_delete(ApiCtx *c);

@@ -171,6 +171,29 @@ static int route_resource(const char *method, const char *rest, ApiRouteMatch *r
         return route_error(ret, 404, NULL);
 }
 
+/* fleet-c's extensions; rest is the path after "/fleet-c/v1". */
+static int route_extension(const char *method, const char *rest, ApiRouteMatch *ret) {
+        const char *item;
+
+        if (streq(rest, "/cordons")) {
+                if (!streq(method, "GET"))
+                        return route_error(ret, 405, "only GET supported against this resource");
+                *ret = (ApiRouteMatch){.route = API_ROUTE_CORDONS_LIST};
+                return 0;
+        }
+        if (startswith(rest, "/cordons/")) {
+                item = rest + strlen("/cordons/");
+                if (item[0] == '\0' || strchr(item, '/'))
+                        return route_error(ret, 404, NULL);
+                if (streq(method, "PUT"))
+                        return route_item(ret, API_ROUTE_CORDON_PUT, item);
+                if (streq(method, "DELETE"))
+                        return route_item(ret, API_ROUTE_CORDON_DELETE, item);
+                return route_error(ret, 405, "only PUT and DELETE supported against this resource");
+        }
+        return route_error(ret, 404, NULL);
+}
+
 int api_route(const char *method, const char *path, ApiRouteMatch *ret) {
         static const char *const prefixes[] = {"/fleet/v1", "/v1-alpha"};
         _cleanup_free_ char *clean = NULL;
@@ -195,6 +218,12 @@ int api_route(const char *method, const char *path, ApiRouteMatch *ret) {
         if (streq(path, "/metrics")) {
                 *ret = (ApiRouteMatch){.route = API_ROUTE_METRICS};
                 return 0;
+        }
+        {
+                const char *rest = startswith(path, "/fleet-c/v1");
+
+                if (rest && (rest[0] == '\0' || rest[0] == '/'))
+                        return route_extension(method, rest, ret);
         }
         for (size_t i = 0; i < ELEMENTSOF(prefixes); i++) {
                 const char *rest = startswith(path, prefixes[i]);

@@ -4,7 +4,8 @@
 /*
  * PURE routing of the HTTP API v1 (reference 9.3): maps a request path and method to a handler
  * or to the error fleet's Go mux gives, including Go's ServeMux path cleaning (a path that is
- * not clean is redirected 301 to its cleaned form). No I/O; unit-tested.
+ * not clean is redirected 301 to its cleaned form). fleet-c's own extensions live under
+ * /fleet-c/v1/, outside fleet's namespaces (/fleet/v1, /v1-alpha). No I/O; unit-tested.
  */
 
 #include <stdbool.h>
@@ -25,6 +26,9 @@ typedef enum ApiRoute {
         API_ROUTE_STATES_LIST,    /* GET <prefix>/state */
         API_ROUTE_STATE_GET,      /* GET <prefix>/state/<item> */
         API_ROUTE_METRICS,        /* any method on /metrics */
+        API_ROUTE_CORDONS_LIST,   /* GET /fleet-c/v1/cordons (fleet-c's extension) */
+        API_ROUTE_CORDON_PUT,     /* PUT /fleet-c/v1/cordons/<item> */
+        API_ROUTE_CORDON_DELETE,  /* DELETE /fleet-c/v1/cordons/<item> */
         _API_ROUTE_MAX,
         _API_ROUTE_INVALID = -EINVAL,
 } ApiRoute;

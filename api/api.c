@@ -374,6 +374,9 @@ static void dispatch(ApiCtx *c) {
                 [API_ROUTE_STATES_LIST] = api_route_states_list,
                 [API_ROUTE_STATE_GET] = api_route_state_get,
                 [API_ROUTE_METRICS] = api_route_metrics,
+                [API_ROUTE_CORDONS_LIST] = api_route_cordons_list,
+                [API_ROUTE_CORDON_PUT] = api_route_cordon_put,
+                [API_ROUTE_CORDON_DELETE] = api_route_cordon_delete,
         };
         ApiRoute route = c->match.route;
 

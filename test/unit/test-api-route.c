@@ -71,6 +71,18 @@ static const RouteCase cases[] = {
         {"GET", "/metrics", API_ROUTE_METRICS, 0, NULL, NULL},
         {"GET", "/metrics/", API_ROUTE_ERROR, 404, NULL, NULL},
         {"GET", "/fleet/v1/metrics", API_ROUTE_ERROR, 404, NULL, NULL},
+        /* fleet-c's extension namespace */
+        {"GET", "/fleet-c/v1/cordons", API_ROUTE_CORDONS_LIST, 0, NULL, NULL},
+        {"PUT", "/fleet-c/v1/cordons", API_ROUTE_ERROR, 405, only_get, NULL},
+        {"PUT", "/fleet-c/v1/cordons/abc", API_ROUTE_CORDON_PUT, 0, NULL, "abc"},
+        {"DELETE", "/fleet-c/v1/cordons/abc", API_ROUTE_CORDON_DELETE, 0, NULL, "abc"},
+        {"GET", "/fleet-c/v1/cordons/abc", API_ROUTE_ERROR, 405,
+         "only PUT and DELETE supported against this resource", NULL},
+        {"PUT", "/fleet-c/v1/cordons/a/b", API_ROUTE_ERROR, 404, NULL, NULL},
+        {"GET", "/fleet-c/v1", API_ROUTE_ERROR, 404, NULL, NULL},
+        {"GET", "/fleet-c/v1/units", API_ROUTE_ERROR, 404, NULL, NULL},
+        {"GET", "/fleet/v1/cordons", API_ROUTE_ERROR, 404, NULL, NULL},
+        {"GET", "/fleet-cx/v1/cordons", API_ROUTE_ERROR, 404, NULL, NULL},
         /* unclean paths are redirected (Go ServeMux), so ".." never reaches a handler */
         {"GET", "/fleet/v1/units/..", API_ROUTE_REDIRECT, 0, NULL, "/fleet/v1"},
         {"PUT", "/fleet/v1/units/.", API_ROUTE_REDIRECT, 0, NULL, "/fleet/v1/units"},

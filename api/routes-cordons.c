@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* fleet-c's cordons (api-cordon.h): list, cordon or drain a machine, uncordon it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-cordon.h"
+#include "api-internal.h"
+#include "api-validate.h"
+
+static void cordons_list_done(ApiCtx *c, int error) {
+        _cleanup_free_ const RegistryEntry **e = NULL;
+        const RegistryList *l = c->n_slots > 0 ? c->slots[0].list : NULL;
+        size_t n = l ? l->n_entries : 0;
+        char *json = NULL;
+        int r;
+
+        if (error < 0) {
+                api_ctx_reply_registry_error(c, error, NULL);
+                return;
+        }
+        e = calloc(MAX(n, (size_t) 1), sizeof(*e));
+        if (!e) {
+                api_ctx_reply_internal(c, -ENOMEM);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                e[i] = &l->entries[i];
+        r = api_cordons_format(e, n, &json);
+        if (r < 0) {
+                api_ctx_reply_internal(c, r);
+                return;
+        }
+        api_ctx_reply_json(c, 200, json);
+}
+
+void api_route_cordons_list(ApiCtx *c) {
+        (void) api_fetch_list(c, REGISTRY_KEY_CORDON, NULL, false);
+        api_fetch_wait(c, cordons_list_done);
+}
+
+static void cordon_written(Registry *r, int error, int64_t revision, void *userdata) {
+        ApiCtx *c = userdata;
+
+        c->write_call = NULL;
+        if (error < 0)
+                api_ctx_reply_registry_error(c, error, NULL);
+        else
+                api_ctx_reply(c, 204, NULL, NULL, 0, NULL);
+}
+
+typedef struct CordonPut {
+        bool draining;
+} CordonPut;
+
+static void cordon_machine_done(ApiCtx *c, int error) {
+        const RegistryList *l = c->n_slots > 0 ? c->slots[0].list : NULL;
+        const CordonPut *p = c->data;
+        RegistryCordon rc = {.draining = p->draining};
+        int r;
+
+        if (error < 0) {
+                api_ctx_reply_registry_error(c, error, NULL);
+                return;
+        }
+        if (!l || l->n_entries == 0) {
+                api_ctx_reply_error(c, 404, "machine does not exist");
+                return;
+        }
+        r = registry_put_cordon(c->api->registry, c->match.item, &rc, cordon_written, c,
+                                &c->write_call);
+        if (r < 0)
+                api_ctx_reply_internal(c, r);
+}
+
+void api_route_cordon_put(ApiCtx *c) {
+        _cleanup_free_ char *err = NULL;
+        RegistryKey k = {.kind = REGISTRY_KEY_MACHINE, .machine_id = c->match.item};
+        CordonPut *p;
+        const char *body;
+        size_t len;
+        bool draining;
+        int r;
+
+        if (!api_key_component_is_valid(c->match.item)) {
+                api_ctx_reply_error(c, 404, "machine does not exist");
+                return;
+        }
+        body = http_request_body(c->req, &len);
+        r = api_cordon_body_decode(body, len, &draining, &err);
+        if (r < 0) {
+                api_ctx_reply_error(c, 400, err);
+                return;
+        }
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                api_ctx_reply_internal(c, -ENOMEM);
+                return;
+        }
+        p->draining = draining;
+        c->data = p;
+        c->free_data = free;
+        /* Only a machine in the cluster can be cordoned. */
+        (void) api_fetch_get(c, &k);
+        api_fetch_wait(c, cordon_machine_done);
+}
+
+void api_route_cordon_delete(ApiCtx *c) {
+        RegistryKey k = {.kind = REGISTRY_KEY_CORDON, .machine_id = c->match.item};
+        int r;
+
+        if (!api_key_component_is_valid(c->match.item)) {
+                api_ctx_reply_error(c, 404, "machine does not exist");
+                return;
+        }
+        r = registry_delete(c->api->registry, &k, cordon_written, c, &c->write_call);
+        if (r < 0)
+                api_ctx_reply_internal(c, r);
+}
