@@ -16,10 +16,13 @@
 
 #include "api-client.h"
 #include "etcd-driver.h"
+#include "fleetctl-cordon.h"
 #include "log.h"
 #include "strv.h"
 
 #define API_PREFIX "/fleet/v1/"
+/* fleet-c's extensions (never part of fleet's API). */
+#define EXT_PREFIX "/fleet-c/v1/"
 #define MAX_PAGES 100000
 #define _noreturn_ __attribute__((noreturn))
 
@@ -729,4 +732,53 @@ int api_client_list_machines(ApiClient *c, ApiMachine **ret, size_t *ret_n) {
                 return etcd_result(c, etcd_driver_list_machines(c->etcd, ret, ret_n, &msg), &msg);
         return list_all(c, API_PREFIX "machines", parse_machines, sizeof(ApiMachine), free_machines,
                         (void **) ret, ret_n);
+}
+
+/* ---- fleet-c's cordons ---- */
+
+int api_client_list_cordons(ApiClient *c, char ***ret) {
+        Resp resp = {};
+        char *msg = NULL;
+        int r;
+
+        r = request(c, "GET", EXT_PREFIX "cordons", NULL, &resp);
+        if (r == 404) {
+                set_error(c, "this fleet API has no cordons (not fleet-c)");
+                r = -EOPNOTSUPP;
+        } else if (r >= 0 && (r < 200 || r > 299))
+                r = -EIO;
+        else if (r >= 0) {
+                r = fleetctl_cordons_parse(resp.data ? resp.data : "", resp.len, ret, &msg);
+                if (r < 0)
+                        r = decode_failed(c, r, TAKE_PTR(msg));
+        }
+        free(resp.data);
+        return r;
+}
+
+static int cordon_request(ApiClient *c, const char *method, const char *machine_id,
+                          const char *body) {
+        _cleanup_free_ char *esc = NULL, *path = NULL;
+        Resp resp = {};
+        int r;
+
+        r = escape(c, machine_id, &esc);
+        if (r < 0 || asprintf(&path, EXT_PREFIX "cordons/%s", esc) < 0)
+                return -ENOMEM;
+        r = request(c, method, path, body, &resp);
+        free(resp.data);
+        if (r == 404)
+                return -ENOENT;
+        if (r >= 0 && (r < 200 || r > 299))
+                return -EIO;
+        return r < 0 ? r : 0;
+}
+
+int api_client_put_cordon(ApiClient *c, const char *machine_id, bool draining) {
+        return cordon_request(c, "PUT", machine_id,
+                              draining ? "{\"draining\":true}" : "{\"draining\":false}");
+}
+
+int api_client_delete_cordon(ApiClient *c, const char *machine_id) {
+        return cordon_request(c, "DELETE", machine_id, NULL);
 }

@@ -67,3 +67,12 @@ int api_client_list_unit_states(ApiClient *c, const char *unit_name, const char 
                                 ApiUnitState **ret, size_t *ret_n);
 /* GET /machines, every page. */
 int api_client_list_machines(ApiClient *c, ApiMachine **ret, size_t *ret_n);
+
+/* fleet-c's extension (GET /fleet-c/v1/cordons): a strv of alternating machine ID, state
+ * ("cordoned", "draining"). -EOPNOTSUPP from an API without it (fleet's own). */
+int api_client_list_cordons(ApiClient *c, char ***ret);
+/* PUT /fleet-c/v1/cordons/<id>: cordon (or drain) a machine; -ENOENT if it is not in the
+ * cluster. */
+int api_client_put_cordon(ApiClient *c, const char *machine_id, bool draining);
+/* DELETE /fleet-c/v1/cordons/<id>: uncordon. */
+int api_client_delete_cordon(ApiClient *c, const char *machine_id);

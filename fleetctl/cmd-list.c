@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fleetctl-cordon.h"
 #include "fleetctl-table.h"
 #include "fleetctl-util.h"
 #include "fleetctl.h"
@@ -63,11 +64,18 @@ static int add_row(Table *t, char **cols, CellFn cell, const void *item, Fleetct
 }
 
 static int machine_cell(const void *item, const char *field, Fleetctl *f, void *extra, char **ret) {
-        return fleetctl_machine_field(item, field, f->full, ret);
+        const char *state;
+
+        if (!streq(field, "state"))
+                return fleetctl_machine_field(item, field, f->full, ret);
+        /* fleet-c: the machine's cordon ("cordoned", "draining"), "-" without one */
+        state = fleetctl_cordon_state(extra, ((const ApiMachine *) item)->id);
+        *ret = strdup(state ? state : "-");
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int run_list_machines(Fleetctl *f, char **args, size_t n_args) {
-        _cleanup_strv_free_ char **cols = NULL;
+        _cleanup_strv_free_ char **cols = NULL, **cordons = NULL;
         ApiMachine *m = NULL;
         size_t n = 0;
         Table t = {};
@@ -84,10 +92,17 @@ static int run_list_machines(Fleetctl *f, char **args, size_t n_args) {
                                 r == -ENOMEM ? "out of memory" : api_client_error(f->client));
                 return 1;
         }
+        /* Only when asked for: fleet's own API has no cordons. */
+        if (strv_contains(cols, "state") && api_client_list_cordons(f->client, &cordons) < 0) {
+                fleetctl_stderr("Error retrieving cordons from fleet API: %s",
+                                api_client_error(f->client));
+                api_machine_array_free(m, n);
+                return 1;
+        }
         fleetctl_sort_machines(m, n);
         r = add_header(&t, cols, f->no_legend);
         for (size_t i = 0; r >= 0 && i < n; i++)
-                r = add_row(&t, cols, machine_cell, &m[i], f, NULL);
+                r = add_row(&t, cols, machine_cell, &m[i], f, cordons);
         api_machine_array_free(m, n);
         if (r < 0) {
                 table_done(&t);
@@ -204,7 +219,8 @@ static const FlagSpec machines_flags[] = {
         FLAG_FULL(machines),
         FLAG_NO_LEGEND,
         {"fields", 0, FLAG_STRING, offsetof(Fleetctl, fields), FLEETCTL_LIST_MACHINES_DEFAULT,
-         "Columns to print for each Machine. Valid fields are \"machine,ip,metadata\"", false},
+         "Columns to print for each Machine. Valid fields are \"machine,ip,metadata,state\"",
+         false},
 };
 
 static const FlagSpec units_flags[] = {

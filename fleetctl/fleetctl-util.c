@@ -359,7 +359,7 @@ const char *const fleetctl_list_units_fields[] = {"unit",    "load", "active", "
                                                   "machine", "hash", NULL};
 const char *const fleetctl_list_unit_files_fields[] = {
         "unit", "global", "dstate", "state", "target", "tmachine", "hash", "desc", "reason", NULL};
-const char *const fleetctl_list_machines_fields[] = {"machine", "ip", "metadata", NULL};
+const char *const fleetctl_list_machines_fields[] = {"machine", "ip", "metadata", "state", NULL};
 
 int fleetctl_fields_parse(const char *spec, const char *const *valid, char ***ret,
                           char **reterr_message) {
