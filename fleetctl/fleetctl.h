@@ -51,6 +51,8 @@ typedef struct Fleetctl {
         bool follow;
         bool sudo;
         char *output;
+        int max_unavailable; /* rolling-restart (fleet-c) */
+        double min_healthy;
 
         /* runtime */
         const char *command; /* name of the running command */
@@ -86,6 +88,8 @@ extern const Command fleetctl_remote_commands[];
 extern const size_t fleetctl_n_remote_commands;
 extern const Command fleetctl_ops_commands[];
 extern const size_t fleetctl_n_ops_commands;
+extern const Command fleetctl_rolling_commands[];
+extern const size_t fleetctl_n_rolling_commands;
 
 /* Flags shared by several commands, defined in cmd-units.c. */
 #define FLAG_NO_BLOCK                                                                              \

@@ -95,6 +95,7 @@ static const CommandGroup groups[] = {
         {fleetctl_cat_commands, &fleetctl_n_cat_commands},
         {fleetctl_list_commands, &fleetctl_n_list_commands},
         {fleetctl_ops_commands, &fleetctl_n_ops_commands},
+        {fleetctl_rolling_commands, &fleetctl_n_rolling_commands},
         {fleetctl_remote_commands, &fleetctl_n_remote_commands},
         {fleetctl_unit_commands, &fleetctl_n_unit_commands},
         {misc_commands, &n_misc_commands},

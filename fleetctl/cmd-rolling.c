@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fleetctl-rolling.h"
+#include "fleetctl-util.h"
+#include "fleetctl.h"
+#include "log.h"
+#include "strv.h"
+
+/*
+ * rolling-restart (fleet-c): restart units a few at a time, each active for a while before the
+ * next, stopping at the first failure. Units that are not global are stopped and started
+ * through fleet (desired state loaded, then launched), global units with systemctl restart on
+ * one machine after another (over ssh, as fleetctl restart does).
+ */
+
+static uint64_t mono_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+static void nap(void) {
+        nanosleep(&(struct timespec){.tv_nsec = WAIT_POLL_USEC * 1000}, NULL);
+}
+
+/* systemd's active state of name on machine (NULL: any machine), as its agent reports it:
+ * 1 active, 0 not (yet), -EIO failed. */
+static int state_of(Fleetctl *f, const char *name, const char *machine) {
+        ApiUnitState *s = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (api_client_list_unit_states(f->client, name, machine, &s, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *a = strempty(s[i].systemd_active_state);
+
+                if (streq(a, "failed"))
+                        r = -EIO;
+                else if (r == 0 && streq(a, "active"))
+                        r = 1;
+        }
+        api_unit_state_array_free(s, n);
+        return r;
+}
+
+/* Wait until each of names is active (on machine, if given), then hold it active for
+ * min-healthy seconds. 0, or <0 with *ret_why. */
+static int wait_healthy(Fleetctl *f, char **names, const char *machine, const char **ret_why,
+                        const char **ret_unit) {
+        uint64_t start = mono_usec();
+
+        STRV_FOREACH(n, names)
+                for (;;) {
+                        int r = state_of(f, *n, machine);
+
+                        if (r > 0)
+                                break;
+                        if (r < 0 || (f->block_attempts > 0 &&
+                                      mono_usec() - start >
+                                              (uint64_t) f->block_attempts * WAIT_ATTEMPT_USEC)) {
+                                *ret_why = r < 0 ? "failed to start" : "timed out becoming active";
+                                *ret_unit = *n;
+                                return -EIO;
+                        }
+                        nap();
+                }
+        start = mono_usec();
+        while (mono_usec() - start < (uint64_t) (f->min_healthy * 1e6)) {
+                STRV_FOREACH(n, names)
+                        if (state_of(f, *n, machine) <= 0) {
+                                *ret_why = "did not stay active for --min-healthy";
+                                *ret_unit = *n;
+                                return -EIO;
+                        }
+                nap();
+        }
+        return 0;
+}
+
+static int set_states(Fleetctl *f, char **names, const char *state) {
+        STRV_FOREACH(n, names)
+                if (api_client_set_desired_state(f->client, *n, state) < 0) {
+                        fleetctl_stderr("Error setting target state of unit %s: %s", *n,
+                                        api_client_error(f->client));
+                        return -EIO;
+                }
+        return 0;
+}
+
+/* One wave of units that are not global: stop them all, start them all, let them settle. */
+static int restart_wave(Fleetctl *f, char **wave) {
+        const char *why = NULL, *unit = NULL;
+
+        STRV_FOREACH(n, wave)
+                fleetctl_stdout("Restarting unit %s", *n);
+        if (set_states(f, wave, "loaded") < 0 ||
+            fleetctl_wait_for_units(f, wave, "loaded", "Error waiting for units") != 0)
+                return -EIO;
+        if (set_states(f, wave, "launched") < 0 ||
+            fleetctl_wait_for_units(f, wave, "launched", "Error waiting for units") != 0)
+                return -EIO;
+        if (wait_healthy(f, wave, NULL, &why, &unit) < 0) {
+                fleetctl_stderr("Unit %s %s", unit, why);
+                return -EIO;
+        }
+        STRV_FOREACH(n, wave)
+                fleetctl_stdout("Unit %s active again", *n);
+        return 0;
+}
+
+/* A global unit, machine by machine (at most --max-unavailable at once). */
+static int restart_global_rolling(Fleetctl *f, const char *name, char ***done) {
+        _cleanup_strv_free_ char **machines = NULL, **argv = NULL;
+        char *one[] = {(char *) name, NULL};
+        ApiUnitState *s = NULL;
+        size_t n = 0;
+
+        if (api_client_list_unit_states(f->client, name, NULL, &s, &n) < 0) {
+                fleetctl_stderr("Error retrieving state of unit %s: %s", name,
+                                api_client_error(f->client));
+                return -EIO;
+        }
+        for (size_t i = 0; i < n; i++)
+                if (s[i].machine_id && strv_extend(&machines, s[i].machine_id) < 0) {
+                        api_unit_state_array_free(s, n);
+                        return log_oom();
+                }
+        api_unit_state_array_free(s, n);
+        strv_sort(machines);
+        if (strv_extend(&argv, "systemctl") < 0 || strv_extend(&argv, "restart") < 0 ||
+            strv_extend(&argv, name) < 0)
+                return log_oom();
+        for (size_t i = 0; machines && machines[i]; i += (size_t) f->max_unavailable) {
+                for (size_t k = i; k < i + (size_t) f->max_unavailable && machines[k]; k++) {
+                        fleetctl_stdout("Restarting global unit %s on %s", name, machines[k]);
+                        if (fleetctl_run_on_machine(f, machines[k], argv) != 0) {
+                                fleetctl_stderr("Unit %s failed to restart on %s", name,
+                                                machines[k]);
+                                return -EIO;
+                        }
+                }
+                for (size_t k = i; k < i + (size_t) f->max_unavailable && machines[k]; k++) {
+                        const char *why = NULL, *unit = NULL;
+
+                        if (wait_healthy(f, one, machines[k], &why, &unit) < 0) {
+                                fleetctl_stderr("Unit %s %s on %s", name, why, machines[k]);
+                                return -EIO;
+                        }
+                        fleetctl_stdout("Global unit %s active again on %s", name, machines[k]);
+                }
+        }
+        return strv_extend(done, name);
+}
+
+/* Check the targets and split them: every unit that is not global must be launched. */
+static int classify(Fleetctl *f, const ApiUnit *all, size_t n_all, char **targets,
+                    char ***ret_plain, char ***ret_global) {
+        for (size_t i = 0; i < n_all; i++) {
+                const ApiUnit *u = &all[i];
+
+                if (!strv_contains(targets, strempty(u->name)))
+                        continue;
+                if (api_unit_is_global(u)) {
+                        if (strv_extend(ret_global, u->name) < 0)
+                                return log_oom();
+                        continue;
+                }
+                if (!streq(strempty(u->desired_state), "launched") ||
+                    !streq(strempty(u->current_state), "launched")) {
+                        fleetctl_stderr("Unit %s is not running (%s), nothing restarted", u->name,
+                                        strempty(u->current_state));
+                        return -EINVAL;
+                }
+                if (strv_extend(ret_plain, u->name) < 0)
+                        return log_oom();
+        }
+        return 0;
+}
+
+static void report(char **done, char **all) {
+        _cleanup_free_ char *d = NULL, *rest = NULL;
+        _cleanup_strv_free_ char **left = NULL;
+
+        STRV_FOREACH(n, all)
+                if (!strv_contains(done, *n) && strv_extend(&left, *n) < 0)
+                        return;
+        if (fleetctl_go_strv(done, &d) < 0 || fleetctl_go_strv(left, &rest) < 0)
+                return;
+        fleetctl_stderr("Rolling restart stopped. Restarted: %s; not restarted: %s", d, rest);
+}
+
+static int rolling(Fleetctl *f, char **plain, char **global, char **all) {
+        _cleanup_strv_free_ char **done = NULL;
+        size_t n = strv_length(plain);
+
+        for (size_t i = 0; i < n; i += (size_t) f->max_unavailable) {
+                _cleanup_strv_free_ char **wave = NULL;
+
+                for (size_t k = i; k < n && k < i + (size_t) f->max_unavailable; k++)
+                        if (strv_extend(&wave, plain[k]) < 0)
+                                return fleetctl_oom();
+                if (restart_wave(f, wave) < 0) {
+                        report(done, all);
+                        return 1;
+                }
+                STRV_FOREACH(w, wave)
+                        if (strv_extend(&done, *w) < 0)
+                                return fleetctl_oom();
+        }
+        STRV_FOREACH(g, global)
+                if (restart_global_rolling(f, *g, &done) < 0) {
+                        report(done, all);
+                        return 1;
+                }
+        fleetctl_stdout("Restarted %zu unit%s", strv_length(done),
+                        strv_length(done) == 1 ? "" : "s");
+        return 0;
+}
+
+static int run_rolling_restart(Fleetctl *f, char **args, size_t n_args) {
+        _cleanup_strv_free_ char **names = NULL, **targets = NULL, **plain = NULL, **global = NULL;
+        _cleanup_free_ char *msg = NULL;
+        ApiUnit *all = NULL;
+        size_t n_all = 0;
+        int r;
+
+        if (n_args == 0) {
+                fleetctl_stderr("No units given");
+                return 1;
+        }
+        if (f->max_unavailable < 1) {
+                fleetctl_stderr("--max-unavailable must be at least 1");
+                return 1;
+        }
+        if (!(f->min_healthy >= 0)) {
+                fleetctl_stderr("--min-healthy must not be negative");
+                return 1;
+        }
+        r = api_client_list_units(f->client, &all, &n_all);
+        if (r < 0) {
+                fleetctl_stderr("Error retrieving units: %s", api_client_error(f->client));
+                return 1;
+        }
+        for (size_t i = 0; r >= 0 && i < n_all; i++)
+                r = strv_extend(&names, strempty(all[i].name));
+        if (r >= 0)
+                r = fleetctl_rolling_select(names, args, n_args, &targets, &msg);
+        if (r >= 0)
+                r = classify(f, all, n_all, targets, &plain, &global);
+        api_unit_array_free(all, n_all);
+        if (r == -ENOMEM)
+                return fleetctl_oom();
+        if (r < 0) {
+                if (msg)
+                        fleetctl_stderr("%s", msg);
+                return 1;
+        }
+        return rolling(f, plain, global, targets);
+}
+
+static const FlagSpec rolling_flags[] = {
+        {"max-unavailable", 0, FLAG_INT, offsetof(Fleetctl, max_unavailable), "1",
+         "Restart at most N units (or machines of a global unit) at a time.", false},
+        {"min-healthy", 0, FLAG_DOUBLE, offsetof(Fleetctl, min_healthy), "0",
+         "Seconds each restarted unit must stay active before the next ones restart.", false},
+        FLAG_BLOCK_ATTEMPTS,
+        FLAG_SSH_PORT,
+};
+
+const Command fleetctl_rolling_commands[] = {
+        {"rolling-restart", "[--max-unavailable N] [--min-healthy SECONDS] UNIT|GLOB...",
+         "Restart units a few at a time (fleet-c)",
+         "Restart the named units (names or globs such as 'web@*', which match instances,\n"
+         "never the template) at most --max-unavailable at a time (default 1): each is\n"
+         "stopped and started again through fleet, and must be active, and stay active for\n"
+         "--min-healthy seconds, before the next ones restart. A global unit restarts\n"
+         "machine by machine (systemctl restart, over ssh as fleetctl restart does).\n\n"
+         "It stops at the first unit that fails to come back, and reports which units were\n"
+         "restarted and which were not (exit 1). Every unit that is not global must be\n"
+         "running (launched); otherwise nothing is restarted.\n\n"
+         "\tfleetctl rolling-restart --min-healthy 5 'web@*'",
+         rolling_flags, ELEMENTSOF(rolling_flags), run_rolling_restart, true},
+};
+const size_t fleetctl_n_rolling_commands = ELEMENTSOF(fleetctl_rolling_commands);
