@@ -580,6 +580,15 @@ int api_client_create_unit(ApiClient *c, const ApiUnit *u) {
         return put_unit(c, u->name, &body);
 }
 
+int api_client_replace_unit(ApiClient *c, const ApiUnit *u) {
+        ApiUnit body = {.name = u->name,
+                        .options = u->options,
+                        .n_options = u->n_options,
+                        .desired_state = u->desired_state};
+
+        return put_unit(c, u->name, &body);
+}
+
 int api_client_set_desired_state(ApiClient *c, const char *name, const char *state) {
         ApiUnit body = {.desired_state = (char *) state};
 

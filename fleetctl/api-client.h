@@ -58,6 +58,9 @@ int api_client_get_unit(ApiClient *c, const char *name, ApiUnit *ret);
 int api_client_list_units(ApiClient *c, ApiUnit **ret, size_t *ret_n);
 /* PUT /units/<name> with name and options (create or replace). */
 int api_client_create_unit(ApiClient *c, const ApiUnit *u);
+/* PUT /units/<name> with name, options and desiredState in one request (fleet-c's rolling
+ * update: new content without passing through inactive). */
+int api_client_replace_unit(ApiClient *c, const ApiUnit *u);
 /* PUT /units/<name> with {"desiredState": state}. */
 int api_client_set_desired_state(ApiClient *c, const char *name, const char *state);
 /* DELETE /units/<name>: -ENOENT if it does not exist. */

@@ -5,6 +5,8 @@
 #include <time.h>
 
 #include "fleetctl-rolling.h"
+#include "unit-file.h"
+#include "unit-name.h"
 #include "fleetctl-util.h"
 #include "fleetctl.h"
 #include "log.h"
@@ -183,7 +185,9 @@ static int classify(Fleetctl *f, const ApiUnit *all, size_t n_all, char **target
         return 0;
 }
 
-static void report(char **done, char **all) {
+/* "Rolling restart stopped. Restarted: [a]; not restarted: [b c]" (what: "restart"/"update",
+ * past: "restarted"/"updated"). */
+static void report(const char *what, const char *past, char **done, char **all) {
         _cleanup_free_ char *d = NULL, *rest = NULL;
         _cleanup_strv_free_ char **left = NULL;
 
@@ -192,7 +196,8 @@ static void report(char **done, char **all) {
                         return;
         if (fleetctl_go_strv(done, &d) < 0 || fleetctl_go_strv(left, &rest) < 0)
                 return;
-        fleetctl_stderr("Rolling restart stopped. Restarted: %s; not restarted: %s", d, rest);
+        fleetctl_stderr("Rolling %s stopped. %c%s: %s; not %s: %s", what, past[0] - 'a' + 'A',
+                        past + 1, d, past, rest);
 }
 
 static int rolling(Fleetctl *f, char **plain, char **global, char **all) {
@@ -206,7 +211,7 @@ static int rolling(Fleetctl *f, char **plain, char **global, char **all) {
                         if (strv_extend(&wave, plain[k]) < 0)
                                 return fleetctl_oom();
                 if (restart_wave(f, wave) < 0) {
-                        report(done, all);
+                        report("restart", "restarted", done, all);
                         return 1;
                 }
                 STRV_FOREACH(w, wave)
@@ -215,7 +220,7 @@ static int rolling(Fleetctl *f, char **plain, char **global, char **all) {
         }
         STRV_FOREACH(g, global)
                 if (restart_global_rolling(f, *g, &done) < 0) {
-                        report(done, all);
+                        report("restart", "restarted", done, all);
                         return 1;
                 }
         fleetctl_stdout("Restarted %zu unit%s", strv_length(done),
@@ -262,6 +267,200 @@ static int run_rolling_restart(Fleetctl *f, char **args, size_t n_args) {
                 return 1;
         }
         return rolling(f, plain, global, targets);
+}
+
+/* ---- start --replace --rolling ---- */
+
+/* Is name running the content hash on its machine (its agent reports that hash, active)? */
+static int runs_version(Fleetctl *f, const char *name, const char *hash) {
+        ApiUnitState *s = NULL;
+        size_t n = 0;
+        int r = 0;
+
+        if (api_client_list_unit_states(f->client, name, NULL, &s, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                const char *a = strempty(s[i].systemd_active_state);
+
+                if (!streq(strempty(s[i].hash), hash))
+                        continue;
+                if (streq(a, "failed"))
+                        r = -EIO;
+                else if (r == 0 && streq(a, "active"))
+                        r = 1;
+        }
+        api_unit_state_array_free(s, n);
+        return r;
+}
+
+/* Replace the content of one wave of units and wait until each runs it, healthy. */
+static int update_wave(Fleetctl *f, char **wave, const UnitFile *uf, const char *hash) {
+        uint64_t start = mono_usec();
+        const char *why = NULL, *unit = NULL;
+
+        STRV_FOREACH(n, wave) {
+                _cleanup_free_ char *msg = NULL;
+
+                fleetctl_stdout("Updating unit %s to %.7s", *n, hash);
+                if (fleetctl_put_unit_file(f, *n, uf, "launched", &msg) < 0) {
+                        fleetctl_stderr("Error replacing unit %s: %s", *n, strempty(msg));
+                        return -EIO;
+                }
+        }
+        STRV_FOREACH(n, wave)
+                for (;;) {
+                        int r = runs_version(f, *n, hash);
+
+                        if (r > 0)
+                                break;
+                        if (r < 0 || (f->block_attempts > 0 &&
+                                      mono_usec() - start >
+                                              (uint64_t) f->block_attempts * WAIT_ATTEMPT_USEC)) {
+                                fleetctl_stderr("Unit %s %s in its new version", *n,
+                                                r < 0 ? "failed to start"
+                                                      : "timed out becoming active");
+                                return -EIO;
+                        }
+                        nap();
+                }
+        if (wait_healthy(f, wave, NULL, &why, &unit) < 0) {
+                fleetctl_stderr("Unit %s %s", unit, why);
+                return -EIO;
+        }
+        STRV_FOREACH(n, wave)
+                fleetctl_stdout("Unit %s runs %.7s", *n, hash);
+        return 0;
+}
+
+/* The running units a FILE's content goes to: the unit itself, or a template's instances. */
+static int update_targets(Fleetctl *f, const char *name, const ApiUnit *all, size_t n_all,
+                          char ***ret) {
+        _cleanup_free_ char *prefix = NULL;
+        const char *at = strchr(name, '@');
+        bool tmpl = unit_name_is_template(name);
+
+        if (tmpl && !(prefix = strndup(name, at - name + 1)))
+                return -ENOMEM;
+        for (size_t i = 0; i < n_all; i++) {
+                const char *n = strempty(all[i].name);
+
+                if (tmpl ? !strneq(n, prefix, strlen(prefix)) || unit_name_is_template(n)
+                         : !streq(n, name))
+                        continue;
+                if (api_unit_is_global(&all[i])) {
+                        fleetctl_stderr("Unit %s is global: rolling updates of global units are "
+                                        "not supported yet",
+                                        n);
+                        return -EOPNOTSUPP;
+                }
+                if (!streq(strempty(all[i].current_state), "launched")) {
+                        fleetctl_stderr("Unit %s is not running (%s), nothing updated", n,
+                                        strempty(all[i].current_state));
+                        return -EINVAL;
+                }
+                if (strv_extend(ret, n) < 0)
+                        return -ENOMEM;
+        }
+        if (!*ret) {
+                fleetctl_stderr("No running unit to update for %s", name);
+                return -ENOENT;
+        }
+        return 0;
+}
+
+static bool in_registry(const ApiUnit *all, size_t n_all, const char *name) {
+        for (size_t i = 0; i < n_all; i++)
+                if (streq(strempty(all[i].name), name))
+                        return true;
+        return false;
+}
+
+static int update_one_file(Fleetctl *f, const char *arg, const ApiUnit *all, size_t n_all,
+                           char ***done, char ***todo) {
+        _cleanup_(unit_file_freep) UnitFile *uf = NULL;
+        _cleanup_free_ char *path = NULL, *name = NULL, *msg = NULL;
+        _cleanup_strv_free_ char **targets = NULL;
+        char hash[UNIT_HASH_HEX_LEN + 1];
+        size_t n;
+        int r;
+
+        if (fleetctl_append_default_type(arg, &path) < 0 ||
+            fleetctl_unit_name_mangle(path, &name) < 0)
+                return -ENOMEM;
+        r = fleetctl_read_unit_file(path, &uf, &msg);
+        if (r < 0) {
+                fleetctl_stderr("Error reading unit file %s: %s", path, strempty(msg));
+                return r;
+        }
+        r = unit_file_hash(uf, hash);
+        if (r >= 0)
+                r = update_targets(f, name, all, n_all, &targets);
+        if (r < 0)
+                return r;
+        /* A template in the registry gets the new content too (instances created later). */
+        if (unit_name_is_template(name) && in_registry(all, n_all, name) &&
+            fleetctl_put_unit_file(f, name, uf, NULL, &msg) < 0) {
+                fleetctl_stderr("Error replacing template %s: %s", name, strempty(msg));
+                return -EIO;
+        }
+        STRV_FOREACH(t, targets)
+                if (strv_extend(todo, *t) < 0)
+                        return -ENOMEM;
+        n = strv_length(targets);
+        for (size_t i = 0; i < n; i += (size_t) f->max_unavailable) {
+                _cleanup_strv_free_ char **wave = NULL;
+
+                for (size_t k = i; k < n && k < i + (size_t) f->max_unavailable; k++)
+                        if (strv_extend(&wave, targets[k]) < 0)
+                                return -ENOMEM;
+                r = update_wave(f, wave, uf, hash);
+                if (r < 0)
+                        return r;
+                STRV_FOREACH(w, wave)
+                        if (strv_extend(done, *w) < 0)
+                                return -ENOMEM;
+        }
+        return 0;
+}
+
+int fleetctl_rolling_update(Fleetctl *f, char **args, size_t n_args) {
+        _cleanup_strv_free_ char **done = NULL, **todo = NULL;
+        ApiUnit *all = NULL;
+        size_t n_all = 0;
+        int r = 0;
+
+        if (!f->replace) {
+                fleetctl_stderr("--rolling needs --replace");
+                return 1;
+        }
+        if (n_args == 0) {
+                fleetctl_stderr("No units given");
+                return 1;
+        }
+        if (f->max_unavailable < 1) {
+                fleetctl_stderr("--max-unavailable must be at least 1");
+                return 1;
+        }
+        if (!(f->min_healthy >= 0)) {
+                fleetctl_stderr("--min-healthy must not be negative");
+                return 1;
+        }
+        if (api_client_list_units(f->client, &all, &n_all) < 0) {
+                fleetctl_stderr("Error retrieving units: %s", api_client_error(f->client));
+                return 1;
+        }
+        for (size_t i = 0; r >= 0 && i < n_args; i++)
+                r = update_one_file(f, args[i], all, n_all, &done, &todo);
+        api_unit_array_free(all, n_all);
+        if (r == -ENOMEM)
+                return fleetctl_oom();
+        if (r < 0) {
+                if (done)
+                        report("update", "updated", done, todo);
+                return 1;
+        }
+        fleetctl_stdout("Updated %zu unit%s", strv_length(done), strv_length(done) == 1 ? "" : "s");
+        return 0;
 }
 
 static const FlagSpec rolling_flags[] = {

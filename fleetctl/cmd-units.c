@@ -164,6 +164,8 @@ static int run_load(Fleetctl *f, char **args, size_t n_args) {
 }
 
 static int run_start(Fleetctl *f, char **args, size_t n_args) {
+        if (f->rolling)
+                return fleetctl_rolling_update(f, args, n_args);
         return load_or_start(f, args, n_args, "launched", "start", "starting");
 }
 
@@ -433,6 +435,24 @@ static const FlagSpec load_flags[] = {
          "DEPRECATED - this option cannot be used", false},
 };
 
+static const FlagSpec start_flags[] = {
+        FLAG_BLOCK_ATTEMPTS,
+        FLAG_NO_BLOCK,
+        {"replace", 0, FLAG_BOOL, offsetof(Fleetctl, replace), NULL,
+         "Replace the old scheduled units in the cluster with new versions.", false},
+        {"sign", 0, FLAG_BOOL, offsetof(Fleetctl, sign), NULL,
+         "DEPRECATED - this option cannot be used", false},
+        {"rolling", 0, FLAG_BOOL, offsetof(Fleetctl, rolling), NULL,
+         "fleet-c: with --replace, update running units one at a time (see --max-unavailable, "
+         "--min-healthy)",
+         false},
+        {"max-unavailable", 0, FLAG_INT, offsetof(Fleetctl, max_unavailable), "1",
+         "fleet-c: with --rolling, update at most N units at a time.", false},
+        {"min-healthy", 0, FLAG_DOUBLE, offsetof(Fleetctl, min_healthy), "0",
+         "fleet-c: with --rolling, seconds each updated unit must stay active before the next.",
+         false},
+};
+
 static const FlagSpec block_flags[] = {FLAG_BLOCK_ATTEMPTS, FLAG_NO_BLOCK};
 static const FlagSpec restart_flags[] = {FLAG_BLOCK_ATTEMPTS, FLAG_SSH_PORT};
 
@@ -474,8 +494,12 @@ const Command fleetctl_unit_commands[] = {
          "respective --block-attempts and --no-block options. Start operations on global\n"
          "units are always non-blocking.\n\n"
          "Start a single unit:\n\tfleetctl start foo.service\n\n"
-         "Start an entire directory of units with glob matching:\n\tfleetctl start myservice/*",
-         load_flags, ELEMENTSOF(load_flags), run_start, true},
+         "Start an entire directory of units with glob matching:\n\tfleetctl start myservice/*\n\n"
+         "fleet-c: --replace --rolling replaces running units one at a time: each FILE's\n"
+         "new content goes to the unit of that name, or, for a template, to every running\n"
+         "instance of it, at most --max-unavailable at a time, each active in its new version\n"
+         "for --min-healthy seconds before the next; it stops at the first that fails.",
+         start_flags, ELEMENTSOF(start_flags), run_start, true},
         {"stop", "[--no-block|--block-attempts=N] UNIT...",
          "Instruct systemd to stop one or more units in the cluster.",
          "Stop one or more units from running in the cluster, but allow them to be\n"

@@ -51,7 +51,8 @@ typedef struct Fleetctl {
         bool follow;
         bool sudo;
         char *output;
-        int max_unavailable; /* rolling-restart (fleet-c) */
+        bool rolling;        /* start --rolling (fleet-c) */
+        int max_unavailable; /* rolling-restart, start --rolling (fleet-c) */
         double min_healthy;
 
         /* runtime */
@@ -149,6 +150,15 @@ int fleetctl_find_units(Fleetctl *f, char **args, size_t n_args, ApiUnit **ret, 
 /* submit/load/start: make sure each unit exists, creating it from local files or templates
  * (reference 11.3). On failure prints nothing; returns <0 with *reterr set. */
 int fleetctl_lazy_create_units(Fleetctl *f, char **args, size_t n_args, char **reterr);
+
+/* Read and parse a local unit file (fleet's messages in *reterr on failure). */
+int fleetctl_read_unit_file(const char *path, UnitFile **ret, char **reterr);
+/* Validate uf as createUnit does and PUT it as name's content (create or replace), with the
+ * desired state desired in the same request (NULL: none, i.e. inactive). */
+int fleetctl_put_unit_file(Fleetctl *f, const char *name, const UnitFile *uf, const char *desired,
+                           char **reterr);
+/* start --replace --rolling (cmd-rolling.c). Returns the exit status. */
+int fleetctl_rolling_update(Fleetctl *f, char **args, size_t n_args);
 
 /* Set the desired state of each (mangled) unit; units already there are skipped. The changed
  * units are returned. */

@@ -294,10 +294,11 @@ static int get_unit_file(Fleetctl *f, const char *arg, const char *name, UnitFil
 
 /* createUnit: client-side validation (reference 6.7), warnings for unknown [X-Fleet] keys,
  * then PUT without a desired state. */
-static int create_unit(Fleetctl *f, const char *name, const UnitFile *uf, char **reterr) {
+static int create_unit(Fleetctl *f, const char *name, const UnitFile *uf, const char *desired,
+                       char **reterr) {
         _cleanup_(xfleet_freep) XFleet *x = NULL;
         _cleanup_free_ char *msg = NULL;
-        ApiUnit u = {.name = (char *) name};
+        ApiUnit u = {.name = (char *) name, .desired_state = (char *) desired};
         int r;
 
         if (unit_name_validate(name, &msg) < 0)
@@ -318,8 +319,10 @@ static int create_unit(Fleetctl *f, const char *name, const UnitFile *uf, char *
 
         r = api_unit_set_options(&u, uf);
         if (r >= 0)
-                r = api_client_create_unit(f->client, &u);
+                r = desired ? api_client_replace_unit(f->client, &u)
+                            : api_client_create_unit(f->client, &u);
         u.name = NULL;
+        u.desired_state = NULL;
         api_unit_done(&u);
         if (r == -ENOMEM)
                 return r;
@@ -332,6 +335,15 @@ static int create_unit(Fleetctl *f, const char *name, const UnitFile *uf, char *
 
 static int wait_for_units(Fleetctl *f, char **names, const char *state, const char *error_prefix,
                           bool creation);
+
+int fleetctl_read_unit_file(const char *path, UnitFile **ret, char **reterr) {
+        return read_unit_file(path, ret, reterr);
+}
+
+int fleetctl_put_unit_file(Fleetctl *f, const char *name, const UnitFile *uf, const char *desired,
+                           char **reterr) {
+        return create_unit(f, name, uf, desired, reterr);
+}
 
 int fleetctl_lazy_create_units(Fleetctl *f, char **args, size_t n_args, char **reterr) {
         _cleanup_strv_free_ char **created = NULL;
@@ -353,7 +365,7 @@ int fleetctl_lazy_create_units(Fleetctl *f, char **args, size_t n_args, char **r
                 r = get_unit_file(f, arg, name, &uf, reterr);
                 if (r < 0)
                         return r;
-                r = create_unit(f, name, uf, reterr);
+                r = create_unit(f, name, uf, NULL, reterr);
                 if (r < 0)
                         return r;
                 if (strv_extend(&created, name) < 0)
