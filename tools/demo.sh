@@ -12,6 +12,8 @@
 #      another machine, the sidekick announces the new endpoint, curl answers from there;
 #      the failover time is measured (crash -> curl answering from the new machine)
 #   4. templates: web@1..3 spread over the 3 machines by Conflicts=web@*.service
+#   5. fleet-c's maintenance commands: a rolling update of web@2 and web@3, then a drain of
+#      web@1's machine (web@1 and its sidekick move together; the global unit stays)
 # Every step checks what it shows (fleetctl, etcd, curl, and systemd inside the machines);
 # the demo exits non-zero with a clear message at the first step that does not behave.
 # The cluster is taken down at the end, also on failure or ^C.
@@ -336,6 +338,45 @@ done
 good "web@1, web@2, web@3 on $placed- one per machine, each answering with its hostname"
 fctl list-unit-files || fail "fleetctl list-unit-files failed"
 
+# --- 5. maintenance: a rolling update and a drain ------------------------------------------------
+section "5. Maintenance (fleet-c): a rolling update, then a drain"
+say "A new version of web@.service, rolled out to web@2 and web@3 one at a time: each must run"
+say "the new content and stay active for 1 s before the next one is touched."
+VDIR=$(mktemp -d /tmp/fleet-demo-v2.XXXXXX)
+sed 's/^Description=Web server %i$/Description=Web server %i, version 2/' "$EXAMPLES/web@.service" >"$VDIR/web@2.service"
+cp "$VDIR/web@2.service" "$VDIR/web@3.service"
+t0=$(now_us)
+fctl start --replace --rolling --min-healthy 1 "$VDIR/web@2.service" "$VDIR/web@3.service" ||
+	fail "the rolling update of web@2 and web@3 failed"
+T_ROLL=$(ms_since "$t0")
+rm -rf "$VDIR"
+for i in 2 3; do
+	fleetctl cat "web@$i.service" | grep -q "version 2" || fail "web@$i.service does not have the new content"
+	m=$(where "web@$i.service")
+	poll 10 answers "$(mip "$m"):8080" "$NAME-$m" || fail "web@$i on $m does not answer after the update"
+done
+good "web@2 and web@3 run version 2, updated one after the other in $(secs "$T_ROLL") s"
+
+say ""
+say "Draining $W1B, where web@1 and its sidekick run: fleet stops them there, then starts them"
+say "together on another machine; the global unit stays. First web@2 and web@3 go, so that"
+say "web@1 (Conflicts=web@*) has somewhere to go."
+fctl destroy web@2.service web@3.service || fail "fleetctl destroy web@2 web@3 failed"
+t0=$(now_us)
+fctl drain "$(cluster id "$W1B" | cut -c1-8)" || fail "fleetctl drain $W1B failed"
+T_DRAIN=$(ms_since "$t0")
+W1C=$(where web@1.service)
+[ -n "$W1C" ] && [ "$W1C" != "$W1B" ] || fail "web@1.service did not leave $W1B (on '$W1C')"
+[ "$(active_on web@1.service)" = "$W1C" ] && [ "$(active_on web-discovery@1.service)" = "$W1C" ] ||
+	fail "web@1 and its sidekick are not both active on $W1C"
+sd_active "$W1B" global-monitor.service || fail "global-monitor.service no longer runs on $W1B"
+fctl list-machines --fields machine,ip,state || fail "fleetctl list-machines --fields state failed"
+poll 10 announced "$(mip "$W1C"):8080" || fail "the sidekick did not announce $(mip "$W1C"):8080"
+poll 10 answers "$(mip "$W1C"):8080" "$NAME-$W1C" || fail "web@1 does not answer on $W1C"
+run_show "curl -s http://$(mip "$W1C"):8080/" curl -sS -m 2 "http://$(mip "$W1C"):8080/"
+good "web@1 and its sidekick moved from $W1B to $W1C in $(secs "$T_DRAIN") s; only the global unit is left on $W1B"
+fctl uncordon "$(cluster id "$W1B")" || fail "fleetctl uncordon failed"
+
 # --- summary -----------------------------------------------------------------------------------
 section "Summary"
 cat <<EOF
@@ -343,6 +384,8 @@ cat <<EOF
   fleetctl start hello.service -> active:         $T_HELLO ms
   failover of web@1 after the crash of $W1:        $(secs "$T_FAILOVER") s (crash -> curl answered by $W1B; agent_ttl $FLEET_CLUSTER_AGENT_TTL$([ "$W1" != "$LEADER" ] || echo "; $W1 ran the engine leader"))
   a crashed machine back in the cluster:          $(secs "$T_REJOIN") s
+  rolling update of web@2 and web@3:              $(secs "$T_ROLL") s (1 s healthy each)
+  drain of $W1B (web@1 and its sidekick moved):    $(secs "$T_DRAIN") s
   whole demo:                                     $(secs "$(ms_since "$T_START")") s
 ${G}${B}demo: every step behaved${N}
 EOF
