@@ -809,6 +809,54 @@ START_TEST(test_machines) {
 }
 END_TEST
 
+/* fleet-c's cordons, and the unit's reason field, against the real etcd. */
+START_TEST(test_cordons_and_reasons) {
+        _cleanup_free_ char *c = NULL, *job = NULL;
+
+        expect(request("GET", "/fleet-c/v1/cordons", NULL), 200, "{\"cordons\":[]}");
+        expect_error(request("PUT", "/fleet-c/v1/cordons/m1", NULL), 404, "machine does not exist");
+        put_machine("m1", "10.0.0.1", NULL, 0);
+        put_machine("m2", "10.0.0.2", NULL, 0);
+        expect(request("PUT", "/fleet-c/v1/cordons/m1", NULL), 204, NULL);
+        expect(request("PUT", "/fleet-c/v1/cordons/m2", "{\"draining\":true}"), 204, NULL);
+        expect_error(request("PUT", "/fleet-c/v1/cordons/m2", "{\"draining\":1}"), 400,
+                     "invalid request body: draining must be true or false");
+        c = get_key("cordon/m2");
+        ck_assert_str_eq(c, "{\"draining\":true}");
+        expect(request("GET", "/fleet-c/v1/cordons", NULL), 200,
+               "{\"cordons\":[{\"machineID\":\"m1\",\"state\":\"cordoned\"},"
+               "{\"machineID\":\"m2\",\"state\":\"draining\"}]}");
+        expect(request("DELETE", "/fleet-c/v1/cordons/m1", NULL), 204, NULL);
+        expect(request("DELETE", "/fleet-c/v1/cordons/m1", NULL), 204, NULL);
+        expect(request("GET", "/fleet-c/v1/cordons", NULL), 200,
+               "{\"cordons\":[{\"machineID\":\"m2\",\"state\":\"draining\"}]}");
+        expect_error(request("GET", "/fleet-c/v1/cordons/m1", NULL), 405,
+                     "only PUT and DELETE supported against this resource");
+
+        /* a reason for the current job version is served; a stale one is not */
+        expect(request("PUT", "/fleet/v1/units/db.service",
+                       "{\"desiredState\":\"launched\",\"options\":[{\"section\":\"Service\","
+                       "\"name\":\"ExecStart\",\"value\":\"/bin/true\"}]}"),
+               201, NULL);
+        {
+                _cleanup_(registry_entry_done) RegistryEntry e = {};
+                RegistryKey k = {.kind = REGISTRY_KEY_JOB, .name = (char *) "db.service"};
+                char value[128];
+
+                ck_assert_int_eq(registry_get_sync(registry, &k, &e), 0);
+                (void) snprintf(value, sizeof(value), "{\"jobRevision\":%lld,\"reason\":\"why\"}",
+                                (long long) e.mod_revision);
+                put_key("reason/db.service", value);
+        }
+        job = request("GET", "/fleet/v1/units/db.service", NULL).body;
+        ck_assert_ptr_nonnull(strstr(job, ",\"reason\":\"why\"}"));
+        free(job);
+        put_key("reason/db.service", "{\"jobRevision\":1,\"reason\":\"stale\"}");
+        job = request("GET", "/fleet/v1/units", NULL).body;
+        ck_assert_ptr_null(strstr(job, "reason"));
+}
+END_TEST
+
 /* ---- discovery, metrics -------------------------------------------------------------------- */
 
 START_TEST(test_discovery) {
@@ -1061,6 +1109,7 @@ static Suite *suite(void) {
         tcase_add_unchecked_fixture(tc, shared_setup, shared_teardown);
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_unit_lifecycle);
+        tcase_add_test(tc, test_cordons_and_reasons);
         tcase_add_test(tc, test_global_unit);
         tcase_add_test(tc, test_templates);
         tcase_add_loop_test(tc, test_bad_requests, 0, ELEMENTSOF(bad_cases));
