@@ -679,6 +679,71 @@ START_TEST(test_schedule_constraints) {
 }
 END_TEST
 
+/* A unit state on machine, as its agent publishes it (no lease: the test deletes it). */
+static void put_state(const char *name, const char *machine, const char *hash) {
+        RegistryUnitState st = {.name = (char *) name,
+                                .machine_id = (char *) machine,
+                                .load_state = (char *) "loaded",
+                                .active_state = (char *) "active",
+                                .sub_state = (char *) "running",
+                                .fleet_state = JOB_STATE_LAUNCHED};
+
+        memcpy(st.unit_hash, hash, sizeof(st.unit_hash));
+        ck_assert_int_eq(registry_put_state_sync(admin, &st, 0, NULL), 0);
+}
+
+static void del_state(const char *name, const char *machine) {
+        RegistryKey k = {
+                .kind = REGISTRY_KEY_STATE, .name = (char *) name, .machine_id = (char *) machine};
+
+        ck_assert_int_eq(registry_delete_sync(admin, &k, NULL), 0);
+}
+
+/* Cordons through etcd: no new unit on a cordoned machine; a drain unschedules the machine's
+ * units and places each elsewhere only once its state there is gone (stop before start). */
+START_TEST(test_cordon_and_drain) {
+        Node n = {};
+        Machine m1 = {}, m2 = {};
+        RegistryCordon cordoned = {.draining = false}, draining = {.draining = true};
+        RegistryKey ck = {.kind = REGISTRY_KEY_CORDON, .machine_id = (char *) "m1"};
+        char hash[REGISTRY_HASH_LEN + 1];
+
+        machine_up(&m1, "m1", 10 * SEC, NULL);
+        machine_up(&m2, "m2", 10 * SEC, NULL);
+        node_start(&n, "m1");
+        ck_assert_int_eq(wait_for(node_leads, &n, WAIT), 0);
+        ck_assert_int_eq(registry_put_cordon_sync(admin, "m1", &cordoned, NULL), 0);
+        create_job("a.service", UNIT(""), JOB_STATE_LAUNCHED, hash);
+        create_job("b.service", UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("a.service", "m2");
+        wait_placed("b.service", "m2"); /* not the least-loaded m1: it is cordoned */
+        create_job("p.service", UNIT("[X-Fleet]\nMachineID=m1\n"), JOB_STATE_LAUNCHED, NULL);
+        ck_assert_int_eq(wait_for(has_reason, (void *) "p.service", WAIT), 0);
+        {
+                _cleanup_free_ char *r = current_reason("p.service");
+
+                ck_assert_ptr_nonnull(strstr(r, "Machine(m1) is cordoned"));
+        }
+        ck_assert_int_eq(registry_delete_sync(admin, &ck, NULL), 0);
+        wait_placed("p.service", "m1");
+        ck_assert_int_eq(registry_destroy_job_sync(admin, "p.service", NULL), 0);
+
+        /* drain m2: a still runs there (its state), b has stopped already */
+        put_state("a.service", "m2", hash);
+        ck_assert_int_eq(registry_put_cordon_sync(admin, "m2", &draining, NULL), 0);
+        wait_placed("b.service", "m1");
+        ck_assert_int_eq(wait_for(is_unscheduled, (void *) "a.service", WAIT), 0);
+        run_for(300 * MSEC);
+        ck_assert(is_unscheduled((void *) "a.service")); /* not while its copy runs on m2 */
+        ck_assert_int_eq(wait_for(has_reason, (void *) "a.service", WAIT), 0);
+        del_state("a.service", "m2");
+        wait_placed("a.service", "m1");
+        node_stop(&n);
+        machine_done(&m1);
+        machine_done(&m2);
+}
+END_TEST
+
 START_TEST(test_content_gc) {
         Node n = {};
         Machine m1 = {};
@@ -848,6 +913,7 @@ static Suite *engine_suite(void) {
         tcase_add_test(tc, test_leader_crash_and_graceful_stop);
         tcase_add_test(tc, test_schedule_constraints);
         tcase_add_test(tc, test_content_gc);
+        tcase_add_test(tc, test_cordon_and_drain);
         tcase_add_test(tc, test_machine_failover);
         tcase_add_test(tc, test_leader_failover_schedules);
         suite_add_tcase(s, tc);
