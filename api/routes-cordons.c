@@ -44,8 +44,10 @@ static void cordon_written(Registry *r, int error, int64_t revision, void *userd
         c->write_call = NULL;
         if (error < 0)
                 api_ctx_reply_registry_error(c, error, NULL);
-        else
+        else {
+                api_note_write(c->api, revision);
                 api_ctx_reply(c, 204, NULL, NULL, 0, NULL);
+        }
 }
 
 typedef struct CordonPut {
@@ -53,8 +55,8 @@ typedef struct CordonPut {
 } CordonPut;
 
 static void cordon_machine_done(ApiCtx *c, int error) {
-        const RegistryList *l = c->n_slots > 0 ? c->slots[0].list : NULL;
         const CordonPut *p = c->data;
+        size_t n;
         RegistryCordon rc = {.draining = p->draining};
         int r;
 
@@ -62,7 +64,8 @@ static void cordon_machine_done(ApiCtx *c, int error) {
                 api_ctx_reply_registry_error(c, error, NULL);
                 return;
         }
-        if (!l || l->n_entries == 0) {
+        (void) api_fetch_entries(c, 0, &n);
+        if (n == 0) {
                 api_ctx_reply_error(c, 404, "machine does not exist");
                 return;
         }
