@@ -9,8 +9,8 @@
 
 static void cordons_list_done(ApiCtx *c, int error) {
         _cleanup_free_ const RegistryEntry **e = NULL;
-        const RegistryList *l = c->n_slots > 0 ? c->slots[0].list : NULL;
-        size_t n = l ? l->n_entries : 0;
+        size_t n;
+        const RegistryEntry *entries = api_fetch_entries(c, 0, &n);
         char *json = NULL;
         int r;
 
@@ -24,7 +24,7 @@ static void cordons_list_done(ApiCtx *c, int error) {
                 return;
         }
         for (size_t i = 0; i < n; i++)
-                e[i] = &l->entries[i];
+                e[i] = &entries[i];
         r = api_cordons_format(e, n, &json);
         if (r < 0) {
                 api_ctx_reply_internal(c, r);
