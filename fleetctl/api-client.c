@@ -745,11 +745,19 @@ int api_client_list_machines(ApiClient *c, ApiMachine **ret, size_t *ret_n) {
 
 /* ---- fleet-c's cordons ---- */
 
+/* Cordons live behind fleet-c's API extension; the etcd driver speaks only fleet's model. */
+static int cordons_need_api(ApiClient *c) {
+        set_error(c, "cordons need fleet-c's HTTP API; they are not available with --driver=etcd");
+        return -EOPNOTSUPP;
+}
+
 int api_client_list_cordons(ApiClient *c, char ***ret) {
         Resp resp = {};
         char *msg = NULL;
         int r;
 
+        if (c->etcd)
+                return cordons_need_api(c);
         r = request(c, "GET", EXT_PREFIX "cordons", NULL, &resp);
         if (r == 404) {
                 set_error(c, "this fleet API has no cordons (not fleet-c)");
@@ -771,6 +779,8 @@ static int cordon_request(ApiClient *c, const char *method, const char *machine_
         Resp resp = {};
         int r;
 
+        if (c->etcd)
+                return cordons_need_api(c);
         r = escape(c, machine_id, &esc);
         if (r < 0 || asprintf(&path, EXT_PREFIX "cordons/%s", esc) < 0)
                 return -ENOMEM;
