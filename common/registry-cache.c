@@ -116,6 +116,12 @@ static int value_copy(const RegistryEntry *src, RegistryEntry *e) {
                 e->leader = l;
                 return 0;
         }
+        case REGISTRY_KEY_REASON:
+                e->reason.job_revision = src->reason.job_revision;
+                return dup_or_null(src->reason.reason, &e->reason.reason);
+        case REGISTRY_KEY_CORDON:
+                e->cordon = src->cordon;
+                return 0;
         default:
                 return -EINVAL;
         }

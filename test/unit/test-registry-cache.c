@@ -182,6 +182,51 @@ START_TEST(test_history_bounded) {
 }
 END_TEST
 
+/* Every kind of key the registry knows is kept (a kind the copy cannot hold would make every
+ * listing fail and the watch re-list forever). */
+START_TEST(test_every_kind) {
+        static const char *const kv[][2] = {
+                {P "unit/" HASH, "[Service]\nExecStart=/bin/true\n"},
+                {P "job/web.service", JOB("web.service", "launched")},
+                {P "global/mon.service", TARGET},
+                {P "schedule/m1/web.service", TARGET},
+                {P "machine/m1", "{\"ID\":\"m1\",\"PublicIP\":\"10.0.0.1\"}"},
+                {P "metadata/m1/disk", "ssd"},
+                {P "state/web.service/m1",
+                 "{\"loadState\":\"loaded\",\"activeState\":\"active\",\"subState\":"
+                 "\"running\",\"unitHash\":\"" HASH "\",\"fleetState\":\"launched\"}"},
+                {P "engine/leader", "{\"MachineID\":\"m1\",\"Version\":\"1\"}"},
+                {P "reason/db.service", "{\"jobRevision\":3,\"reason\":\"no machine\"}"},
+                {P "cordon/m1", "{\"draining\":true}"},
+        };
+        _cleanup_(registry_cache_freep) RegistryCache *c = NULL;
+        RegistryEntry e[ELEMENTSOF(kv)];
+        RegistryWatchUpdate u = {.resync = true, .revision = 20, .entries = e, .n_entries = 0};
+        bool seen[_REGISTRY_KEY_KIND_MAX] = {};
+
+        for (size_t i = 0; i < ELEMENTSOF(kv); i++) {
+                e[i] = entry(kv[i][0], kv[i][1], (int64_t) i + 1);
+                seen[e[i].key.kind] = true;
+                u.n_entries++;
+        }
+        for (size_t k = 0; k < _REGISTRY_KEY_KIND_MAX; k++)
+                ck_assert_msg(seen[k], "no sample of key kind %zu: add one here", k);
+        ck_assert_int_eq(registry_cache_new(&c), 0);
+        ck_assert_int_eq(registry_cache_apply(c, &u), 1);
+        for (size_t k = 0; k < _REGISTRY_KEY_KIND_MAX; k++) {
+                size_t n;
+
+                (void) registry_cache_list(c, k, &n);
+                ck_assert_uint_eq(n, 1);
+        }
+        ck_assert_str_eq(
+                registry_cache_get(c, REGISTRY_KEY_REASON, "db.service", NULL)->reason.reason,
+                "no machine");
+        ck_assert(registry_cache_get(c, REGISTRY_KEY_CORDON, NULL, "m1")->cordon.draining);
+        entries_done(e, ELEMENTSOF(kv));
+}
+END_TEST
+
 static Suite *registry_cache_suite(void) {
         Suite *s = suite_create("registry-cache");
         TCase *tc = tcase_create("core");
@@ -189,6 +234,7 @@ static Suite *registry_cache_suite(void) {
         tcase_add_test(tc, test_resync);
         tcase_add_test(tc, test_events);
         tcase_add_test(tc, test_history_bounded);
+        tcase_add_test(tc, test_every_kind);
         suite_add_tcase(s, tc);
         return s;
 }
