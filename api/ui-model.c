@@ -379,8 +379,13 @@ static json_t *machine_json(const char **scheduled, size_t n_scheduled, const Ap
                         json_string(e && e->machine.version ? e->machine.version : ""));
         if (r >= 0)
                 r = set(o, "leader", json_boolean(streq_ptr(leader, m->id)));
-        if (r >= 0)
-                r = set(o, "cordoned", json_null());
+        if (r >= 0) {
+                const RegistryEntry *cd = registry_cache_get(c, REGISTRY_KEY_CORDON, NULL, m->id);
+
+                r = set(o, "cordoned",
+                        cd ? json_string(cd->cordon.draining ? "draining" : "cordoned")
+                           : json_null());
+        }
         if (r >= 0)
                 r = set(o, "units",
                         json_integer((json_int_t) units_on(scheduled, n_scheduled, m->id)));
@@ -420,7 +425,7 @@ static int add_machines(json_t *root, const ApiIndex *x, const RegistryCache *c,
 
 /* One row: a job on a machine (NULL: none), with that machine's state record if any. */
 static json_t *unit_json(const RegistryJob *j, JobState current, const char *machine,
-                         const RegistryUnitState *st) {
+                         const RegistryUnitState *st, const char *reason) {
         json_t *o = json_object();
         int r = o ? 0 : -ENOMEM;
 
@@ -443,7 +448,7 @@ static json_t *unit_json(const RegistryJob *j, JobState current, const char *mac
         if (r >= 0)
                 r = set(o, "sub", str_or_null(st ? st->sub_state : NULL));
         if (r >= 0)
-                r = set(o, "reason", json_null());
+                r = set(o, "reason", str_or_null(reason));
         if (r < 0) {
                 json_decref(o);
                 return NULL;
@@ -463,10 +468,18 @@ static int add_units(json_t *root, const ApiIndex *x, const RegistryCache *c) {
                 size_t n_states, rows = 0;
 
                 if (!j->global) {
+                        /* the engine's reason, while it describes this version of the job */
+                        const RegistryEntry *re =
+                                registry_cache_get(c, REGISTRY_KEY_REASON, j->name, NULL);
+                        const char *reason =
+                                re && re->reason.job_revision == x->jobs[i]->mod_revision
+                                        ? re->reason.reason
+                                        : NULL;
+
                         cur = api_index_current_state(x, j->name, &machine);
                         st = machine ? registry_cache_get(c, REGISTRY_KEY_STATE, j->name, machine)
                                      : NULL;
-                        r = append(a, unit_json(j, cur, machine, st ? &st->state : NULL));
+                        r = append(a, unit_json(j, cur, machine, st ? &st->state : NULL, reason));
                         continue;
                 }
                 /* a global unit: one row per machine that reports it */
@@ -474,11 +487,11 @@ static int add_units(json_t *root, const ApiIndex *x, const RegistryCache *c) {
                 for (size_t k = 0; r >= 0 && k < n_states; k++)
                         if (streq(st[k].key.name, j->name)) {
                                 r = append(a, unit_json(j, st[k].state.fleet_state,
-                                                        st[k].key.machine_id, &st[k].state));
+                                                        st[k].key.machine_id, &st[k].state, NULL));
                                 rows++;
                         }
                 if (r >= 0 && rows == 0)
-                        r = append(a, unit_json(j, JOB_STATE_INACTIVE, NULL, NULL));
+                        r = append(a, unit_json(j, JOB_STATE_INACTIVE, NULL, NULL, NULL));
         }
         if (r < 0) {
                 json_decref(a);

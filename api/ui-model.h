@@ -8,13 +8,14 @@
  *
  * The page's state is one JSON document (ui_snapshot_json()):
  *   {"revision":N,"synced":bool,"etcd":bool,"leader":"<id>"|null,
- *    "machines":[{"id","ip","metadata":{k:v},"version","leader":bool,"cordoned":null,"units":n}],
+ *    "machines":[{"id","ip","metadata":{k:v},"version","leader":bool,
+ *                 "cordoned":null|"cordoned"|"draining","units":n}],
  *    "units":[{"name","hash","global","desired","current","machine","load","active","sub",
- *              "reason":null}],
+ *              "reason":null|"<why the engine cannot place it>"}],
  *    "events":[{"time":<ms since the epoch>,"type","unit","machine","from","text"}]}
  * machines sorted by ID; units by name, a global unit once per machine that reports it (or
- * once with machine null); events newest first. "cordoned" and "reason" stay null until the
- * registry records them.
+ * once with machine null); events newest first. "cordoned" comes from cordon/<id>, "reason"
+ * from reason/<name> while it describes the job's current revision.
  */
 
 #include <stdbool.h>

@@ -120,7 +120,7 @@
       var sc = el("td", "col-sub", u.sub || "\u2013");
       sc.dataset.label = "sub";
       tr.appendChild(sc);
-      var rc = el("td", "col-reason muted", u.reason || "");
+      var rc = el("td", "col-reason", u.reason || "");
       rc.dataset.label = "reason";
       tr.appendChild(rc);
       tbody.appendChild(tr);
@@ -161,7 +161,7 @@
       if (m.leader) role.appendChild(el("span", "pill pill-leader", "engine leader"));
       else role.appendChild(el("span", "muted", "\u2013"));
       tr.appendChild(role);
-      var cd = el("td", "col-cordoned", m.cordoned === null ? "-" : (m.cordoned ? "cordoned" : "no"));
+      var cd = el("td", "col-cordoned" + (m.cordoned ? " state-warn" : ""), m.cordoned || "-");
       cd.dataset.label = "cordoned";
       tr.appendChild(cd);
       tbody.appendChild(tr);

@@ -128,6 +128,51 @@ START_TEST(test_snapshot_unscheduled) {
 }
 END_TEST
 
+/* The engine's reason while it describes the job's revision, and cordons, from the registry. */
+START_TEST(test_snapshot_reason_and_cordon) {
+        _cleanup_(registry_cache_freep) RegistryCache *c = cluster();
+        EtcdKeyValue x = {.key = (char *) P "job/web.service",
+                          .value = (char *) JOB("web.service", "false"),
+                          .mod_revision = 12};
+        RegistryEvent ev = {.type = REGISTRY_EVENT_PUT};
+        RegistryWatchUpdate up = {.revision = 12, .events = &ev, .n_events = 1};
+        json_t *root, *u, *m;
+        char *s = NULL;
+
+        x.value_size = strlen(x.value);
+        ck_assert_int_eq(registry_entry_decode(P, &x, true, &ev.entry), 0);
+        ck_assert_int_ge(registry_cache_apply(c, &up), 0);
+        registry_entry_done(&ev.entry);
+        change(c, 13, P "reason/web.service", "{\"jobRevision\":12,\"reason\":\"no machine\"}");
+        change(c, 14, P "cordon/m1", "{\"draining\":true}");
+
+        ck_assert_int_eq(ui_snapshot_json(c, NULL, true, &s), 0);
+        root = json_loads(s, 0, NULL);
+        free(s);
+        u = json_array_get(json_object_get(root, "units"), 2);
+        ck_assert_str_eq(json_string_value(json_object_get(u, "name")), "web.service");
+        ck_assert_str_eq(json_string_value(json_object_get(u, "reason")), "no machine");
+        m = json_object_get(root, "machines");
+        ck_assert_str_eq(json_string_value(json_object_get(json_array_get(m, 0), "cordoned")),
+                         "draining");
+        ck_assert(json_is_null(json_object_get(json_array_get(m, 1), "cordoned")));
+        json_decref(root);
+
+        /* a reason about an older version of the job is not shown */
+        change(c, 15, P "reason/web.service", "{\"jobRevision\":7,\"reason\":\"stale\"}");
+        change(c, 16, P "cordon/m1", "{\"draining\":false}");
+        ck_assert_int_eq(ui_snapshot_json(c, NULL, true, &s), 0);
+        root = json_loads(s, 0, NULL);
+        free(s);
+        u = json_array_get(json_object_get(root, "units"), 2);
+        ck_assert(json_is_null(json_object_get(u, "reason")));
+        ck_assert_str_eq(json_string_value(json_object_get(
+                                 json_array_get(json_object_get(root, "machines"), 0), "cordoned")),
+                         "cordoned");
+        json_decref(root);
+}
+END_TEST
+
 static void assert_event(const UiEvent *e, UiEventType type, const char *unit, const char *machine,
                          const char *from) {
         ck_assert_int_eq(e->type, type);
@@ -248,6 +293,7 @@ static Suite *ui_model_suite(void) {
 
         tcase_add_test(tc, test_snapshot);
         tcase_add_test(tc, test_snapshot_unscheduled);
+        tcase_add_test(tc, test_snapshot_reason_and_cordon);
         tcase_add_test(tc, test_tracker);
         tcase_add_test(tc, test_tracker_bounded);
         tcase_add_test(tc, test_sse_event);
