@@ -61,10 +61,13 @@ static int wait_systemd_active(Fleetctl *f, char **names) {
         int ret = 0;
 
         STRV_FOREACH(n, names) {
+                unsigned poll = 0;
                 bool done = false;
 
                 for (int attempt = 1; !done; attempt++) {
-                        for (int poll = 0; poll < WAIT_ATTEMPT_USEC / WAIT_POLL_USEC; poll++) {
+                        uint64_t deadline = fleetctl_now_usec() + WAIT_ATTEMPT_USEC;
+
+                        for (;; poll++) {
                                 ApiUnitState *s = NULL;
                                 size_t k = 0;
                                 bool active = false, failed = false;
@@ -93,8 +96,9 @@ static int wait_systemd_active(Fleetctl *f, char **names) {
                                                         *n);
                                         return 1;
                                 }
-                                nanosleep(&(struct timespec){.tv_nsec = WAIT_POLL_USEC * 1000},
-                                          NULL);
+                                if (fleetctl_now_usec() + fleetctl_poll_delay(poll) > deadline)
+                                        break;
+                                fleetctl_sleep_usec(fleetctl_poll_delay(poll));
                         }
                         if (!done && f->block_attempts > 0 && attempt >= f->block_attempts) {
                                 fleetctl_stderr("Error waiting for systemd unit states, err: "

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fleetctl-wait.h"
 #include "macro.h"
@@ -150,4 +152,27 @@ int fleetctl_why_line(const ApiUnit *u, bool global, const ApiUnitState *states,
                 return r;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+uint64_t fleetctl_poll_delay(unsigned n) {
+        uint64_t d = 10 * 1000;
+
+        for (unsigned i = 0; i < n && d < WAIT_POLL_USEC; i++)
+                d *= 2;
+        return MIN(d, (uint64_t) WAIT_POLL_USEC);
+}
+
+uint64_t fleetctl_now_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
+}
+
+void fleetctl_sleep_usec(uint64_t usec) {
+        struct timespec ts = {.tv_sec = (time_t) (usec / 1000000u),
+                              .tv_nsec = (long) (usec % 1000000u) * 1000};
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
 }

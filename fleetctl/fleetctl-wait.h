@@ -10,9 +10,15 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "api-json.h"
 #include "fleetctl-util.h"
+
+/* A wait's timing: an attempt (--block-attempts counts them) lasts 2 s, as fleet's 250 ms x 8
+ * polls did (reference 11.4); polls within it start faster (fleetctl_poll_delay()). */
+#define WAIT_POLL_USEC (250 * 1000)
+#define WAIT_ATTEMPT_USEC (2 * 1000 * 1000)
 
 typedef enum FleetctlWaitVerdict {
         FLEETCTL_WAIT_PENDING,     /* keep waiting */
@@ -55,3 +61,14 @@ int fleetctl_wait_message(const char *name, const ApiUnit *u, const char *state,
  */
 int fleetctl_why_line(const ApiUnit *u, bool global, const ApiUnitState *states, size_t n,
                       bool full, MachineLookup lookup, void *userdata, char **ret);
+
+/*
+ * How long to sleep before poll number n (0-based) of a wait: 10 ms, doubling, at most
+ * WAIT_POLL_USEC (fleet's fixed interval). Most waits end within a few hundred milliseconds, so
+ * the first polls come quickly; a long wait costs the API no more than fleet's polling did.
+ */
+uint64_t fleetctl_poll_delay(unsigned n);
+
+/* CLOCK_MONOTONIC in microseconds, and a sleep that resumes after signals. */
+uint64_t fleetctl_now_usec(void);
+void fleetctl_sleep_usec(uint64_t usec);

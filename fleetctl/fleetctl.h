@@ -12,6 +12,7 @@
 #include "api-client.h"
 #include "api-json.h"
 #include "fleetctl-args.h"
+#include "fleetctl-wait.h"
 #include "log.h"
 #include "macro.h"
 #include "unit-file.h"
@@ -173,10 +174,6 @@ int fleetctl_set_target_states(Fleetctl *f, char **args, size_t n_args, const ch
  * "<error_prefix>: timed out waiting for unit ..." for each unit that did not get there, or
  * why it stopped waiting. */
 int fleetctl_wait_for_units(Fleetctl *f, char **names, const char *state, const char *error_prefix);
-
-/* Wait helpers' timing: one attempt polls every 250 ms for 2 s (reference 11.4). */
-#define WAIT_POLL_USEC (250 * 1000)
-#define WAIT_ATTEMPT_USEC (2 * 1000 * 1000)
 
 /* ---- remote commands (cmd-remote.c) ---- */
 

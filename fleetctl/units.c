@@ -429,21 +429,6 @@ int fleetctl_set_target_states(Fleetctl *f, char **args, size_t n_args, const ch
 
 /* ---- blocking (reference 11.4) ---- */
 
-static uint64_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static void sleep_usec(uint64_t usec) {
-        struct timespec ts = {.tv_sec = (time_t) (usec / 1000000u),
-                              .tv_nsec = (long) (usec % 1000000u) * 1000};
-
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
 /* A reason must stay the same this long before fleetctl believes it: a unit whose MachineOf
  * leader is started by the same command, a moment later, is unplaceable until the engine's
  * next pass, a few milliseconds later. */
@@ -490,9 +475,9 @@ static FleetctlWaitVerdict poll_unit(Fleetctl *f, Awaited *a, const char *state,
                 if (!a->reason || !streq(a->reason, u.reason)) {
                         free(a->reason);
                         a->reason = strdup(u.reason);
-                        a->since = now_usec();
+                        a->since = fleetctl_now_usec();
                 }
-                if (!a->reason || now_usec() - a->since < REASON_SETTLE_USEC)
+                if (!a->reason || fleetctl_now_usec() - a->since < REASON_SETTLE_USEC)
                         return FLEETCTL_WAIT_PENDING;
         } else {
                 free(a->reason);
@@ -514,6 +499,7 @@ static int wait_for_units(Fleetctl *f, char **names, const char *state, const ch
                           bool creation) {
         size_t n = strv_length(names), k = n;
         Awaited *a = calloc(MAX(n, (size_t) 1), sizeof(*a));
+        unsigned poll = 0;
         int ret = 0;
 
         if (!a)
@@ -521,9 +507,9 @@ static int wait_for_units(Fleetctl *f, char **names, const char *state, const ch
         for (size_t i = 0; i < n; i++)
                 a[i].name = names[i];
         for (int attempt = 1; k > 0; attempt++) {
-                uint64_t deadline = now_usec() + WAIT_ATTEMPT_USEC;
+                uint64_t deadline = fleetctl_now_usec() + WAIT_ATTEMPT_USEC;
 
-                while (k > 0) {
+                for (; k > 0; poll++) {
                         size_t j = 0;
 
                         for (size_t i = 0; i < k; i++) {
@@ -538,9 +524,9 @@ static int wait_for_units(Fleetctl *f, char **names, const char *state, const ch
                                         ret = 1;
                         }
                         k = j;
-                        if (k == 0 || now_usec() + WAIT_POLL_USEC > deadline)
+                        if (k == 0 || fleetctl_now_usec() + fleetctl_poll_delay(poll) > deadline)
                                 break;
-                        sleep_usec(WAIT_POLL_USEC);
+                        fleetctl_sleep_usec(fleetctl_poll_delay(poll));
                 }
                 if (k > 0 && f->block_attempts > 0 && attempt >= f->block_attempts)
                         break;

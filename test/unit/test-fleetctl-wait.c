@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* When fleetctl stops waiting for a unit (fleetctl-wait.h), table-driven. */
 #include <check.h>
+#include <limits.h>
 #include <stdlib.h>
 
 #include "fleetctl-wait.h"
@@ -149,11 +150,22 @@ START_TEST(test_why) {
 }
 END_TEST
 
+START_TEST(test_poll_delay) {
+        static const uint64_t want[] = {10000, 20000, 40000, 80000, 160000, 250000, 250000};
+
+        for (unsigned n = 0; n < ELEMENTSOF(want); n++)
+                ck_assert_uint_eq(fleetctl_poll_delay(n), want[n]);
+        ck_assert_uint_eq(fleetctl_poll_delay(1000), WAIT_POLL_USEC);
+        ck_assert_uint_eq(fleetctl_poll_delay(UINT_MAX), WAIT_POLL_USEC);
+}
+END_TEST
+
 static Suite *wait_suite(void) {
         Suite *s = suite_create("fleetctl-wait");
         TCase *tc = tcase_create("core");
 
         tcase_add_loop_test(tc, test_judge, 0, (int) ELEMENTSOF(cases));
+        tcase_add_test(tc, test_poll_delay);
         tcase_add_test(tc, test_messages);
         tcase_add_test(tc, test_why);
         suite_add_tcase(s, tc);
