@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Unit names as fleet v1.0.0 sees them: api.ValidateName (reference 5.1) and
- * unit.NewUnitNameInfo (5.2), with Go's %q quoting for the messages.
+ * unit.NewUnitNameInfo (5.2), with Go's %q quoting for the messages; plus the rules of systemd's
+ * unit_name_is_valid() that fleet did not copy, so that no name reaches a machine that its
+ * systemd refuses.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +17,12 @@
 static const char *const unit_types[] = {
         "automount", "busname",  "device", "mount", "path",   "scope", "service",
         "slice",     "snapshot", "socket", "swap",  "target", "timer",
+};
+
+/* The types systemd (since v230) still knows: busname and snapshot are gone. */
+static const char *const systemd_types[] = {
+        "automount", "device", "mount", "path",   "scope", "service",
+        "slice",     "socket", "swap",  "target", "timer",
 };
 
 static const char *const template_types[] = {"path", "service", "socket", "target", "timer"};
@@ -164,6 +172,15 @@ int unit_name_validate(const char *name, char **reterr_message) {
                 return r;
         if (name[0] == '@')
                 return errmsg_set(reterr_message, -EINVAL, "%s", "unit name cannot start in \"@\"");
+        /* Names fleet accepts but systemd's unit_name_is_valid() refuses: systemd has no room
+         * for the NUL in UNIT_NAME_MAX, wants a name before the type and has fewer types. */
+        if (len >= UNIT_NAME_MAX)
+                return errmsg_set(reterr_message, -EINVAL, "%s",
+                                  "unit name exceeds maximum length (255)");
+        if (dot == name)
+                return fail_quoted(reterr_message, "unit name has nothing before its type", name);
+        if (!in_list(systemd_types, ELEMENTSOF(systemd_types), suffix))
+                return fail_quoted(reterr_message, "invalid unit type", suffix);
         return 0;
 }
 

@@ -12,8 +12,14 @@
 
 #define UNIT_NAME_MAX 256
 
-/* 0 if valid. Otherwise -EINVAL and, if reterr_message is non-NULL, a malloc'd message in
- * fleet's exact words ("unit name must contain \".\"", ...). */
+/*
+ * The one check of a unit name, used by the API, fleetctl and the agent: valid for fleet
+ * (reference 5.1) AND for systemd (its unit_name_is_valid(): at most 255 bytes, something before
+ * the last '.', no busname or snapshot types). 0 if valid. Otherwise -EINVAL and, if
+ * reterr_message is non-NULL, a malloc'd message: fleet's exact words for what fleet refuses
+ * ("unit name must contain \".\"", ...), else "unit name exceeds maximum length (255)",
+ * "unit name has nothing before its type: \".service\"" or "invalid unit type: \"snapshot\"".
+ */
 int unit_name_validate(const char *name, char **reterr_message);
 
 typedef struct UnitNameInfo {

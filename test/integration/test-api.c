@@ -560,6 +560,11 @@ static const BadCase bad_cases[] = {
          "invalid unit type: \\\"bogus\\\""},
         {"PUT", U X50 X50 X50 X50 X50 "a.service", JSON, "{\"options\":" HELLO_OPTIONS "}", 400,
          "unit name exceeds maximum length (256)"},
+        /* names fleet v1 took and systemd refuses (issue 12: ".service" wedged an agent) */
+        {"PUT", U ".service", JSON, "{\"options\":" HELLO_OPTIONS "}", 400,
+         "unit name has nothing before its type: \\\".service\\\""},
+        {"PUT", U "a.snapshot", JSON, "{\"options\":" HELLO_OPTIONS "}", 400,
+         "invalid unit type: \\\"snapshot\\\""},
         {"PUT", U "a%2Fb.service", JSON, "{\"options\":" HELLO_OPTIONS "}", 404, ""},
         {"PUT", U "..", JSON, "{\"options\":" HELLO_OPTIONS "}", 301, NULL, "/fleet/v1"},
         {"PUT", U "../units/x.service", JSON, "{\"options\":" HELLO_OPTIONS "}", 301, NULL,

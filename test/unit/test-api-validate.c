@@ -209,6 +209,8 @@ static const BodyCase body_cases[] = {
         {"@a.service", "{}", "unit name cannot start in \"@\"", 0, 0},
         {"a b.service", "{}", "invalid character ' ' in unit name", 0, 0},
         {"a\x01.service", "{}", "invalid character '\\x01' in unit name", 0, 0},
+        {".service", "{}", "unit name has nothing before its type: \".service\"", 0, 0},
+        {"a.snapshot", "{}", "invalid unit type: \"snapshot\"", 0, 0},
         {"\xff.service", "{}", "invalid character '\xef\xbf\xbd' in unit name", 0, 0},
         {"", "{}", "unit name cannot be empty", 0, 0},
         /* desiredState (fleet-c: a 400 instead of storing it) */

@@ -58,6 +58,7 @@ static const char *const hostile[] = {
         "x\xef\xbc\x8f.service",  /* FULLWIDTH SOLIDUS */
         "x\xe2\x88\x95y.service", /* DIVISION SLASH */
         "@x.service",
+        ".service", /* systemd wants a name before the type */
 };
 
 START_TEST(test_hostile_names_rejected) {
@@ -71,7 +72,7 @@ END_TEST
 
 /* Names that contain dots in odd places are valid, and still plain file names. */
 static const char *const odd_valid[] = {
-        ".service",      "..service",   "...service",  ".x.service", "x..service",  "-.service",
+        "..service",     "...service",  ".x.service",  "x..service", "-.service",
         "\\x2f.service", "a\\.service", "x@..service", "x@.service", "x:y.service",
 };
 
@@ -189,8 +190,8 @@ START_TEST(test_unit_dir_scan_touches_only_its_own) {
 
         snprintf(units, sizeof(units), "%s/units", top);
         write_file(top, "secret.service", "[Service]\nExecStart=/bin/secret\n");
-        ck_assert_int_eq(unit_dir_write_unit(units, "a.service", "[Service]\nExecStart=/bin/true\n",
-                                             30), 0);
+        ck_assert_int_eq(
+                unit_dir_write_unit(units, "a.service", "[Service]\nExecStart=/bin/true\n", 30), 0);
         write_file(units, "admin.service", "[Service]\nExecStart=/bin/true\n"); /* not fleetd's */
         write_file(units, "README", "not a unit");
         write_file(units, "b.conf", "not a unit");
