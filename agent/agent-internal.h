@@ -21,6 +21,8 @@
 #define AGENT_PASS_BACKOFF_MIN (1 * USEC_PER_SEC)
 #define AGENT_PASS_BACKOFF_MAX (60 * USEC_PER_SEC)
 #define AGENT_SHUTDOWN_ATTEMPTS 5
+/* How long a pass waits for systemd's state of a unit before it isolates the unit. */
+#define AGENT_STATE_WAIT_MAX (10 * USEC_PER_SEC)
 
 /* unit/<hash>: content fetched from etcd. */
 typedef struct AgentContent {
@@ -51,7 +53,9 @@ typedef struct AgentUnit {
         JobState recorded;
         bool has_started;
         char started_hash[REGISTRY_HASH_LEN + 1];
-        bool global; /* last desired as a global unit */
+        bool global;                /* last desired as a global unit */
+        uint64_t state_wait_since;  /* CLOCK_MONOTONIC: a pass waits for its state since */
+        AgentStateVerdict isolated; /* left out of passes, and why; AGENT_STATE_READY if not */
 } AgentUnit;
 
 /* What a pass decided to reach, kept until its tasks are done. */
@@ -96,6 +100,7 @@ struct Agent {
 
         sd_event_source *pass_source; /* defer: one coalesced pass */
         sd_event_source *retry_timer; /* pass retry with backoff */
+        sd_event_source *state_timer; /* a wait for systemd's state of a unit ends */
         sd_event_source *reconnect_timer;
         unsigned reconnect_attempts;
         usec_t backoff;

@@ -13,6 +13,7 @@
 #include "agent-internal.h"
 #include "log.h"
 #include "strv.h"
+#include "unit-name.h"
 
 /* --- unit records ----------------------------------------------------------------------------- */
 
@@ -79,7 +80,7 @@ void agent_on_unit_state(SystemdManager *m, const char *name, const SystemdUnitS
 
         if (u)
                 agent_unit_publish(a, u);
-        if (a->waiting_states)
+        if (a->waiting_states || (u && u->isolated != AGENT_STATE_READY))
                 agent_pass_kick(a);
 }
 
@@ -188,6 +189,8 @@ static void pass_record(Agent *a) {
                         continue;
                 if (a->systemd)
                         (void) systemd_manager_unwatch_unit(a->systemd, u->name);
+                if (u->isolated != AGENT_STATE_READY)
+                        (void) publisher_set(a->publisher, u->name, NULL);
                 unit_free(strmap_remove_current(&a->units, &it));
         }
 }
@@ -331,17 +334,94 @@ static int current_build(Agent *a, char **excluded, AgentCurrentUnit **ret, size
         return 0;
 }
 
-/* Every unit taking part needs a record (watched) and a known systemd state. */
-static int states_ready(Agent *a, char **excluded) {
-        StrMapIter it = {};
-        const char *name;
+/* Publish an isolated unit's state: what systemd reports for a unit it could not load, with
+ * the reason as the subState. The first time (or a new reason) is logged; a unit without a
+ * state has it asked for again (each isolation comes with a pass retry, with backoff). */
+static void unit_isolate(Agent *a, AgentUnit *u, AgentStateVerdict v) {
+        AgentPassUnit *p = pass_unit_find(a, u->name);
+        RegistryUnitState s = {
+                .load_state = (char *) "error",
+                .active_state = (char *) "failed",
+                .sub_state = (char *) agent_state_verdict_to_sub_state(v),
+                .fleet_state = u->recorded,
+        };
+        int r;
 
+        if (u->isolated != v) {
+                _cleanup_free_ char *why = NULL;
+
+                if (v == AGENT_STATE_INVALID_NAME)
+                        (void) unit_name_validate(u->name, &why);
+                log_warning("Isolating %s: %s%s; the other units go on, it is retried with backoff",
+                            u->name,
+                            v == AGENT_STATE_INVALID_NAME ? "systemd refuses its name: "
+                                                          : "systemd did not report its state",
+                            strempty(why));
+        } else if (v == AGENT_STATE_NO_STATE && a->systemd) {
+                (void) systemd_manager_unwatch_unit(a->systemd, u->name);
+                (void) systemd_manager_watch_unit(a->systemd, u->name);
+        }
+        u->isolated = v;
+        memcpy(s.unit_hash, p ? p->hash : u->file_hash, sizeof(s.unit_hash));
+        if (p)
+                p->failed = true; /* no record of this pass for it */
+        r = publisher_set(a->publisher, u->name, &s);
+        if (r < 0)
+                log_warning_errno(r, "Failed to queue the state of %s: %m", u->name);
+}
+
+/*
+ * Every unit taking part needs a record (watched) and a known systemd state. A unit whose
+ * name systemd refuses, or whose state has not come within AGENT_STATE_WAIT_MAX, is isolated
+ * (agent_state_verdict()): added to *excluded so that this pass leaves it alone and the other
+ * units go on. 1 if the pass can run, 0 to wait (a state change or the state timer kicks the
+ * next pass), -ENOMEM.
+ */
+static int states_ready(Agent *a, char ***excluded) {
+        usec_t now = 0, deadline = USEC_INFINITY;
+        StrMapIter it = {};
+        bool isolated = false;
+        AgentUnit *u;
+
+        (void) sd_event_now(a->event, CLOCK_MONOTONIC, &now);
         for (size_t i = 0; i < a->n_pass_units; i++)
                 if (!agent_unit_ensure(a, a->pass_units[i].name))
                         return -ENOMEM;
-        while (strmap_next(&a->units, &it, &name, NULL))
-                if (!strv_contains(excluded, name) && !unit_state(a, name))
-                        return 0;
+        while (strmap_next(&a->units, &it, NULL, (void **) &u)) {
+                AgentStateVerdict v;
+
+                if (strv_contains(*excluded, u->name))
+                        continue;
+                v = agent_state_verdict(u->name, unit_state(a, u->name) != NULL,
+                                        u->isolated != AGENT_STATE_READY, u->state_wait_since, now,
+                                        AGENT_STATE_WAIT_MAX);
+                switch (v) {
+                case AGENT_STATE_READY:
+                        if (u->isolated != AGENT_STATE_READY)
+                                log_info("%s: systemd reports its state now, taking it back",
+                                         u->name);
+                        u->isolated = AGENT_STATE_READY;
+                        u->state_wait_since = 0;
+                        break;
+                case AGENT_STATE_WAIT:
+                        if (u->state_wait_since == 0)
+                                u->state_wait_since = now;
+                        deadline = MIN(deadline, u->state_wait_since + AGENT_STATE_WAIT_MAX);
+                        break;
+                default:
+                        if (strv_extend(excluded, u->name) < 0)
+                                return -ENOMEM;
+                        unit_isolate(a, u, v);
+                        isolated = true;
+                }
+        }
+        if (deadline != USEC_INFINITY) {
+                (void) sd_event_source_set_time(a->state_timer, deadline);
+                (void) sd_event_source_set_enabled(a->state_timer, SD_EVENT_ONESHOT);
+                return 0;
+        }
+        if (isolated)
+                schedule_retry(a);
         return 1;
 }
 
@@ -381,7 +461,7 @@ static int pass(Agent *a) {
         _cleanup_strv_free_ char **excluded = NULL;
         _cleanup_free_ AgentDesiredUnit *desired = NULL;
         _cleanup_free_ AgentCurrentUnit *current = NULL;
-        size_t nc = 0;
+        size_t nc = 0, nd = 0;
         int r;
 
         agent_pass_units_free(a);
@@ -392,7 +472,7 @@ static int pass(Agent *a) {
                 return log_error_errno(r, "Failed to compute the desired state: %m");
         if (excluded)
                 schedule_retry(a); /* contents missing: fetch them again later */
-        r = states_ready(a, excluded);
+        r = states_ready(a, &excluded);
         if (r <= 0) {
                 a->waiting_states = r == 0;
                 agent_pass_units_free(a);
@@ -403,23 +483,31 @@ static int pass(Agent *a) {
         if (!desired)
                 return log_oom();
         for (size_t i = 0; i < a->n_pass_units; i++) {
-                const AgentContent *content = agent_content_get(a, a->pass_units[i].hash);
+                const AgentContent *content;
 
-                desired[i] = (AgentDesiredUnit){a->pass_units[i].name, a->pass_units[i].hash,
-                                                a->pass_units[i].target,
-                                                content && content->has_install};
+                if (strv_contains(excluded, a->pass_units[i].name))
+                        continue;
+                content = agent_content_get(a, a->pass_units[i].hash);
+                desired[nd++] = (AgentDesiredUnit){a->pass_units[i].name, a->pass_units[i].hash,
+                                                   a->pass_units[i].target,
+                                                   content && content->has_install};
         }
         r = current_build(a, excluded, &current, &nc);
         if (r < 0)
                 return log_oom();
         a->passes++;
-        r = run_diff(a, desired, a->n_pass_units, current, nc);
+        r = run_diff(a, desired, nd, current, nc);
         if (r == 0) {
                 pass_record(a);
                 agent_pass_units_free(a);
                 a->backoff = 0;
         }
         return r;
+}
+
+static int on_state_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        agent_pass_kick(userdata);
+        return 0;
 }
 
 static int on_pass(sd_event_source *s, void *userdata) {
@@ -453,12 +541,18 @@ int agent_pass_setup(Agent *a) {
                 return r;
         (void) sd_event_source_set_enabled(a->retry_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(a->retry_timer, "agent-retry");
+        r = sd_event_add_time(a->event, &a->state_timer, CLOCK_MONOTONIC, 0, 0, on_state_timer, a);
+        if (r < 0)
+                return r;
+        (void) sd_event_source_set_enabled(a->state_timer, SD_EVENT_OFF);
+        (void) sd_event_source_set_description(a->state_timer, "agent-state-wait");
         return 0;
 }
 
 void agent_pass_done_sources(Agent *a) {
         a->pass_source = sd_event_source_disable_unref(a->pass_source);
         a->retry_timer = sd_event_source_disable_unref(a->retry_timer);
+        a->state_timer = sd_event_source_disable_unref(a->state_timer);
 }
 
 /* --- fencing and purge ------------------------------------------------------------------------ */

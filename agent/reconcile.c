@@ -5,6 +5,7 @@
 
 #include "macro.h"
 #include "reconcile.h"
+#include "unit-name.h"
 
 static const char *const task_type_names[_AGENT_TASK_TYPE_MAX] = {
         [AGENT_TASK_UNLOAD] = "unload", [AGENT_TASK_LOAD] = "load",
@@ -319,4 +320,26 @@ int agent_select_global_units(const AgentGlobalUnit *globals, size_t n_globals,
         *ret = TAKE_PTR(idx);
         *ret_n = n;
         return 0;
+}
+
+AgentStateVerdict agent_state_verdict(const char *name, bool known, bool isolated,
+                                      uint64_t waiting_since, uint64_t now, uint64_t max_wait) {
+        if (unit_name_validate(name, NULL) < 0)
+                return AGENT_STATE_INVALID_NAME;
+        if (known)
+                return AGENT_STATE_READY;
+        if (isolated || (waiting_since > 0 && now >= waiting_since + max_wait))
+                return AGENT_STATE_NO_STATE;
+        return AGENT_STATE_WAIT;
+}
+
+const char *agent_state_verdict_to_sub_state(AgentStateVerdict v) {
+        switch (v) {
+        case AGENT_STATE_INVALID_NAME:
+                return "invalid-name";
+        case AGENT_STATE_NO_STATE:
+                return "no-state";
+        default:
+                return NULL;
+        }
 }

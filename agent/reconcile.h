@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "job-state.h"
 #include "xfleet.h"
@@ -154,3 +155,25 @@ typedef struct AgentScheduledUnit {
 int agent_select_global_units(const AgentGlobalUnit *globals, size_t n_globals,
                               const AgentScheduledUnit *scheduled, size_t n_scheduled,
                               MetadataLookup lookup, void *userdata, size_t **ret, size_t *ret_n);
+
+/*
+ * Whether a unit can take part in a pass, judged from systemd's view of it. A unit whose name
+ * systemd refuses (unit_name_validate()) never gets a state: ListUnitsByNames silently leaves
+ * it out. One whose state has not come max_wait after the agent started waiting for it
+ * (waiting_since, CLOCK_MONOTONIC; 0 = not waiting yet) may never get one. Either is isolated:
+ * left out of the pass, so that the other units go on. An isolated unit stays isolated (no
+ * new wait) until its state comes.
+ */
+typedef enum AgentStateVerdict {
+        AGENT_STATE_READY,        /* its state is known */
+        AGENT_STATE_WAIT,         /* not yet: wait until waiting_since + max_wait */
+        AGENT_STATE_INVALID_NAME, /* isolated: systemd refuses the name */
+        AGENT_STATE_NO_STATE,     /* isolated: systemd did not report its state in time */
+        _AGENT_STATE_VERDICT_MAX,
+} AgentStateVerdict;
+
+AgentStateVerdict agent_state_verdict(const char *name, bool known, bool isolated,
+                                      uint64_t waiting_since, uint64_t now, uint64_t max_wait);
+
+/* The subState published for an isolated unit ("invalid-name", "no-state"); NULL otherwise. */
+const char *agent_state_verdict_to_sub_state(AgentStateVerdict v);

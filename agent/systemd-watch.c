@@ -253,8 +253,10 @@ int systemd_manager_watch_unit(SystemdManager *m, const char *name) {
         int r;
 
         assert(m);
-        /* A template is no unit: systemd refuses to load it, failing a whole batch. */
-        if (!unit_dir_name_is_safe(name) || unit_name_is_template(name))
+        /* A template is no unit: systemd refuses to load it, failing a whole batch. A name
+         * systemd refuses is silently left out of ListUnitsByNames' answer. */
+        if (!unit_dir_name_is_safe(name) || unit_name_is_template(name) ||
+            unit_name_validate(name, NULL) < 0)
                 return -EINVAL;
         if (find_by_name(m, name))
                 return 0;

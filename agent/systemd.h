@@ -170,8 +170,8 @@ int systemd_manager_remove_unit_file(SystemdManager *m, const char *name);
  * Start following name's state: its triple is read soon (batched) and then tracked; the state
  * callback fires on every change. Watching a unit systemd does not know is fine (it reports
  * "not-found", "inactive", "dead" until the file is linked and read again).
- * 1 if newly watched, 0 if it already was, -EINVAL (unsafe name, or a template such as
- * "foo@.service", which systemd cannot load), -ENOMEM.
+ * 1 if newly watched, 0 if it already was, -EINVAL (unsafe name, a name systemd refuses, or a
+ * template such as "foo@.service", which systemd cannot load), -ENOMEM.
  */
 int systemd_manager_watch_unit(SystemdManager *m, const char *name);
 

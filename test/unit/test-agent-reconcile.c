@@ -520,6 +520,47 @@ START_TEST(test_select_global_bad_input) {
 }
 END_TEST
 
+/* Isolating units whose state never comes (issue 12: ".service" stalled every pass). */
+typedef struct VerdictCase {
+        const char *name;
+        bool known, isolated;
+        uint64_t since, now;
+        AgentStateVerdict verdict;
+} VerdictCase;
+
+#define W 10
+static const VerdictCase verdict_cases[] = {
+        {"a.service", true, false, 0, 100, AGENT_STATE_READY},
+        {"a.service", true, true, 50, 100, AGENT_STATE_READY}, /* came late: taken back */
+        {"a.service", false, false, 0, 100, AGENT_STATE_WAIT}, /* first look */
+        {"a.service", false, false, 95, 100, AGENT_STATE_WAIT},
+        {"a.service", false, false, 90, 100, AGENT_STATE_NO_STATE},
+        {"a.service", false, false, 80, 100, AGENT_STATE_NO_STATE},
+        {"a.service", false, true, 0, 100, AGENT_STATE_NO_STATE}, /* no new wait on retry */
+        {".service", false, false, 0, 100, AGENT_STATE_INVALID_NAME},
+        {".service", true, false, 0, 100, AGENT_STATE_INVALID_NAME},
+        {"a.snapshot", false, false, 0, 100, AGENT_STATE_INVALID_NAME},
+        {"a@.service", false, false, 0, 100, AGENT_STATE_WAIT}, /* valid; systemd says */
+        {"", false, false, 0, 100, AGENT_STATE_INVALID_NAME},
+};
+
+START_TEST(test_state_verdict) {
+        const VerdictCase *c = &verdict_cases[_i];
+
+        ck_assert_int_eq(agent_state_verdict(c->name, c->known, c->isolated, c->since, c->now, W),
+                         c->verdict);
+}
+END_TEST
+
+START_TEST(test_state_verdict_strings) {
+        ck_assert_str_eq(agent_state_verdict_to_sub_state(AGENT_STATE_INVALID_NAME),
+                         "invalid-name");
+        ck_assert_str_eq(agent_state_verdict_to_sub_state(AGENT_STATE_NO_STATE), "no-state");
+        ck_assert_ptr_null(agent_state_verdict_to_sub_state(AGENT_STATE_READY));
+        ck_assert_ptr_null(agent_state_verdict_to_sub_state(AGENT_STATE_WAIT));
+}
+END_TEST
+
 static Suite *reconcile_suite(void) {
         Suite *s = suite_create("agent-reconcile");
         TCase *tc = tcase_create("core");
@@ -531,6 +572,8 @@ static Suite *reconcile_suite(void) {
         tcase_add_test(tc, test_task_strings);
         tcase_add_loop_test(tc, test_select_global, 0, (int) ELEMENTSOF(global_cases));
         tcase_add_test(tc, test_select_global_bad_input);
+        tcase_add_loop_test(tc, test_state_verdict, 0, (int) ELEMENTSOF(verdict_cases));
+        tcase_add_test(tc, test_state_verdict_strings);
         suite_add_tcase(s, tc);
         return s;
 }
