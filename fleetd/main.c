@@ -5,7 +5,10 @@
  *
  * Signals:
  *   SIGTERM, SIGINT  graceful stop: unload this machine's units, revoke the lease (the machine
- *                    and its unit states vanish at once), resign the engine, exit 0
+ *                    and its unit states vanish at once), resign the engine, exit 0. On SIGTERM
+ *                    fleetd first asks systemd which job its own unit has (self-job.h): for
+ *                    `systemctl restart fleet` (a restart job) it exits as for SIGUSR2 instead,
+ *                    so that a restart moves no unit
  *   SIGHUP           reload the configuration; a bad one is logged and the current one kept.
  *                    The components are rebuilt without touching the units; the API listeners
  *                    stay (re-opened only if api_listen changed)
@@ -26,10 +29,12 @@
 #include "listen.h"
 #include "log.h"
 #include "machine-info.h"
+#include "self-job.h"
 #include "server.h"
 #include "strv.h"
 
 #define SHUTDOWN_TIMEOUT_USEC (55 * USEC_PER_SEC) /* fleet.service: TimeoutStopSec=60s */
+#define SELF_JOB_TIMEOUT_USEC (2 * USEC_PER_SEC)  /* asking systemd what it does to fleetd */
 
 static const char *arg_config = NULL;
 
@@ -48,6 +53,7 @@ typedef struct Daemon {
         Server *server;
         Phase phase;
         int exit_code;
+        SelfJob *self_job; /* SIGTERM: asking systemd whether this is a restart */
 } Daemon;
 
 /* --- command line ----------------------------------------------------------------------------- */
@@ -290,13 +296,44 @@ static void stop(Daemon *d, ServerStopMode mode) {
         server_stop(d->server, mode);
 }
 
-static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
-        Daemon *d = userdata;
-
-        log_info("Received SIG%s: shutting down, unloading this machine's units",
-                 sigabbrev_np((int) si->ssi_signo));
+static void stop_graceful(Daemon *d, const char *why) {
+        log_info("%s: shutting down, unloading this machine's units", why);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Unloading units");
         stop(d, SERVER_STOP_GRACEFUL);
+}
+
+static void on_self_job(SelfJob *q, SelfJobVerdict verdict, const char *job_type, void *userdata) {
+        Daemon *d = userdata;
+
+        d->self_job = self_job_free(d->self_job);
+        if (verdict != SELF_JOB_RESTART) {
+                stop_graceful(d, job_type ? "Received SIGTERM (systemd stops fleetd)"
+                                          : "Received SIGTERM");
+                return;
+        }
+        log_info("Received SIGTERM with a %s job for fleetd's unit: restarting; units keep "
+                 "running and the lease stays for the next fleetd",
+                 job_type);
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Restart exit");
+        stop(d, SERVER_STOP_HANDOVER);
+}
+
+static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Daemon *d = userdata;
+        int r;
+
+        if (si->ssi_signo != SIGTERM || d->phase == PHASE_STOPPING) {
+                stop_graceful(d, si->ssi_signo == SIGTERM ? "Received SIGTERM" : "Received SIGINT");
+                return 0;
+        }
+        if (d->self_job)
+                return 0; /* still asking */
+        /* A restart keeps the units, as the upgrade exit does; a stop hands them over. */
+        r = self_job_query(d->event, SELF_JOB_TIMEOUT_USEC, on_self_job, d, &d->self_job);
+        if (r < 0) {
+                log_debug_errno(r, "Not asking systemd about fleetd's job: %m");
+                stop_graceful(d, "Received SIGTERM");
+        }
         return 0;
 }
 
@@ -406,6 +443,7 @@ int main(int argc, char *argv[]) {
                 return EXIT_SUCCESS;
         }
         r = run(&d);
+        d.self_job = self_job_free(d.self_job);
         d.server = server_free(d.server);
         listeners_close(&d.listeners);
         config_free(d.config);

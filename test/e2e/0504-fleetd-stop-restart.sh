@@ -6,9 +6,10 @@
 #     and unloaded and its record is gone; db + app (MachineOf) move together at once; a unit
 #     with no machine left waits; units elsewhere keep their MainPID;
 #   - fleetd started again: what waited comes back to it, nothing else moves there;
-#   - fleetd crash (SIGKILL, restarted by systemd), upgrade exit (SIGUSR2) and reload (SIGHUP):
-#     no unit anywhere restarts (same MainPID), the new fleetd adopts them without a task, and
-#     still drives them (stop/start);
+#   - fleetd crash (SIGKILL, restarted by systemd), upgrade exit (SIGUSR2), `systemctl restart
+#     fleet` (issue 12: it used to move every unit away) and reload (SIGHUP): no unit anywhere
+#     restarts (same MainPID), the new fleetd adopts them without a task, and still drives them
+#     (stop/start);
 #   - the sidekick example stops and starts with its web unit, and its etcd record with it.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -118,6 +119,16 @@ old=$(fleetd_pid "$X")
 check "$X: upgrade exit (systemctl kill -s SIGUSR2 fleet)" machine_exec "$X" systemctl kill -s SIGUSR2 fleet.service
 check "$X: systemd starts fleetd again" wait_for 20 new_fleetd "$X" "$old"
 untouched "upgrade exit"
+
+# systemctl restart: SIGTERM with a restart job queued for fleet.service, told apart from a stop
+old=$(fleetd_pid "$X")
+n_units=$(machine_exec "$X" systemctl list-units --no-legend --state=active 'db.service' 'app.service' 'web*' 'keep@*' 'global-monitor.service' | grep -c .)
+diag "$X runs $n_units fleet units"
+check "$X: systemctl restart fleet" machine_exec "$X" systemctl restart fleet.service
+check "$X: the new fleetd registers and reconciles" wait_for 20 new_fleetd "$X" "$old"
+untouched "systemctl restart fleet"
+check "$X: the old fleetd saw the restart job and kept its units" eval \
+	'machine_exec "$X" journalctl -u fleet.service -o cat --no-pager | grep -q "job for fleetd.s unit: restarting"'
 
 old=$(fleetd_pid "$X")
 check "$X: systemctl reload fleet (SIGHUP)" machine_exec "$X" systemctl reload fleet.service
