@@ -5,7 +5,9 @@
  * kept in step with their jobs, content garbage collection, explanations.
  *
  * Machines are stand-ins, as agents would write them: machine/<id> attached to a lease that
- * the test keeps alive (or lets expire, or revokes). Several engines run in this one process,
+ * the test keeps alive (or lets expire, or revokes). Watch recovery after a compaction (the
+ * engine's and an agent's registry watches, through a proxy the test cuts). Several engines run
+ * in this one process,
  * each with its own etcd client and registry, on one sd_event loop. Every wait has a deadline;
  * timings are printed, never asserted.
  */
@@ -14,8 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <systemd/sd-event.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "engine.h"
 #include "etcd-launcher.h"
@@ -23,6 +28,7 @@
 #include "log.h"
 #include "registry.h"
 #include "strv.h"
+#include "test-net.h"
 #include "test-util.h"
 #include "unit-file.h"
 
@@ -900,6 +906,284 @@ START_TEST(test_leader_failover_schedules) {
 }
 END_TEST
 
+/* ---- watch recovery after a compaction --------------------------------------------------------
+ */
+
+/* A loopback TCP proxy to etcd on its own loop: proxy_cut() closes every connection at once
+ * (new ones are forwarded again), which the clients behind it only see when their loop runs. */
+#define PROXY_MAX 64
+
+typedef struct ProxyConn {
+        int fd[2]; /* client side, etcd side; -1 once closed */
+        sd_event_source *src[2];
+} ProxyConn;
+
+typedef struct Proxy {
+        int listen_fd;
+        int port;
+        int upstream_port;
+        sd_event_source *accept_src;
+        ProxyConn conns[PROXY_MAX];
+        size_t n;
+        char endpoint[64];
+} Proxy;
+
+static void proxy_conn_close(ProxyConn *c) {
+        for (int i = 0; i < 2; i++) {
+                c->src[i] = sd_event_source_disable_unref(c->src[i]);
+                if (c->fd[i] >= 0)
+                        (void) close(c->fd[i]);
+                c->fd[i] = -1;
+        }
+}
+
+static int proxy_on_data(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        ProxyConn *c = userdata;
+        int to = fd == c->fd[0] ? c->fd[1] : c->fd[0];
+        char buf[65536];
+        ssize_t n = read(fd, buf, sizeof(buf));
+
+        if (n <= 0) {
+                proxy_conn_close(c);
+                return 0;
+        }
+        for (ssize_t off = 0; off < n;) {
+                ssize_t w = write(to, buf + off, (size_t) (n - off));
+
+                if (w <= 0) {
+                        proxy_conn_close(c);
+                        return 0;
+                }
+                off += w;
+        }
+        return 0;
+}
+
+static int proxy_on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Proxy *p = userdata;
+        struct sockaddr_in up = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t) p->upstream_port),
+                                 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        ProxyConn *c;
+        int a = accept4(fd, NULL, NULL, SOCK_CLOEXEC), b;
+
+        if (a < 0)
+                return 0;
+        b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        ck_assert_int_ge(b, 0);
+        ck_assert_int_eq(connect(b, (struct sockaddr *) &up, sizeof(up)), 0);
+        ck_assert_uint_lt(p->n, PROXY_MAX);
+        c = &p->conns[p->n++];
+        c->fd[0] = a;
+        c->fd[1] = b;
+        for (int i = 0; i < 2; i++)
+                ck_assert_int_eq(sd_event_add_io(sd_event_source_get_event(s), &c->src[i], c->fd[i],
+                                                 EPOLLIN, proxy_on_data, c),
+                                 0);
+        return 0;
+}
+
+static void proxy_start(Proxy *p, sd_event *loop) {
+        const char *ep = etcd_launcher_endpoint(etcd, 0);
+        const char *colon = strrchr(ep, ':');
+
+        ck_assert_ptr_nonnull(colon);
+        p->upstream_port = atoi(colon + 1);
+        p->listen_fd = test_listen_loopback(&p->port);
+        ck_assert_int_ge(p->listen_fd, 0);
+        (void) snprintf(p->endpoint, sizeof(p->endpoint), "http://127.0.0.1:%d", p->port);
+        ck_assert_int_eq(
+                sd_event_add_io(loop, &p->accept_src, p->listen_fd, EPOLLIN, proxy_on_accept, p),
+                0);
+}
+
+static size_t proxy_cut(Proxy *p) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < p->n; i++)
+                if (p->conns[i].fd[0] >= 0) {
+                        proxy_conn_close(&p->conns[i]);
+                        n++;
+                }
+        return n;
+}
+
+static void proxy_stop(Proxy *p) {
+        (void) proxy_cut(p);
+        p->accept_src = sd_event_source_disable_unref(p->accept_src);
+        (void) close(p->listen_fd);
+}
+
+/* An agent's view of schedule/<machine>/: the watch agent-desired.c opens (resync mode), with
+ * a handler that keeps the set of names as the agent's does (a resync replaces it). */
+typedef struct AgentView {
+        char **names;
+        unsigned resyncs;
+        int error;
+} AgentView;
+
+static void names_remove(char **l, const char *name) {
+        char **o = l;
+
+        for (char **i = l; i && *i; i++)
+                if (streq(*i, name))
+                        free(*i);
+                else
+                        *o++ = *i;
+        if (o)
+                *o = NULL;
+}
+
+static void agent_view_on_update(RegistryWatch *w, int error, const RegistryWatchUpdate *u,
+                                 void *userdata) {
+        AgentView *v = userdata;
+
+        if (error < 0) {
+                v->error = error;
+                return;
+        }
+        if (u->resync) {
+                v->resyncs++;
+                v->names = strv_free(v->names);
+                for (size_t i = 0; i < u->n_entries; i++)
+                        ck_assert_int_eq(strv_extend(&v->names, u->entries[i].key.name), 0);
+        }
+        for (size_t i = 0; i < u->n_events; i++) {
+                const RegistryEvent *e = &u->events[i];
+
+                names_remove(v->names, e->entry.key.name);
+                if (e->type == REGISTRY_EVENT_PUT)
+                        ck_assert_int_eq(strv_extend(&v->names, e->entry.key.name), 0);
+        }
+}
+
+typedef struct Recovery {
+        sd_event *frozen;
+        Node *node;
+        AgentView *view;
+        const char *want; /* the one name the agent's view must hold */
+        unsigned min_resyncs;
+} Recovery;
+
+static bool recovered(Recovery *c) {
+        return engine_get_stats(c->node->engine)->resyncs >= c->min_resyncs &&
+               c->view->resyncs >= c->min_resyncs && strv_length(c->view->names) == 1 &&
+               streq(c->view->names[0], c->want);
+}
+
+/* Run both loops until the engine and the agent's view have re-listed and converged. */
+static int run_until_recovered(Recovery *c, usec_t timeout) {
+        usec_t deadline = now_usec() + timeout;
+
+        while (!recovered(c)) {
+                if (now_usec() > deadline)
+                        return -ETIMEDOUT;
+                ck_assert_int_ge(sd_event_run(c->frozen, 0), 0);
+                ck_assert_int_ge(sd_event_run(event, 10 * MSEC), 0);
+        }
+        return 0;
+}
+
+/*
+ * Issue 12: the watch recovery after a compaction was never exercised. An engine and an
+ * agent's schedule watch reach etcd through a proxy, on a loop that stalls. While it stalls
+ * their connections are cut, a job is destroyed (its schedule entry with it), another is
+ * submitted, and etcd compacts its history past the revision they had seen. When they run
+ * again, their watches resume from that revision, etcd answers "compacted", and both must list
+ * again: the agent's view drops the destroyed unit and gets the new one, the engine schedules
+ * the new job.
+ */
+START_TEST(test_watch_compaction_recovery) {
+        _cleanup_(sd_event_unrefp) sd_event *frozen = NULL;
+        _cleanup_(etcd_response_freep) EtcdResponse *put = NULL;
+        _cleanup_(registry_watch_freep) RegistryWatch *w = NULL;
+        char key_job[128], key_sched[128];
+        Proxy proxy = {};
+        AgentView view = {};
+        Node a = {};
+        Machine m1 = {};
+        EtcdClient *agent_client = NULL;
+        Registry *agent_registry = NULL;
+        Recovery rec;
+        usec_t deadline;
+        unsigned engine_resyncs;
+        size_t cut;
+
+        ck_assert_int_eq(sd_event_new(&frozen), 0);
+        proxy_start(&proxy, frozen);
+        machine_up(&m1, "m1", 30 * SEC, NULL);
+
+        /* The engine and the agent's watch, both behind the proxy, on the frozen loop. */
+        {
+                EngineConfig cfg = {.machine_id = "engine-a",
+                                    .version = "test",
+                                    .reconcile_interval = SEC,
+                                    .lease_ttl = 10 * SEC};
+                char *eps[] = {proxy.endpoint, NULL};
+                EtcdClientConfig cc = {.endpoints = eps, .request_timeout_usec = 5 * SEC};
+
+                (void) snprintf(a.id, sizeof(a.id), "engine-a");
+                ck_assert_int_eq(etcd_client_new(&a.client, frozen, &cc), 0);
+                ck_assert_int_eq(registry_new(&a.registry, a.client, prefix), 0);
+                ck_assert_int_eq(engine_new(&a.engine, frozen, a.registry, &cfg), 0);
+                ck_assert_int_eq(engine_start(a.engine), 0);
+                ck_assert_int_eq(etcd_client_new(&agent_client, frozen, &cc), 0);
+                ck_assert_int_eq(registry_new(&agent_registry, agent_client, prefix), 0);
+                ck_assert_int_eq(registry_watch_new(agent_registry, REGISTRY_KEY_SCHEDULE, "m1",
+                                                    NULL, agent_view_on_update, &view, &w),
+                                 0);
+        }
+        create_job("old.service", UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        rec = (Recovery){frozen, &a, &view, "old.service", 1};
+        ck_assert_int_eq(run_until_recovered(&rec, WAIT), 0);
+        wait_placed("old.service", "m1");
+        engine_resyncs = (unsigned) engine_get_stats(a.engine)->resyncs;
+        ck_assert_uint_eq(view.resyncs, 1);
+
+        /* The loop stalls; meanwhile the connections go, the registry changes, etcd compacts. */
+        cut = proxy_cut(&proxy);
+        ck_assert_uint_gt(cut, 0);
+        (void) snprintf(key_job, sizeof(key_job), "%sjob/old.service", prefix);
+        (void) snprintf(key_sched, sizeof(key_sched), "%sschedule/m1/old.service", prefix);
+        ck_assert_int_eq(etcd_delete_sync(admin_client, &(EtcdDeleteRequest){.key = key_job}, NULL),
+                         0);
+        ck_assert_int_eq(
+                etcd_delete_sync(admin_client, &(EtcdDeleteRequest){.key = key_sched}, NULL), 0);
+        create_job("new.service", UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        ck_assert_int_eq(etcd_put_sync(admin_client,
+                                       &(EtcdPutRequest){.key = "/compaction-marker", .value = "x"},
+                                       &put),
+                         0);
+        ck_assert_int_eq(etcd_compact_sync(admin_client, put->revision, true, NULL), 0);
+
+        /* They run again: both re-list (a resync each) and converge. */
+        rec = (Recovery){frozen, &a, &view, "new.service", 2};
+        deadline = now_usec();
+        ck_assert_msg(run_until_recovered(&rec, WAIT) == 0,
+                      "not recovered: engine resyncs %" PRIu64
+                      ", agent view resyncs %u (%zu names)",
+                      engine_get_stats(a.engine)->resyncs, view.resyncs, strv_length(view.names));
+        printf("compaction past a stalled watcher: %zu connection(s) cut; engine re-listed "
+               "(%" PRIu64
+               " listings, %u before), agent's schedule watch re-listed (%u listings); converged "
+               "%" PRIu64 " ms after the loop resumed\n",
+               cut, engine_get_stats(a.engine)->resyncs, engine_resyncs, view.resyncs,
+               (uint64_t) ((now_usec() - deadline) / MSEC));
+        ck_assert_int_eq(view.error, 0);
+        ck_assert_uint_gt(engine_get_stats(a.engine)->resyncs, engine_resyncs);
+        wait_placed("new.service", "m1");
+        ck_assert(is_unscheduled((char *) "old.service"));
+
+        w = registry_watch_free(w);
+        view.names = strv_free(view.names);
+        agent_registry = registry_free(agent_registry);
+        agent_client = etcd_client_free(agent_client);
+        node_stop(&a);
+        proxy_stop(&proxy);
+        machine_done(&m1);
+}
+END_TEST
+
 static Suite *engine_suite(void) {
         Suite *s = suite_create("engine");
         TCase *tc = tcase_create("engine");
@@ -916,6 +1200,8 @@ static Suite *engine_suite(void) {
         tcase_add_test(tc, test_cordon_and_drain);
         tcase_add_test(tc, test_machine_failover);
         tcase_add_test(tc, test_leader_failover_schedules);
+        /* Last: it compacts the shared etcd's history. */
+        tcase_add_test(tc, test_watch_compaction_recovery);
         suite_add_tcase(s, tc);
         return s;
 }
