@@ -106,6 +106,7 @@ struct Agent {
         usec_t backoff;
         bool pass_again;           /* an event arrived during a pass */
         bool waiting_states;       /* the last pass waits for systemd states */
+        bool has_isolated;         /* the last pass left isolated units out: keep the backoff */
         AgentPassUnit *pass_units; /* the running pass's desired units */
         size_t n_pass_units;
 

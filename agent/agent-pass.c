@@ -253,7 +253,7 @@ void agent_on_executed(Executor *x, size_t n_failed, bool aborted, void *userdat
         }
         if (n_failed > 0 && !aborted)
                 schedule_retry(a);
-        else if (!aborted)
+        else if (!aborted && !a->has_isolated)
                 a->backoff = 0;
         if (a->pass_again || aborted) {
                 a->pass_again = false;
@@ -420,6 +420,7 @@ static int states_ready(Agent *a, char ***excluded) {
                 (void) sd_event_source_set_enabled(a->state_timer, SD_EVENT_ONESHOT);
                 return 0;
         }
+        a->has_isolated = isolated;
         if (isolated)
                 schedule_retry(a);
         return 1;
@@ -500,7 +501,8 @@ static int pass(Agent *a) {
         if (r == 0) {
                 pass_record(a);
                 agent_pass_units_free(a);
-                a->backoff = 0;
+                if (!a->has_isolated)
+                        a->backoff = 0;
         }
         return r;
 }

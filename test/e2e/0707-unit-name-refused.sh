@@ -8,6 +8,7 @@
 #     valid name whose file systemd links but never loads: StartUnit says NoSuchUnit): the agent
 #     isolates ".service" at once (list-units and the API's state: failed / invalid-name, load
 #     state error), retries x.scope with backoff, and starts and stops the other units as usual;
+#   - the isolated unit alone is retried with backoff (reconcile passes over a 16 s window);
 #   - the isolated unit's state goes when its job is deleted.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +23,7 @@ at_exit rm -rf "$TMP"
 cluster_up 1
 
 T=15
+WINDOW=16
 EP() { echo "http://$(machine_ip m1):49153"; }
 fctl() { FLEETCTL_ENDPOINT=$(EP) timeout 60 "$FLEETCTL" "$@"; }
 sdp() { machine_exec m1 systemctl show -p "$2" --value "$1" 2>/dev/null; }
@@ -87,12 +89,22 @@ is "$(sdp good1.service MainPID)" "$G" "good1.service untouched (same MainPID)"
 is "$(lu .service)" "failed invalid-name" ".service still isolated"
 machine_exec m1 journalctl -u fleet -o cat --no-pager | grep -E '\.service:|Isolating|x\.scope|Retrying' | tail -n 6 | diag
 
-# --- the isolated unit leaves -----------------------------------------------------------------------
-check "etcd: delete job .service" etcdctl_c del "$P/job/.service"
-check ".service gone from list-units and the API" wait_for $T eval '[ -z "$(lu .service)" ] && [ -z "$(api_state .service)" ]'
 # (fleetctl, like fleet's, takes x.scope for x.scope.service: it knows only some unit types)
 is "$(curl -sS -m 10 -o /dev/null -w '%{http_code}' -X DELETE "$(EP)/fleet/v1/units/x.scope")" 204 "DELETE x.scope"
 check "x.scope gone from list-units" wait_for $T eval '[ -z "$(lu x.scope)" ]'
+
+# --- an isolated unit is retried with backoff, not in a loop ----------------------------------------
+metric() { curl -fsS -m 2 "$(EP)/metrics" 2>/dev/null | awk -v k="$1" '$1 == k { print $2 }'; }
+p0=$(metric fleet_agent_reconcile_count_total)
+sleep $WINDOW
+p1=$(metric fleet_agent_reconcile_count_total)
+diag "in $WINDOW s with .service isolated: $((p1 - p0)) reconcile pass(es)"
+check "retried with backoff: at most 8 passes in $WINDOW s (a retry a second would be $WINDOW)" test $((p1 - p0)) -le 8
+is "$(lu .service)" "failed invalid-name" ".service still isolated"
+
+# --- the isolated unit leaves -----------------------------------------------------------------------
+check "etcd: delete job .service" etcdctl_c del "$P/job/.service"
+check ".service gone from list-units and the API" wait_for $T eval '[ -z "$(lu .service)" ] && [ -z "$(api_state .service)" ]'
 is "$(lu good1.service) / $(lu good3.service)" "active running / active running" "good1 and good3 still running"
 
 done_testing
