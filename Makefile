@@ -4,6 +4,7 @@
 #   make check           install missing Debian packages (make deps), build, run all test tiers
 #   make unit|integration|e2e   one tier
 #   make SANITIZE=address,undefined check-unit check-integration   sanitized build in build/san
+#   make e2e-faults-san  the fault-injection e2e tests (07NN) against an ASan+UBSan build
 #   make valgrind        unit tier under valgrind
 #   make install PREFIX=/usr/local DESTDIR=
 #   make demo | bench | clean | format | format-check | analyze | check-headers | check-deps
@@ -100,7 +101,7 @@ SYSTEMD_TESTS := $(patsubst test/systemd/%.c,$(BUILD)/test/systemd/%,\
 BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/bench-*.c))
 
 .PRECIOUS: $(BUILD)/%.o $(BUILD)/test/unit/%.o $(BUILD)/test/integration/%.o $(BUILD)/test/systemd/%.o $(BUILD)/bench/%.o
-.PHONY: all deps check check-run unit integration e2e check-unit check-integration check-e2e \
+.PHONY: all deps check check-run unit integration e2e check-unit check-integration check-e2e e2e-faults-san \
 	valgrind install clean demo bench format format-check analyze check-headers check-deps tests
 
 all: $(PROGRAMS) tests $(BENCHES)
@@ -183,6 +184,14 @@ integration check-integration: $(INTEG_TESTS) $(PROGRAMS)
 
 e2e check-e2e: all
 	@BUILD=$(BUILD) test/run-tests.sh e2e
+
+# The fault-injection e2e tests (test/e2e/07NN) against fleetd and fleetctl built with ASan and
+# UBSan in build/san; every machine's journal is searched for sanitizer reports
+# (tools/e2e-sanitize.sh). Takes as long as those tests: about 10 minutes.
+e2e-faults-san:
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=build/san \
+		build/san/bin/fleetd build/san/bin/fleetctl
+	@BUILD=build/san tools/e2e-sanitize.sh
 
 valgrind: $(UNIT_TESTS)
 	@BUILD=$(BUILD) FLEET_TEST_WRAPPER="valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99" \
