@@ -420,6 +420,7 @@ static int states_ready(Agent *a, char ***excluded) {
                 (void) sd_event_source_set_enabled(a->state_timer, SD_EVENT_ONESHOT);
                 return 0;
         }
+        (void) sd_event_source_set_enabled(a->state_timer, SD_EVENT_OFF);
         a->has_isolated = isolated;
         if (isolated)
                 schedule_retry(a);
