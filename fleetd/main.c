@@ -305,17 +305,18 @@ static void stop_graceful(Daemon *d, const char *why) {
 static void on_self_job(SelfJob *q, SelfJobVerdict verdict, const char *job_type, void *userdata) {
         Daemon *d = userdata;
 
-        d->self_job = self_job_free(d->self_job);
+        /* job_type belongs to the query: free it only when done with it. */
         if (verdict != SELF_JOB_RESTART) {
                 stop_graceful(d, job_type ? "Received SIGTERM (systemd stops fleetd)"
                                           : "Received SIGTERM");
-                return;
+        } else {
+                log_info("Received SIGTERM with a %s job for fleetd's unit: restarting; units "
+                         "keep running and the lease stays for the next fleetd",
+                         job_type);
+                (void) sd_notify(false, "STOPPING=1\nSTATUS=Restart exit");
+                stop(d, SERVER_STOP_HANDOVER);
         }
-        log_info("Received SIGTERM with a %s job for fleetd's unit: restarting; units keep "
-                 "running and the lease stays for the next fleetd",
-                 job_type);
-        (void) sd_notify(false, "STOPPING=1\nSTATUS=Restart exit");
-        stop(d, SERVER_STOP_HANDOVER);
+        d->self_job = self_job_free(d->self_job);
 }
 
 static int on_sigterm(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
