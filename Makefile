@@ -4,7 +4,7 @@
 #   make check           install missing Debian packages (make deps), build, run all test tiers
 #   make unit|integration|e2e   one tier
 #   make SANITIZE=address,undefined check-unit check-integration   sanitized build in build/san
-#   make e2e-faults-san  the fault-injection e2e tests (07NN) against an ASan+UBSan build
+#   make e2e-faults-san  the fault-injection e2e tests (07NN, 0504) against an ASan+UBSan build
 #   make valgrind        unit tier under valgrind
 #   make install PREFIX=/usr/local DESTDIR=
 #   make demo | bench | clean | format | format-check | analyze | check-headers | check-deps
@@ -185,8 +185,8 @@ integration check-integration: $(INTEG_TESTS) $(PROGRAMS)
 e2e check-e2e: all
 	@BUILD=$(BUILD) test/run-tests.sh e2e
 
-# The fault-injection e2e tests (test/e2e/07NN) against fleetd and fleetctl built with ASan and
-# UBSan in build/san; every machine's journal is searched for sanitizer reports
+# The fault-injection e2e tests (test/e2e/07NN, and 0504) against fleetd and fleetctl built with
+# ASan and UBSan in build/san; every machine's journal is searched for sanitizer reports
 # (tools/e2e-sanitize.sh). Takes as long as those tests: about 10 minutes.
 e2e-faults-san:
 	@$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=build/san \

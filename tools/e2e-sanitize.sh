@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # tools/e2e-sanitize.sh — run e2e scripts against an ASan+UBSan build (make e2e-faults-san):
-# by default the fault-injection tests test/e2e/07NN-*.sh.
+# by default the fault-injection tests test/e2e/07NN-*.sh and 0504 (fleetd stopped, restarted,
+# crashed, upgraded, reloaded).
 #
 # Each script runs on its own with FLEET_E2E_KEEP=1, so that its cluster is still up when it
 # ends: then the journal of every machine is searched for sanitizer reports (fleetd runs as
@@ -9,14 +10,14 @@
 # journal), and the cluster is taken down. A report counts as one failure of that script, as a
 # failed TAP line does. The last line is "N passed, N failed" over all scripts.
 #
-# Settings: BUILD (default build/san), FLEET_SAN_TESTS (glob prefix of the scripts, default
-# 07), FLEET_E2E_NAME (cluster name, default e2esan) and FLEET_E2E_INDEX_BASE (as for the e2e
+# Settings: BUILD (default build/san), FLEET_SAN_TESTS (prefixes of the scripts' names,
+# space-separated, default "07 0504"), FLEET_E2E_NAME (cluster name, default e2esan) and FLEET_E2E_INDEX_BASE (as for the e2e
 # tier: machine IPs 127.0.0.(10+BASE+i)).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build/san}
 NAME=${FLEET_E2E_NAME:-e2esan}
-TESTS=${FLEET_SAN_TESTS:-07}
+TESTS=${FLEET_SAN_TESTS:-07 0504}
 CLUSTER=test/cluster/fleet-cluster
 REPORT='ERROR: AddressSanitizer|ERROR: LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer'
 
@@ -29,7 +30,11 @@ nm -an "$BUILD/bin/fleetd" 2>/dev/null | grep -q __asan_init ||
 pass=0
 fail=0
 failed=()
-for script in test/e2e/"$TESTS"*.sh; do
+scripts=()
+for prefix in $TESTS; do
+	scripts+=(test/e2e/"$prefix"*.sh)
+done
+for script in "${scripts[@]}"; do
 	[ -f "$script" ] || continue
 	t=$(basename "$script" .sh)
 	echo "--- $script ($BUILD)"
