@@ -113,6 +113,5 @@ bool agent_is_registered(const Agent *a);
 const char *agent_get_machine_id(const Agent *a);
 void agent_get_stats(const Agent *a, AgentStats *ret);
 
-
 /* "<parent of units_directory>/lease" ("/run/fleet/lease" by default). malloc'd or NULL. */
 char *agent_default_lease_file(const char *units_directory);

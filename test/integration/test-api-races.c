@@ -170,8 +170,8 @@ static void run_puts(Put *puts, unsigned n) {
         ck_assert_int_eq(pthread_barrier_init(&barrier, NULL, n), 0);
         for (unsigned i = 0; i < n; i++)
                 ck_assert_int_eq(pthread_create(&t[i], NULL, put_thread, &puts[i]), 0);
-        ck_assert_int_eq(
-                etcd_launcher_run_until(event, all_done, (void *) (uintptr_t) n, 30 * SEC), 0);
+        ck_assert_int_eq(etcd_launcher_run_until(event, all_done, (void *) (uintptr_t) n, 30 * SEC),
+                         0);
         for (unsigned i = 0; i < n; i++)
                 pthread_join(t[i], NULL);
         pthread_barrier_destroy(&barrier);
@@ -214,8 +214,7 @@ static void dump_statuses(const Put *puts, unsigned n) {
                 fprintf(stderr, "  client %u: %ld %s\n", i, puts[i].status, strempty(puts[i].resp));
 }
 
-#define OPTIONS(cmd)                                                                               \
-        "[{\"section\":\"Service\",\"name\":\"ExecStart\",\"value\":\"" cmd "\"}]"
+#define OPTIONS(cmd) "[{\"section\":\"Service\",\"name\":\"ExecStart\",\"value\":\"" cmd "\"}]"
 
 /* Same content, same body from every client: one create, the rest find the unit there. */
 START_TEST(test_same_content) {
@@ -281,8 +280,8 @@ START_TEST(test_different_content) {
                                  "{\"options\":[{\"section\":\"Service\",\"name\":\"ExecStart\","
                                  "\"value\":\"/bin/sleep %u\"}]}",
                                  100 + i);
-                        snprintf(texts[i], sizeof(texts[i]),
-                                 "[Service]\nExecStart=/bin/sleep %u\n", 100 + i);
+                        snprintf(texts[i], sizeof(texts[i]), "[Service]\nExecStart=/bin/sleep %u\n",
+                                 100 + i);
                         unit_hash_bytes(texts[i], strlen(texts[i]), hashes[i]);
                 }
                 run_puts(puts, N_CLIENTS);

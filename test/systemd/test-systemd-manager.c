@@ -346,10 +346,10 @@ START_TEST(test_unit_dir) {
         ck_assert_int_eq(
                 unit_dir_write_unit(dir, "b.service", "[Service]\nExecStart=/bin/true\n", 30), 0);
         ck_assert_int_eq(unit_dir_write_unit(dir, "a.socket", "old", 3), 0);
-        ck_assert_int_eq(unit_dir_write_unit(dir, "a.socket", "new!", 4), 0); /* replaces */
-        ck_assert_int_eq(unit_dir_write(dir, "c.target", "", 0), 0);   /* not fleetd's */
+        ck_assert_int_eq(unit_dir_write_unit(dir, "a.socket", "new!", 4), 0);     /* replaces */
+        ck_assert_int_eq(unit_dir_write(dir, "c.target", "", 0), 0);              /* not fleetd's */
         ck_assert_int_eq(unit_dir_write(dir, "d.service", "[Service]\n", 10), 0); /* neither */
-        snprintf(path, sizeof(path), "%s/.#fleet-stale1", dir);          /* crashed write */
+        snprintf(path, sizeof(path), "%s/.#fleet-stale1", dir); /* crashed write */
         ck_assert_int_ge(creat(path, 0600), 0);
         umask(old_umask);
         snprintf(path, sizeof(path), "%s/b.service", dir);

@@ -460,8 +460,8 @@ START_TEST(test_unit_content_judged_by_text) {
         /* "x\\" ends in a backslash: the stored text continues it over the Global line. */
         static const char *const g[] = {"X-Fleet", "A", "x\\", "X-Fleet", "Global", "true"};
         /* a section name with a newline smuggles MachineID next to Conflicts into [X-Fleet] */
-        static const char *const m[] = {"Service]\n[X-Fleet", "MachineID", "m1",
-                                        "X-Fleet",            "Conflicts", "b.service"};
+        static const char *const m[] = {"Service]\n[X-Fleet", "MachineID", "m1", "X-Fleet",
+                                        "Conflicts",          "b.service"};
         _cleanup_free_ UnitOption *og = opts(2, g), *om = opts(2, m);
         ApiUnitContent c = {};
         char *err = NULL;
