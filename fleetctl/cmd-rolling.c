@@ -57,12 +57,18 @@ static int wait_healthy(Fleetctl *f, char **names, const char *machine, const ch
                         const char **ret_unit) {
         uint64_t start = mono_usec();
 
-        STRV_FOREACH(n, names)
+        STRV_FOREACH(n, names) {
+                bool seen_other = false;
+
                 for (;;) {
                         int r = state_of(f, *n, machine);
 
                         if (r > 0)
                                 break;
+                        if (r == 0)
+                                seen_other = true;
+                        else if (!fleetctl_failed_counts(seen_other, mono_usec() - start))
+                                r = 0; /* still the failure of before this start */
                         if (r < 0 || (f->block_attempts > 0 &&
                                       mono_usec() - start >
                                               (uint64_t) f->block_attempts * WAIT_ATTEMPT_USEC)) {
@@ -72,6 +78,7 @@ static int wait_healthy(Fleetctl *f, char **names, const char *machine, const ch
                         }
                         nap();
                 }
+        }
         start = mono_usec();
         while (mono_usec() - start < (uint64_t) (f->min_healthy * 1e6)) {
                 STRV_FOREACH(n, names)

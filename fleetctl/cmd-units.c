@@ -61,8 +61,9 @@ static int wait_systemd_active(Fleetctl *f, char **names) {
         int ret = 0;
 
         STRV_FOREACH(n, names) {
+                uint64_t start = fleetctl_now_usec();
+                bool done = false, seen_other = false;
                 unsigned poll = 0;
-                bool done = false;
 
                 for (int attempt = 1; !done; attempt++) {
                         uint64_t deadline = fleetctl_now_usec() + WAIT_ATTEMPT_USEC;
@@ -81,16 +82,18 @@ static int wait_systemd_active(Fleetctl *f, char **names) {
                                                         "active") &&
                                                   streq(strempty(s[i].systemd_load_state),
                                                         "loaded"));
-                                        failed =
-                                                failed || streq(strempty(s[i].systemd_active_state),
-                                                                "failed");
+                                        if (streq(strempty(s[i].systemd_active_state), "failed"))
+                                                failed = true;
+                                        else
+                                                seen_other = true;
                                 }
                                 api_unit_state_array_free(s, k);
                                 if (active) {
                                         done = true;
                                         break;
                                 }
-                                if (failed) {
+                                if (failed && fleetctl_failed_counts(seen_other,
+                                                                     fleetctl_now_usec() - start)) {
                                         fleetctl_stderr("Error waiting for systemd unit states, "
                                                         "err: unit %s failed to start",
                                                         *n);

@@ -162,6 +162,10 @@ uint64_t fleetctl_poll_delay(unsigned n) {
         return MIN(d, (uint64_t) WAIT_POLL_USEC);
 }
 
+bool fleetctl_failed_counts(bool seen_other, uint64_t waited_usec) {
+        return seen_other || waited_usec >= FLEETCTL_FAILED_SETTLE_USEC;
+}
+
 uint64_t fleetctl_now_usec(void) {
         struct timespec ts;
 

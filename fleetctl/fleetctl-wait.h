@@ -69,6 +69,15 @@ int fleetctl_why_line(const ApiUnit *u, bool global, const ApiUnitState *states,
  */
 uint64_t fleetctl_poll_delay(unsigned n);
 
+/*
+ * Whether systemd's "failed", seen waited_usec into a wait for a unit to become active, means
+ * that this start failed. A unit that failed before keeps reporting "failed" until its agent
+ * has started it again, which fast polls can beat: "failed" counts once another state was seen
+ * during the wait (seen_other), or after FLEETCTL_FAILED_SETTLE_USEC.
+ */
+#define FLEETCTL_FAILED_SETTLE_USEC (1000 * 1000)
+bool fleetctl_failed_counts(bool seen_other, uint64_t waited_usec);
+
 /* CLOCK_MONOTONIC in microseconds, and a sleep that resumes after signals. */
 uint64_t fleetctl_now_usec(void);
 void fleetctl_sleep_usec(uint64_t usec);

@@ -150,6 +150,16 @@ START_TEST(test_why) {
 }
 END_TEST
 
+START_TEST(test_failed_counts) {
+        /* the failure of before this start, still reported: not yet */
+        ck_assert(!fleetctl_failed_counts(false, 0));
+        ck_assert(!fleetctl_failed_counts(false, FLEETCTL_FAILED_SETTLE_USEC - 1));
+        /* after another state, or once it has lasted */
+        ck_assert(fleetctl_failed_counts(true, 0));
+        ck_assert(fleetctl_failed_counts(false, FLEETCTL_FAILED_SETTLE_USEC));
+}
+END_TEST
+
 START_TEST(test_poll_delay) {
         static const uint64_t want[] = {10000, 20000, 40000, 80000, 160000, 250000, 250000};
 
@@ -166,6 +176,7 @@ static Suite *wait_suite(void) {
 
         tcase_add_loop_test(tc, test_judge, 0, (int) ELEMENTSOF(cases));
         tcase_add_test(tc, test_poll_delay);
+        tcase_add_test(tc, test_failed_counts);
         tcase_add_test(tc, test_messages);
         tcase_add_test(tc, test_why);
         suite_add_tcase(s, tc);
