@@ -41,9 +41,9 @@
 #define BUFSZ 65536
 
 struct conn {
-        int a, b;         /* client, upstream; -1 if none */
-        int hole;         /* blackholed client (b == -1) */
-        int frozen;       /* open, but nothing forwarded until heal */
+        int a, b;   /* client, upstream; -1 if none */
+        int hole;   /* blackholed client (b == -1) */
+        int frozen; /* open, but nothing forwarded until heal */
 };
 
 static struct conn conns[MAXC];
@@ -63,16 +63,26 @@ static void logm(const char *fmt, ...) {
 }
 
 static void on_sig(int s) {
-        if (s == SIGUSR1) want_cut = 1;
-        else if (s == SIGHUP) want_freeze = 1;
-        else if (s == SIGUSR2) want_heal = 1;
-        else want_exit = 1;
+        if (s == SIGUSR1)
+                want_cut = 1;
+        else if (s == SIGHUP)
+                want_freeze = 1;
+        else if (s == SIGUSR2)
+                want_heal = 1;
+        else
+                want_exit = 1;
 }
 
 static void close_conn(struct conn *c) {
-        struct linger l = { 1, 0 };   /* RST: the peer notices at once */
-        if (c->a >= 0) { setsockopt(c->a, SOL_SOCKET, SO_LINGER, &l, sizeof l); close(c->a); }
-        if (c->b >= 0) { setsockopt(c->b, SOL_SOCKET, SO_LINGER, &l, sizeof l); close(c->b); }
+        struct linger l = {1, 0}; /* RST: the peer notices at once */
+        if (c->a >= 0) {
+                setsockopt(c->a, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+                close(c->a);
+        }
+        if (c->b >= 0) {
+                setsockopt(c->b, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+                close(c->b);
+        }
         c->a = c->b = -1;
         c->hole = c->frozen = 0;
 }
@@ -81,7 +91,8 @@ static int parse_addr(const char *s, struct sockaddr_in *sa) {
         char host[64];
         const char *colon = strrchr(s, ':');
         size_t n = colon ? (size_t) (colon - s) : strlen(s);
-        if (n == 0 || n >= sizeof host) return -1;
+        if (n == 0 || n >= sizeof host)
+                return -1;
         memcpy(host, s, n);
         host[n] = 0;
         memset(sa, 0, sizeof *sa);
@@ -93,20 +104,25 @@ static int parse_addr(const char *s, struct sockaddr_in *sa) {
 static int upstream(const char *file, struct sockaddr_in *sa) {
         char buf[128] = "";
         FILE *f = fopen(file, "re");
-        if (!f) return -1;
-        if (!fgets(buf, sizeof buf, f)) buf[0] = 0;
+        if (!f)
+                return -1;
+        if (!fgets(buf, sizeof buf, f))
+                buf[0] = 0;
         fclose(f);
         buf[strcspn(buf, " \r\n")] = 0;
-        if (strncmp(buf, "http://", 7) == 0) memmove(buf, buf + 7, strlen(buf + 7) + 1);
+        if (strncmp(buf, "http://", 7) == 0)
+                memmove(buf, buf + 7, strlen(buf + 7) + 1);
         return buf[0] && parse_addr(buf, sa) == 0 && sa->sin_port ? 0 : -1;
 }
 
 static int connect_upstream(struct conn *c, const char *file) {
         struct sockaddr_in sa;
         int one = 1;
-        if (upstream(file, &sa) < 0) return -1;
+        if (upstream(file, &sa) < 0)
+                return -1;
         c->b = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (c->b < 0 || connect(c->b, (struct sockaddr *) &sa, sizeof sa) < 0) return -1;
+        if (c->b < 0 || connect(c->b, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return -1;
         setsockopt(c->a, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         setsockopt(c->b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         return 0;
@@ -116,10 +132,15 @@ static int connect_upstream(struct conn *c, const char *file) {
 static int pump(int from, int to) {
         static char buf[BUFSZ];
         ssize_t n = read(from, buf, sizeof buf), off = 0;
-        if (n <= 0) return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
-        while (off < n) {   /* blocking write: the peers are local and read promptly */
+        if (n <= 0)
+                return n < 0 && (errno == EAGAIN || errno == EINTR) ? 0 : -1;
+        while (off < n) { /* blocking write: the peers are local and read promptly */
                 ssize_t w = write(to, buf + off, (size_t) (n - off));
-                if (w < 0) { if (errno == EINTR) continue; return -1; }
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -1;
+                }
                 off += w;
         }
         return 0;
@@ -129,14 +150,17 @@ int main(int argc, char **argv) {
         struct sockaddr_in sa;
         socklen_t sl = sizeof sa;
         int ls, one = 1, i;
-        struct sigaction act = { .sa_handler = on_sig };
+        struct sigaction act = {.sa_handler = on_sig};
         FILE *pf;
 
         if (argc != 4) {
                 fprintf(stderr, "usage: %s LISTEN_ADDR[:PORT] UPSTREAM_FILE PORT_FILE\n", argv[0]);
                 return 2;
         }
-        if (parse_addr(argv[1], &sa) < 0) { fprintf(stderr, "bad address %s\n", argv[1]); return 2; }
+        if (parse_addr(argv[1], &sa) < 0) {
+                fprintf(stderr, "bad address %s\n", argv[1]);
+                return 2;
+        }
         ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         if (ls < 0 || bind(ls, (struct sockaddr *) &sa, sizeof sa) < 0 || listen(ls, 128) < 0) {
@@ -145,7 +169,10 @@ int main(int argc, char **argv) {
         }
         getsockname(ls, (struct sockaddr *) &sa, &sl);
         pf = fopen(argv[3], "we");
-        if (!pf) { perror(argv[3]); return 1; }
+        if (!pf) {
+                perror(argv[3]);
+                return 1;
+        }
         fprintf(pf, "%u\n", ntohs(sa.sin_port));
         fclose(pf);
         sigaction(SIGUSR1, &act, NULL);
@@ -154,7 +181,8 @@ int main(int argc, char **argv) {
         sigaction(SIGINT, &act, NULL);
         sigaction(SIGHUP, &act, NULL);
         signal(SIGPIPE, SIG_IGN);
-        for (i = 0; i < MAXC; i++) conns[i].a = conns[i].b = -1;
+        for (i = 0; i < MAXC; i++)
+                conns[i].a = conns[i].b = -1;
         logm("listening on port %u", ntohs(sa.sin_port));
 
         while (!want_exit) {
@@ -164,14 +192,22 @@ int main(int argc, char **argv) {
                 if (want_cut) {
                         int n = 0;
                         want_cut = 0;
-                        for (i = 0; i < MAXC; i++) if (conns[i].a >= 0) { close_conn(&conns[i]); n++; }
+                        for (i = 0; i < MAXC; i++)
+                                if (conns[i].a >= 0) {
+                                        close_conn(&conns[i]);
+                                        n++;
+                                }
                         cut = 1;
                         logm("cut (%d connection(s) closed, new ones blackholed)", n);
                 }
                 if (want_freeze) {
                         int n = 0;
                         want_freeze = 0;
-                        for (i = 0; i < MAXC; i++) if (conns[i].a >= 0 && !conns[i].hole) { conns[i].frozen = 1; n++; }
+                        for (i = 0; i < MAXC; i++)
+                                if (conns[i].a >= 0 && !conns[i].hole) {
+                                        conns[i].frozen = 1;
+                                        n++;
+                                }
                         cut = 1;
                         logm("cut, silent (%d connection(s) frozen, new ones blackholed)", n);
                 }
@@ -180,43 +216,70 @@ int main(int argc, char **argv) {
                         want_heal = 0;
                         cut = 0;
                         for (i = 0; i < MAXC; i++) {
-                                if (conns[i].frozen) { conns[i].frozen = 0; nf++; }
+                                if (conns[i].frozen) {
+                                        conns[i].frozen = 0;
+                                        nf++;
+                                }
                                 if (conns[i].hole) {
                                         conns[i].hole = 0;
-                                        if (connect_upstream(&conns[i], argv[2]) < 0) close_conn(&conns[i]);
-                                        else nh++;
+                                        if (connect_upstream(&conns[i], argv[2]) < 0)
+                                                close_conn(&conns[i]);
+                                        else
+                                                nh++;
                                 }
                         }
-                        logm("heal (%d frozen connection(s) resumed, %d blackholed one(s) connected)", nf, nh);
+                        logm("heal (%d frozen connection(s) resumed, %d blackholed one(s) "
+                             "connected)",
+                             nf, nh);
                 }
-                p[np].fd = ls; p[np].events = POLLIN; idx[np++] = -1;
+                p[np].fd = ls;
+                p[np].events = POLLIN;
+                idx[np++] = -1;
                 for (i = 0; i < MAXC; i++) {
-                        if (conns[i].a < 0 || conns[i].hole || conns[i].frozen) continue;
-                        p[np].fd = conns[i].a; p[np].events = POLLIN; idx[np++] = i;
-                        p[np].fd = conns[i].b; p[np].events = POLLIN; idx[np++] = i;
+                        if (conns[i].a < 0 || conns[i].hole || conns[i].frozen)
+                                continue;
+                        p[np].fd = conns[i].a;
+                        p[np].events = POLLIN;
+                        idx[np++] = i;
+                        p[np].fd = conns[i].b;
+                        p[np].events = POLLIN;
+                        idx[np++] = i;
                 }
                 if (poll(p, (nfds_t) np, 200) < 0) {
-                        if (errno == EINTR) continue;
+                        if (errno == EINTR)
+                                continue;
                         perror("poll");
                         return 1;
                 }
                 for (i = 1; i < np; i++) {
                         struct conn *c = &conns[idx[i]];
-                        if (!p[i].revents || c->a < 0) continue;
-                        if (pump(p[i].fd, p[i].fd == c->a ? c->b : c->a) < 0) close_conn(c);
+                        if (!p[i].revents || c->a < 0)
+                                continue;
+                        if (pump(p[i].fd, p[i].fd == c->a ? c->b : c->a) < 0)
+                                close_conn(c);
                 }
                 if (p[0].revents & POLLIN) {
                         int fd, slot;
                         while ((fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC)) >= 0) {
-                                for (slot = 0; slot < MAXC && conns[slot].a >= 0; slot++) ;
-                                if (slot == MAXC) { close(fd); continue; }
+                                for (slot = 0; slot < MAXC && conns[slot].a >= 0; slot++)
+                                        ;
+                                if (slot == MAXC) {
+                                        close(fd);
+                                        continue;
+                                }
                                 conns[slot].a = fd;
-                                if (cut) { conns[slot].hole = 1; continue; }
-                                if (connect_upstream(&conns[slot], argv[2]) < 0) close_conn(&conns[slot]);
+                                if (cut) {
+                                        conns[slot].hole = 1;
+                                        continue;
+                                }
+                                if (connect_upstream(&conns[slot], argv[2]) < 0)
+                                        close_conn(&conns[slot]);
                         }
                 }
         }
-        for (i = 0; i < MAXC; i++) if (conns[i].a >= 0) close_conn(&conns[i]);
+        for (i = 0; i < MAXC; i++)
+                if (conns[i].a >= 0)
+                        close_conn(&conns[i]);
         logm("exit");
         return 0;
 }
