@@ -28,6 +28,9 @@ typedef enum OpType {
         OP_START,
         OP_STOP,
         OP_RESET_FAILED,
+        OP_FREEZE,
+        OP_THAW,
+        OP_KILL,
         OP_LIST,    /* list_units_by_names for the caller */
         OP_REFRESH, /* list_units_by_names for watched units */
         OP_SUBSCRIBE,

@@ -26,6 +26,9 @@ static const char *const op_method[] = {
         [OP_START] = "StartUnit",
         [OP_STOP] = "StopUnit",
         [OP_RESET_FAILED] = "ResetFailedUnit",
+        [OP_FREEZE] = "FreezeUnit",
+        [OP_THAW] = "ThawUnit",
+        [OP_KILL] = "KillUnit",
         [OP_LIST] = "ListUnitsByNames",
         [OP_REFRESH] = "ListUnitsByNames",
         [OP_SUBSCRIBE] = "Subscribe",
@@ -52,6 +55,7 @@ static const sd_bus_error_map systemd_error_map[] = {
         SD_BUS_ERROR_MAP("org.freedesktop.systemd1.JobTypeNotApplicable", EBADR),
         SD_BUS_ERROR_MAP("org.freedesktop.systemd1.NoIsolation", EPERM),
         SD_BUS_ERROR_MAP("org.freedesktop.systemd1.ShuttingDown", ECANCELED),
+        SD_BUS_ERROR_MAP("org.freedesktop.systemd1.UnitInactive", ENONET),
         SD_BUS_ERROR_MAP_END,
 };
 
@@ -349,6 +353,17 @@ static int append_name(SystemdManager *m, sd_bus_message *msg, const void *arg) 
         return sd_bus_message_append(msg, "s", (const char *) arg);
 }
 
+typedef struct KillArgs {
+        const char *name;
+        int signo;
+} KillArgs;
+
+static int append_kill(SystemdManager *m, sd_bus_message *msg, const void *arg) {
+        const KillArgs *k = arg;
+
+        return sd_bus_message_append(msg, "ssi", k->name, "all", (int32_t) k->signo);
+}
+
 static int append_names(SystemdManager *m, sd_bus_message *msg, const void *arg) {
         return sd_bus_message_append_strv(msg, (char **) arg);
 }
@@ -403,6 +418,33 @@ int systemd_manager_stop_unit(SystemdManager *m, const char *name, SystemdJobFla
 int systemd_manager_reset_failed_unit(SystemdManager *m, const char *name, SystemdResultCallback cb,
                                       void *userdata) {
         return unit_call(m, OP_RESET_FAILED, name, append_name, false, cb, userdata);
+}
+
+int systemd_manager_freeze_unit(SystemdManager *m, const char *name, SystemdResultCallback cb,
+                                void *userdata) {
+        return unit_call(m, OP_FREEZE, name, append_name, false, cb, userdata);
+}
+
+int systemd_manager_thaw_unit(SystemdManager *m, const char *name, SystemdResultCallback cb,
+                              void *userdata) {
+        return unit_call(m, OP_THAW, name, append_name, false, cb, userdata);
+}
+
+int systemd_manager_kill_unit(SystemdManager *m, const char *name, int signo,
+                              SystemdResultCallback cb, void *userdata) {
+        KillArgs k = {name, signo};
+        Op *op;
+        int r;
+
+        assert(m);
+        if (!unit_dir_name_is_safe(name) || signo <= 0)
+                return -EINVAL;
+        r = systemd_op_new(m, OP_KILL, name, &op);
+        if (r < 0)
+                return r;
+        op->cb = cb;
+        op->userdata = userdata;
+        return call(m, OP_KILL, append_kill, &k, 0, op);
 }
 
 int systemd_manager_reload(SystemdManager *m, SystemdResultCallback cb, void *userdata) {

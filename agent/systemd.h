@@ -157,6 +157,22 @@ int systemd_manager_stop_unit(SystemdManager *m, const char *name, SystemdJobFla
 int systemd_manager_reset_failed_unit(SystemdManager *m, const char *name, SystemdResultCallback cb,
                                       void *userdata);
 
+/*
+ * Manager.FreezeUnit(name) / ThawUnit(name): the cgroup v2 freezer (FreezerState= frozen /
+ * running). The unit's ActiveState does not change. -EOPNOTSUPP when systemd cannot freeze
+ * (cgroup v1, or a unit type without a cgroup); -ENONET (UnitInactive) when the unit does not
+ * run.
+ */
+int systemd_manager_freeze_unit(SystemdManager *m, const char *name, SystemdResultCallback cb,
+                                void *userdata);
+int systemd_manager_thaw_unit(SystemdManager *m, const char *name, SystemdResultCallback cb,
+                              void *userdata);
+
+/* Manager.KillUnit(name, "all", signo): send signo to every process of the unit (the
+ * freezer's fallback uses SIGSTOP / SIGCONT). -EINVAL also for signo <= 0. */
+int systemd_manager_kill_unit(SystemdManager *m, const char *name, int signo,
+                              SystemdResultCallback cb, void *userdata);
+
 /* Manager.ListUnitsByNames(names) in one call (names must be non-empty). */
 int systemd_manager_list_units_by_names(SystemdManager *m, char *const *names,
                                         SystemdListCallback cb, void *userdata);
