@@ -58,6 +58,12 @@ typedef struct AgentUnit {
         AgentStateVerdict isolated; /* left out of passes, and why; AGENT_STATE_READY if not */
 } AgentUnit;
 
+/* A unit frozen at the fencing deadline (agent-freeze.c). */
+typedef struct AgentFrozen {
+        char *name;
+        bool by_signal; /* SIGSTOP through KillUnit, not systemd's freezer */
+} AgentFrozen;
+
 /* What a pass decided to reach, kept until its tasks are done. */
 typedef struct AgentPassUnit {
         char *name;
@@ -80,6 +86,7 @@ struct Agent {
         bool disable_engine;
         char *version;
         char *lease_file;
+        bool freeze_with_signals;
 
         Presence *presence;
         SystemdManager *systemd;
@@ -126,6 +133,11 @@ struct Agent {
         AgentRegistrationCallback registration_cb;
         void *registration_userdata;
 
+        bool freezing;       /* presence is suspect: movable units must not run */
+        AgentFrozen *frozen; /* units frozen (or being frozen) */
+        size_t n_frozen;
+        uint64_t freezes;
+
         uint64_t passes;
 };
 
@@ -163,6 +175,15 @@ void agent_units_done(Agent *a);
 void agent_pass_units_free(Agent *a);
 /* Stop every unit the cluster could start elsewhere (fencing). */
 void agent_fence_units(Agent *a);
+/* agent-freeze.c: at the fencing deadline, freeze every movable unit that runs (a unit that
+ * cannot be frozen is stopped); thaw them when the lease proves alive; forget them when the
+ * lease is gone (agent_fence_units() stops them). agent_freeze_on_state() freezes a movable
+ * unit that starts running while the agent is freezing. */
+void agent_freeze_units(Agent *a);
+void agent_thaw_units(Agent *a);
+void agent_freeze_forget(Agent *a);
+void agent_freeze_on_state(Agent *a, const char *name);
+void agent_frozen_clear(Agent *a);
 /* Graceful shutdown: unload everything (agent.c continues when the executor is done). */
 int agent_purge(Agent *a);
 void agent_shutdown_continue(Agent *a);

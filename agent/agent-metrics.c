@@ -36,8 +36,14 @@ void agent_metrics_write(const AgentStats *s, FILE *f) {
                         "Registrations refused (another machine holds this machine ID).",
                         s->refusals);
         metrics_counter(f, "fleet_agent_fence_count_total",
-                        "Times the fencing deadline passed without a successful keepalive.",
+                        "Times the lease was found gone and movable units were stopped.",
                         s->fences);
+        metrics_counter(f, "fleet_agent_freeze_count_total",
+                        "Times the lease deadline passed and movable units were frozen.",
+                        s->freezes);
+        metrics_gauge(f, "fleet_agent_units_frozen",
+                      "Units frozen now, waiting for etcd to confirm or deny the lease.",
+                      s->units_frozen);
         metrics_counter(f, "fleet_agent_keepalive_count_total", "Lease keepalives that succeeded.",
                         s->keepalives);
         metrics_counter(f, "fleet_agent_keepalive_failure_count_total",

@@ -80,6 +80,7 @@ void agent_on_unit_state(SystemdManager *m, const char *name, const SystemdUnitS
 
         if (u)
                 agent_unit_publish(a, u);
+        agent_freeze_on_state(a, name);
         if (a->waiting_states || (u && u->isolated != AGENT_STATE_READY))
                 agent_pass_kick(a);
 }

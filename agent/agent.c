@@ -43,7 +43,19 @@ static void on_presence(Presence *p, PresenceEvent ev, void *userdata) {
         Agent *a = userdata;
 
         switch (ev) {
+        case PRESENCE_SUSPECT:
+                agent_freeze_units(a);
+                if (a->registration_cb)
+                        a->registration_cb(a, false, a->registration_userdata);
+                break;
+        case PRESENCE_ALIVE:
+                agent_thaw_units(a);
+                agent_pass_kick(a);
+                if (a->registration_cb)
+                        a->registration_cb(a, true, a->registration_userdata);
+                break;
         case PRESENCE_FENCED:
+                agent_freeze_forget(a);
                 agent_fence_units(a);
                 agent_watches_resync(a);
                 if (a->registration_cb)
@@ -161,6 +173,7 @@ int agent_new(Agent **ret, sd_event *event, Registry *registry, const AgentConfi
         a->systemd_user = c->systemd_user;
         a->ttl = c->ttl;
         a->disable_engine = c->disable_engine;
+        a->freeze_with_signals = c->freeze_with_signals;
         a->machine_id = strdup(c->machine_id);
         a->public_ip = strdup(strempty(c->public_ip));
         a->version = strdup(strempty(c->version));
@@ -282,6 +295,7 @@ Agent *agent_free(Agent *a) {
         agent_pass_done_sources(a);
         agent_pass_units_free(a);
         agent_units_done(a);
+        agent_frozen_clear(a);
         sd_event_source_disable_unref(a->reconnect_timer);
         sd_event_source_disable_unref(a->shutdown_timer);
         sd_event_unref(a->event);
@@ -427,6 +441,8 @@ void agent_get_stats(const Agent *a, AgentStats *ret) {
                 const PresenceStats *p = presence_get_stats(a->presence);
 
                 s.fences = p->fences;
+                s.freezes = a->freezes;
+                s.units_frozen = a->n_frozen;
                 s.registrations = p->registrations;
                 s.refusals = p->refusals;
                 s.keepalives = p->keepalives;

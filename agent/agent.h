@@ -47,7 +47,8 @@ typedef struct AgentConfig {
         usec_t ttl;          /* agent_ttl */
         bool disable_engine; /* published as capability DISABLE_ENGINE */
         const char *version;
-        const char *lease_file; /* NULL: agent_default_lease_file(units_directory) */
+        const char *lease_file;   /* NULL: agent_default_lease_file(units_directory) */
+        bool freeze_with_signals; /* freeze with SIGSTOP/SIGCONT, never systemd's freezer */
 } AgentConfig;
 
 typedef struct AgentStats {
@@ -55,6 +56,8 @@ typedef struct AgentStats {
         uint64_t tasks[6]; /* by AgentTaskType: finished successfully */
         uint64_t task_failures[6];
         uint64_t fences;
+        uint64_t freezes;      /* times the fencing deadline passed: units frozen */
+        uint64_t units_frozen; /* gauge */
         uint64_t registrations;
         uint64_t refusals;
         uint64_t keepalives;

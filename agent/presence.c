@@ -18,6 +18,9 @@
 
 #define BACKOFF_MIN_USEC (500 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC (5 * USEC_PER_SEC)
+/* After a failed keepalive, and while suspect: the next one this soon, so that contact after an
+ * outage is noticed at once. */
+#define KEEPALIVE_RETRY_USEC (250 * USEC_PER_MSEC)
 
 struct Presence {
         sd_event *event;
@@ -38,7 +41,8 @@ struct Presence {
         bool lease_alive;   /* confirmed by a grant or keepalive */
         int64_t prev_lease; /* a lease held before: its record may be taken over */
         bool registered;
-        bool fenced; /* FENCED reported, not registered since */
+        bool fenced;  /* FENCED reported, not registered since */
+        bool suspect; /* SUSPECT reported: the deadline passed, the lease may still live */
         bool started;
         usec_t deadline;
         usec_t backoff;
@@ -193,6 +197,7 @@ static void lease_lost(Presence *p, const char *why) {
         p->lease = 0;
         p->lease_alive = false;
         p->registered = false;
+        p->suspect = false;
         p->deadline = 0;
         if (!p->fenced) {
                 p->fenced = true;
@@ -207,18 +212,37 @@ static void lease_lost(Presence *p, const char *why) {
         step_grant(p);
 }
 
+static int send_keepalive(Presence *p);
+
 static int on_fence_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Presence *p = userdata;
+        char buf[FORMAT_TIMESPAN_MAX], buf2[FORMAT_TIMESPAN_MAX];
 
-        lease_lost(p, p->lease_alive ? "no keepalive succeeded before the lease deadline"
-                                     : "no live lease");
+        if (!p->lease_alive || !p->registered) {
+                lease_lost(p, p->lease_alive ? "no keepalive succeeded before the lease deadline"
+                                             : "no live lease");
+                return 0;
+        }
+        /* The lease may have expired, or etcd may just be unreachable: keep renewing the same
+         * lease and let the owner make its units harmless meanwhile. */
+        if (!p->suspect) {
+                p->suspect = true;
+                p->stats.suspects++;
+                log_warning("No keepalive succeeded before the lease deadline (lease TTL %s): "
+                            "lease %" PRIx64 " may have expired, renewing it every %s",
+                            format_timespan(buf, p->ttl), (uint64_t) p->lease,
+                            format_timespan(buf2, KEEPALIVE_RETRY_USEC));
+                notify(p, PRESENCE_SUSPECT);
+        }
+        if (!p->keepalive_call)
+                arm(p->keepalive_timer, 0);
         return 0;
 }
 
 /* --- keepalive -------------------------------------------------------------------------------- */
 
 static void keepalive_handle(Presence *p, int error, EtcdResponse *resp) {
-        usec_t interval = p->ttl / 3, retry = MAX(p->ttl / 15, 100 * USEC_PER_MSEC);
+        usec_t interval = p->ttl / 3, retry = MIN(p->ttl / 15, KEEPALIVE_RETRY_USEC);
 
         p->keepalive_call = NULL;
         if (error == -ENOENT || (error >= 0 && resp->lease.ttl <= 0)) {
@@ -227,7 +251,10 @@ static void keepalive_handle(Presence *p, int error, EtcdResponse *resp) {
         }
         if (error < 0) {
                 p->stats.keepalive_errors++;
-                log_warning_errno(error, "Lease keepalive failed: %m, retrying");
+                if (p->suspect)
+                        log_debug_errno(error, "Lease keepalive failed: %m, retrying");
+                else
+                        log_warning_errno(error, "Lease keepalive failed: %m, retrying");
                 arm(p->keepalive_timer, retry);
                 return;
         }
@@ -245,6 +272,12 @@ static void keepalive_handle(Presence *p, int error, EtcdResponse *resp) {
         arm_fence(p);
         lease_file_write(p);
         arm(p->keepalive_timer, interval);
+        if (p->suspect) {
+                p->suspect = false;
+                log_notice("Lease %" PRIx64 " is alive: etcd answered again; nothing was lost",
+                           (uint64_t) p->lease);
+                notify(p, PRESENCE_ALIVE);
+        }
         if (!p->lease_alive) {
                 p->lease_alive = true;
                 log_info("Reusing lease %" PRIx64 " of the previous fleetd", (uint64_t) p->lease);
@@ -661,7 +694,11 @@ int presence_revoke(Presence *p, PresenceDoneCallback done, void *userdata) {
 }
 
 bool presence_is_registered(const Presence *p) {
-        return p->registered;
+        return p->registered && !p->suspect;
+}
+
+bool presence_is_suspect(const Presence *p) {
+        return p->suspect;
 }
 
 int64_t presence_get_lease(const Presence *p) {

@@ -13,11 +13,15 @@
  * file) is taken over.
  *
  * Fencing: etcd cannot expire the lease before (send time of the last successful keepalive) +
- * TTL. Presence keeps the deadline (that time + TTL - margin) on CLOCK_MONOTONIC; when it
- * passes without a successful keepalive, or etcd says the lease is gone, the owner gets
- * PRESENCE_FENCED once and must stop the units the cluster could move elsewhere. Presence then
- * grants a new lease, registers again and reports PRESENCE_REGISTERED. Before the deadline,
- * etcd errors only make presence retry.
+ * TTL. Presence keeps the deadline (that time + TTL - margin) on CLOCK_MONOTONIC. When it
+ * passes without a successful keepalive, the owner gets PRESENCE_SUSPECT once: the lease may
+ * have expired, so the units the cluster could move elsewhere must not run on (the agent
+ * freezes them). Presence keeps renewing the same lease (every 250 ms): if etcd answers that
+ * it is alive, the owner gets PRESENCE_ALIVE (thaw: nothing was lost, nothing is registered
+ * again). When etcd says the lease is gone, the owner gets PRESENCE_FENCED once and must stop
+ * those units; presence then grants a new lease, registers again and reports
+ * PRESENCE_REGISTERED. Before the deadline, etcd errors only make presence retry (a failed
+ * keepalive is retried after min(TTL/15, 250 ms)).
  *
  * The lease file (optional) persists the lease ID and the deadline (CLOCK_MONOTONIC is
  * system-wide, so a restarted fleetd on the same boot can trust it): a fleetd restarted after
@@ -49,7 +53,11 @@ typedef struct PresenceConfig {
 
 typedef enum PresenceEvent {
         PRESENCE_REGISTERED, /* machine/<id> is in place with presence_get_lease() */
-        PRESENCE_FENCED,     /* the deadline passed or the lease is gone: stop movable units */
+        PRESENCE_FENCED,     /* the lease is gone: stop movable units */
+        PRESENCE_SUSPECT,    /* the deadline passed while registered: the lease may have expired;
+                              * movable units must not run on (freeze them); presence keeps
+                              * renewing the same lease */
+        PRESENCE_ALIVE,      /* after SUSPECT: etcd confirmed the lease is alive (thaw) */
         _PRESENCE_EVENT_MAX,
         _PRESENCE_EVENT_INVALID = -EINVAL,
 } PresenceEvent;
@@ -62,6 +70,7 @@ typedef struct PresenceStats {
         uint64_t registrations; /* times the record was put */
         uint64_t refusals;      /* attempts refused: machine ID registered elsewhere */
         uint64_t fences;
+        uint64_t suspects; /* SUSPECT reported */
 } PresenceStats;
 
 /*
@@ -98,7 +107,10 @@ int presence_revoke(Presence *p, PresenceDoneCallback done, void *userdata);
  */
 int presence_keepalive_now(Presence *p, PresenceDoneCallback done, void *userdata);
 
+/* Registered and not suspect: the agent may start units. */
 bool presence_is_registered(const Presence *p);
+/* The deadline passed and etcd has not answered since (SUSPECT reported, no ALIVE or FENCED). */
+bool presence_is_suspect(const Presence *p);
 /* The lease states must be attached to while registered; 0 otherwise. */
 int64_t presence_get_lease(const Presence *p);
 /* CLOCK_MONOTONIC time after which the lease may have expired (0: none, already passed). */

@@ -372,6 +372,17 @@ static int parse_log_level(const ConfigOption *o, Config *c, const char *value, 
         return 0;
 }
 
+/* "auto" or "signal": how the agent freezes units at its fencing deadline. */
+static int parse_freeze_method(const ConfigOption *o, Config *c, const char *value,
+                               const char **hint) {
+        if (!streq(value, "auto") && !streq(value, "signal")) {
+                *hint = "expected auto or signal";
+                return -EINVAL;
+        }
+        *FIELD(c, o, int) = streq(value, "signal") ? CONFIG_FREEZE_SIGNAL : CONFIG_FREEZE_AUTO;
+        return 0;
+}
+
 /* An octal file mode, "0660" or "660", at most 0777. */
 static int parse_socket_mode(const ConfigOption *o, Config *c, const char *value,
                              const char **hint) {
@@ -423,6 +434,7 @@ static const ConfigOption options[] = {
         OPT(api_tls_key_file, parse_string),
         OPT(api_tls_ca_file, parse_string),
         OPT(api_socket_mode, parse_socket_mode),
+        OPT(freeze_method, parse_freeze_method),
 };
 
 static const ConfigOption *option_find(const char *name) {

@@ -42,6 +42,8 @@
 #define CONFIG_DEFAULT_UNITS_DIRECTORY "/run/fleet/units/"
 #define CONFIG_DEFAULT_TOKEN_LIMIT 100
 #define CONFIG_DEFAULT_API_SOCKET_MODE 0660
+#define CONFIG_FREEZE_AUTO 0
+#define CONFIG_FREEZE_SIGNAL 1
 
 /*
  * Strings are never NULL ("" when unset); lists may be NULL (empty). Everything is owned by
@@ -85,6 +87,9 @@ typedef struct Config {
         char *api_tls_ca_file;
         unsigned api_socket_mode; /* octal in the file ("0660"); mode of the unix sockets
                                    * created from api_listen; 0..0777 */
+        int freeze_method;        /* CONFIG_FREEZE_AUTO ("auto": systemd's FreezeUnit, SIGSTOP where
+                                   * systemd cannot freeze) or CONFIG_FREEZE_SIGNAL ("signal": always
+                                   * SIGSTOP/SIGCONT through KillUnit) */
 
         char **unknown_keys; /* top-level file keys no option knows, file order */
 } Config;

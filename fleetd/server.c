@@ -151,6 +151,7 @@ static int build_agent(Server *s) {
                 .units_directory = c->units_directory,
                 .systemd_user = c->systemd_user,
                 .ttl = c->agent_ttl,
+                .freeze_with_signals = c->freeze_method == CONFIG_FREEZE_SIGNAL,
                 .disable_engine = c->disable_engine,
                 .version = FLEET_VERSION,
         };

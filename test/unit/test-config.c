@@ -55,6 +55,7 @@ static const struct {
         F(api_tls_key_file, STR),
         F(api_tls_ca_file, STR),
         F(api_socket_mode, OCT),
+        F(freeze_method, INT),
         F(unknown_keys, LIST),
 };
 
@@ -143,6 +144,7 @@ static const struct {
         {"api_tls_key_file", ""},
         {"api_tls_ca_file", ""},
         {"api_socket_mode", "0660"},
+        {"freeze_method", "0"},
         {"unknown_keys", ""},
 };
 
@@ -469,6 +471,13 @@ static const struct {
          "invalid value for api_socket_mode: \"\" (expected an octal mode such as 0660)", true},
         {"api_socket_mode", "rw",
          "invalid value for api_socket_mode: \"rw\" (expected an octal mode such as 0660)", true},
+
+        {"freeze_method", "signal", "1", false},
+        {"freeze_method", "auto", "0", false},
+        {"freeze_method", "stop",
+         "invalid value for freeze_method: \"stop\" (expected auto or signal)", true},
+        {"freeze_method", "", "invalid value for freeze_method: \"\" (expected auto or signal)",
+         true},
 };
 
 START_TEST(test_option) {
