@@ -69,6 +69,9 @@ void engine_metrics_write(const EngineStats *s, FILE *f) {
                         "Unit contents no job references any more, deleted.", s->units_collected);
         metrics_counter(f, "fleet_engine_resync_count_total", "Full listings of the registry.",
                         s->resyncs);
+        metrics_gauge(f, "fleet_engine_machines_held",
+                      "Machines without a lease whose units the majority rule holds in place.",
+                      (int64_t) s->machines_held);
         metrics_gauge(f, "fleet_engine_unscheduled_jobs", "Jobs the last pass could not place.",
                       (int64_t) s->unscheduled_jobs);
         metrics_family(f, "fleet_engine_last_pass_seconds", "gauge",

@@ -9,6 +9,7 @@
 #include "engine.h"
 #include "leader.h"
 #include "log.h"
+#include "majority.h"
 #include "mirror.h"
 #include "reconciler.h"
 #include "scheduler.h"
@@ -18,6 +19,7 @@
 _Static_assert(RECONCILE_MAX_BATCH == REGISTRY_MAX_TXN_OPS, "batch size is etcd's txn limit");
 
 #define DEFAULT_RECONCILE_INTERVAL (2 * USEC_PER_SEC)
+#define DEFAULT_AGENT_TTL (30 * USEC_PER_SEC)
 #define MIN_LEASE_TTL (2 * USEC_PER_SEC)
 #define GC_MAX_IN_FLIGHT 64
 #define TIMER_ACCURACY_USEC USEC_PER_MSEC
@@ -52,6 +54,8 @@ struct Engine {
         usec_t reconcile_interval;
         Leader *leader;
         EngineStats stats;
+        usec_t agent_ttl;
+        MajorityTracker *majority; /* leader only; reset when leadership ends */
         bool started, stopping;
 
         /* Leader only. */
@@ -373,12 +377,63 @@ static void log_unscheduled(const Engine *e, const SchedulerResult *res) {
         }
 }
 
+/* "a b c" of l (NULL on OOM). */
+static char *join_ids(char *const *l) {
+        size_t n = 1, off = 0;
+        char *s;
+
+        STRV_FOREACH(i, l)
+                n += strlen(*i) + 1;
+        s = malloc(n);
+        if (!s)
+                return NULL;
+        s[0] = '\0';
+        STRV_FOREACH(i, l)
+                off += (size_t) sprintf(s + off, "%s%s", off ? " " : "", *i);
+        return s;
+}
+
+/* The majority rule (majority.h): hold the units of machines that expired together with more
+ * than half of the machines known one agent_ttl ago. */
+static int majority_apply(Engine *e) {
+        _cleanup_strv_free_ char **live = NULL, **scheduled = NULL, **held = NULL;
+        size_t before = majority_tracker_n_held(e->majority), known, expired;
+        char buf[FORMAT_TIMESPAN_MAX];
+        int r, n_new;
+
+        r = mirror_machine_ids(e->mirror, &live, &scheduled);
+        if (r < 0)
+                return r;
+        n_new = majority_tracker_observe(e->majority, loop_now(e), live, scheduled);
+        if (n_new < 0)
+                return n_new;
+        r = majority_tracker_held(e->majority, &held);
+        if (r < 0)
+                return r;
+        majority_tracker_counts(e->majority, &known, &expired);
+        if (n_new > 0) {
+                _cleanup_free_ char *list = join_ids(held);
+
+                log_warning("Majority rule: %zu of the %zu machines known in the last %s have no "
+                            "lease; holding the units of %s where they are until the machines "
+                            "come back or an operator removes their schedule entries",
+                            expired, known, format_timespan(buf, e->agent_ttl), strempty(list));
+        } else if (strv_length(held) < before)
+                log_info("Majority rule: %zu machine(s) held now (%zu before)", strv_length(held),
+                         before);
+        e->stats.machines_held = strv_length(held);
+        return mirror_set_held_machines(e->mirror, held);
+}
+
 static int pass_compute(Engine *e, Pass *p) {
         _cleanup_(scheduler_result_freep) SchedulerResult *res = NULL;
         usec_t t0 = clock_usec();
         ReconcileInput in;
         int r;
 
+        r = majority_apply(e);
+        if (r < 0)
+                return log_error_errno(r, "Failed to apply the majority rule: %m");
         r = mirror_build_view(e->mirror, &p->view);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the cluster snapshot: %m");
@@ -588,6 +643,9 @@ static void leadership_drop(Engine *e) {
         e->mirror = mirror_free(e->mirror);
         e->last_result = scheduler_result_free(e->last_result);
         placements_clear(e);
+        if (e->majority)
+                majority_tracker_reset(e->majority);
+        e->stats.machines_held = 0;
         e->mirror_synced = e->watch_failed = e->pass_wanted = e->pass_clean = false;
         e->mirror_revision = e->awaited_revision = 0;
         e->n_own = 0;
@@ -743,6 +801,10 @@ int engine_new(Engine **ret, sd_event *event, Registry *registry, const EngineCo
         if (!e->machine_id)
                 return -ENOMEM;
         e->reconcile_interval = cfg->reconcile_interval ?: DEFAULT_RECONCILE_INTERVAL;
+        e->agent_ttl = cfg->agent_ttl ?: DEFAULT_AGENT_TTL;
+        r = majority_tracker_new(&e->majority, e->agent_ttl);
+        if (r < 0)
+                return r;
         lc = (LeaderConfig){
                 .machine_id = cfg->machine_id,
                 .version = cfg->version,
@@ -817,6 +879,7 @@ Engine *engine_free(Engine *e) {
                 return NULL;
         leadership_drop(e);
         leader_free(e->leader);
+        majority_tracker_free(e->majority);
         sd_event_source_disable_unref(e->kick_source);
         sd_event_source_disable_unref(e->tick_timer);
         sd_event_unref(e->event);

@@ -48,6 +48,8 @@ typedef struct EngineConfig {
                                     * 0 = 2 s */
         usec_t lease_ttl;          /* leader lease TTL, whole seconds; 0 = 5 x
                                     * reconcile_interval (fleet); at least 2 s */
+        usec_t agent_ttl;          /* the machines' lease TTL: the majority rule's window
+                                    * (majority.h); 0 = 30 s */
 } EngineConfig;
 
 typedef struct EngineStats {
@@ -74,6 +76,7 @@ typedef struct EngineStats {
         uint64_t reconcile_machine_away; /* removals from machines that went away */
         uint64_t reconcile_run;          /* removals from machines that can no longer run them */
         uint64_t reconcile_schedule;     /* jobs a pass could not place, summed over passes */
+        uint64_t machines_held;       /* machines whose units the majority rule holds */
 } EngineStats;
 
 /*

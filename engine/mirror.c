@@ -62,7 +62,8 @@ struct Mirror {
         StrMap cordons;  /* machine ID -> MirrorCordon (cordon/<id>) */
         StrMap states;   /* "<machine>/<job>" -> the same string: a state/<job>/<machine> exists */
         size_t n_live;
-        size_t n_held; /* at the last view */
+        size_t n_held;        /* at the last view */
+        char **held_machines; /* mirror_set_held_machines() */
 };
 
 static MirrorJob *job_free(MirrorJob *j) {
@@ -161,6 +162,7 @@ Mirror *mirror_free(Mirror *m) {
         if (!m)
                 return NULL;
         mirror_clear(m);
+        strv_free(m->held_machines);
         free(m);
         return NULL;
 }
@@ -712,10 +714,30 @@ static int view_add_held(MirrorView *v, const MirrorJob *j) {
         return 0;
 }
 
+/* Names of the jobs scheduled on a held machine (strv, NULL if none). */
+static int jobs_on_held_machines(Mirror *m, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        MirrorEntry *e;
+        StrMapIter i = {};
+
+        if (m->held_machines)
+                while (strmap_next(&m->schedule, &i, NULL, (void **) &e))
+                        if (strv_contains(m->held_machines, e->machine) &&
+                            strv_extend(&l, e->job) < 0)
+                                return -ENOMEM;
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int view_add_jobs(Mirror *m, MirrorView *v) {
+        _cleanup_strv_free_ char **on_held = NULL;
         MirrorJob *j;
         StrMapIter i = {};
         int r;
+
+        r = jobs_on_held_machines(m, &on_held);
+        if (r < 0)
+                return r;
 
         v->held = calloc(MAX(strmap_size(&m->jobs), (size_t) 1), sizeof(*v->held));
         if (!v->held)
@@ -727,7 +749,7 @@ static int view_add_jobs(Mirror *m, MirrorView *v) {
                 if (r < 0)
                         return r;
                 j->held = r == 0;
-                if (j->held) {
+                if (j->held || strv_contains(on_held, j->name)) {
                         r = view_add_held(v, j);
                         if (r < 0)
                                 return r;
@@ -961,4 +983,36 @@ bool mirror_has_machine(const Mirror *m, const char *id) {
         assert(id);
         mm = strmap_get(&m->machines, id);
         return mm && mm->live;
+}
+
+int mirror_set_held_machines(Mirror *m, char *const *ids) {
+        char **l = NULL;
+
+        if (ids) {
+                l = strv_copy(ids);
+                if (!l)
+                        return -ENOMEM;
+        }
+        strv_free(m->held_machines);
+        m->held_machines = l;
+        return 0;
+}
+
+int mirror_machine_ids(const Mirror *m, char ***ret_live, char ***ret_scheduled) {
+        _cleanup_strv_free_ char **live = NULL, **scheduled = NULL;
+        MirrorMachine *mm;
+        MirrorEntry *e;
+        StrMapIter i = {};
+
+        while (strmap_next(&m->machines, &i, NULL, (void **) &mm))
+                if (mm->live && strv_extend(&live, mm->id) < 0)
+                        return -ENOMEM;
+        i = (StrMapIter){};
+        while (strmap_next(&m->schedule, &i, NULL, (void **) &e))
+                if (!strv_contains(scheduled, e->machine) &&
+                    strv_extend(&scheduled, e->machine) < 0)
+                        return -ENOMEM;
+        *ret_live = TAKE_PTR(live);
+        *ret_scheduled = TAKE_PTR(scheduled);
+        return 0;
 }

@@ -51,6 +51,17 @@ int mirror_put(Mirror *m, const RegistryEntry *e);
 int mirror_delete(Mirror *m, const RegistryKey *key);
 
 /*
+ * The machines whose units the majority rule holds (majority.h): jobs scheduled on them are left
+ * out of every view and listed among its held jobs, so that nothing moves or rewrites them.
+ * ids is copied (NULL: none). 0 or -ENOMEM.
+ */
+int mirror_set_held_machines(Mirror *m, char *const *ids);
+
+/* The live machines and the machines owning schedule entries (two strvs, may be NULL). 0 or
+ * -ENOMEM. */
+int mirror_machine_ids(const Mirror *m, char ***ret_live, char ***ret_scheduled);
+
+/*
  * What one pass works on, all owned (strings copied out of the mirror, so the mirror may
  * change while the pass's writes are in flight): the snapshot, the stored contents, and the
  * jobs held out of the snapshot because their content is missing or unreadable.
@@ -59,7 +70,7 @@ typedef struct MirrorView {
         ClusterSnapshot *snapshot;
         ReconcileUnit *units;
         size_t n_units;
-        ReconcileHeldJob *held;
+        ReconcileHeldJob *held; /* content missing or unreadable, or on a held machine */
         size_t n_held;
         char (*unit_hashes)[REGISTRY_HASH_LEN + 1]; /* storage behind units[].hash */
         ReconcileReason *reasons;                   /* stored reasons (strings owned) */

@@ -237,6 +237,7 @@ int server_new(Server **ret, sd_event *event, const Config *config, const char *
                          * a machine crash that takes the leader with it must fail over within
                          * agent_ttl too, not wait for a longer engine lease. */
                         .lease_ttl = MIN(5 * config->engine_reconcile_interval, config->agent_ttl),
+                        .agent_ttl = config->agent_ttl,
                 };
 
                 r = engine_new(&s->engine, event, s->registry, &ec);

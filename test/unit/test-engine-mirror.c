@@ -299,6 +299,47 @@ START_TEST(test_mirror_cordons) {
 }
 END_TEST
 
+START_TEST(test_mirror_held_machines) {
+        _cleanup_(mirror_freep) Mirror *m = NULL;
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+        _cleanup_strv_free_ char **live = NULL, **scheduled = NULL;
+
+        ck_assert_int_eq(mirror_new(&m), 0);
+        put(m, P "machine/m1", "{\"ID\":\"m1\",\"PublicIP\":\"\",\"Metadata\":{}}", 2, 1);
+        put(m, P "unit/" H1, "[Service]\nExecStart=/bin/true\n", 3, 0);
+        put(m, P "job/a.service",
+            "{\"name\":\"a.service\",\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 4, 1);
+        put(m, P "job/b.service",
+            "{\"name\":\"b.service\",\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 5, 1);
+        put(m, P "schedule/m2/a.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 6,
+            1);
+        put(m, P "schedule/m1/b.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 7,
+            1);
+        ck_assert_int_eq(mirror_machine_ids(m, &live, &scheduled), 0);
+        ck_assert_uint_eq(strv_length(live), 1);
+        ck_assert_str_eq(live[0], "m1");
+        strv_sort(scheduled);
+        ck_assert_uint_eq(strv_length(scheduled), 2);
+        ck_assert_str_eq(scheduled[0], "m1");
+        ck_assert_str_eq(scheduled[1], "m2");
+
+        /* m2 held: a.service (on it) is left out of the snapshot and listed as held. */
+        ck_assert_int_eq(mirror_set_held_machines(m, (char *[]){(char *) "m2", NULL}), 0);
+        v = view(m);
+        ck_assert_uint_eq(v->snapshot->n_jobs, 1);
+        ck_assert_ptr_nonnull(find_job(v->snapshot, "b.service"));
+        ck_assert_uint_eq(v->n_held, 1);
+        ck_assert_str_eq(v->held[0].name, "a.service");
+        v = mirror_view_free(v);
+
+        /* Released: both jobs are in the snapshot again. */
+        ck_assert_int_eq(mirror_set_held_machines(m, NULL), 0);
+        v = view(m);
+        ck_assert_uint_eq(v->snapshot->n_jobs, 2);
+        ck_assert_uint_eq(v->n_held, 0);
+}
+END_TEST
+
 static Suite *mirror_suite(void) {
         Suite *s = suite_create("engine-mirror");
         TCase *tc = tcase_create("mirror");
@@ -308,6 +349,7 @@ static Suite *mirror_suite(void) {
         tcase_add_test(tc, test_mirror_schedule_and_ignored);
         tcase_add_test(tc, test_mirror_reasons);
         tcase_add_test(tc, test_mirror_cordons);
+        tcase_add_test(tc, test_mirror_held_machines);
         suite_add_tcase(s, tc);
         return s;
 }

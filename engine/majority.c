@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdlib.h>
+#include <string.h>
+
+#include "majority.h"
+#include "strv.h"
+
+typedef struct Seen {
+        char *id;
+        usec_t last_live;
+        bool live; /* at the last observation */
+        bool held;
+} Seen;
+
+struct MajorityTracker {
+        usec_t window;
+        Seen *seen;
+        size_t n_seen;
+        bool started; /* an observation was made since the last reset */
+        size_t known, expired;
+};
+
+int majority_tracker_new(MajorityTracker **ret, usec_t window) {
+        MajorityTracker *t;
+
+        if (window == 0)
+                return -EINVAL;
+        t = calloc(1, sizeof(*t));
+        if (!t)
+                return -ENOMEM;
+        t->window = window;
+        *ret = t;
+        return 0;
+}
+
+void majority_tracker_reset(MajorityTracker *t) {
+        for (size_t i = 0; i < t->n_seen; i++)
+                free(t->seen[i].id);
+        free(t->seen);
+        t->seen = NULL;
+        t->n_seen = 0;
+        t->started = false;
+        t->known = t->expired = 0;
+}
+
+MajorityTracker *majority_tracker_free(MajorityTracker *t) {
+        if (!t)
+                return NULL;
+        majority_tracker_reset(t);
+        free(t);
+        return NULL;
+}
+
+static Seen *seen_find(const MajorityTracker *t, const char *id) {
+        for (size_t i = 0; i < t->n_seen; i++)
+                if (streq(t->seen[i].id, id))
+                        return &t->seen[i];
+        return NULL;
+}
+
+static Seen *seen_ensure(MajorityTracker *t, const char *id, usec_t now) {
+        Seen *s = seen_find(t, id), *n;
+
+        if (s)
+                return s;
+        n = realloc(t->seen, sizeof(Seen) * (t->n_seen + 1));
+        if (!n)
+                return NULL;
+        t->seen = n;
+        s = &n[t->n_seen];
+        *s = (Seen){.id = strdup(id), .last_live = now};
+        if (!s->id)
+                return NULL;
+        t->n_seen++;
+        return s;
+}
+
+static void seen_remove_at(MajorityTracker *t, size_t i) {
+        free(t->seen[i].id);
+        t->seen[i] = t->seen[--t->n_seen];
+}
+
+int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
+                             char *const *scheduled) {
+        size_t known = 0, expired = 0;
+        int n_new = 0;
+
+        if (!t->started) {
+                /* No history: what still owns schedule entries was known a moment ago. */
+                STRV_FOREACH(id, scheduled)
+                        if (!seen_ensure(t, *id, now))
+                                return -ENOMEM;
+                t->started = true;
+        }
+        for (size_t i = 0; i < t->n_seen; i++)
+                t->seen[i].live = false;
+        STRV_FOREACH(id, live) {
+                Seen *s = seen_ensure(t, *id, now);
+
+                if (!s)
+                        return -ENOMEM;
+                s->live = true;
+                s->last_live = now;
+                s->held = false; /* back: its units are its own again */
+        }
+        for (size_t i = t->n_seen; i-- > 0;) {
+                Seen *s = &t->seen[i];
+
+                if (!s->live && !s->held && s->last_live + t->window < now) {
+                        seen_remove_at(t, i); /* gone long ago: moved already */
+                        continue;
+                }
+                known++;
+                expired += !s->live;
+        }
+        if (2 * expired > known)
+                for (size_t i = 0; i < t->n_seen; i++)
+                        if (!t->seen[i].live && !t->seen[i].held) {
+                                t->seen[i].held = true;
+                                n_new++;
+                        }
+        t->known = known;
+        t->expired = expired;
+        return n_new;
+}
+
+bool majority_tracker_is_held(const MajorityTracker *t, const char *id) {
+        const Seen *s = seen_find(t, id);
+
+        return s && s->held;
+}
+
+size_t majority_tracker_n_held(const MajorityTracker *t) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < t->n_seen; i++)
+                n += t->seen[i].held;
+        return n;
+}
+
+int majority_tracker_held(const MajorityTracker *t, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        for (size_t i = 0; i < t->n_seen; i++)
+                if (t->seen[i].held && strv_extend(&l, t->seen[i].id) < 0)
+                        return -ENOMEM;
+        strv_sort(l);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+void majority_tracker_counts(const MajorityTracker *t, size_t *ret_known, size_t *ret_expired) {
+        *ret_known = t->known;
+        *ret_expired = t->expired;
+}
