@@ -20,6 +20,8 @@ _Static_assert(RECONCILE_MAX_BATCH == REGISTRY_MAX_TXN_OPS, "batch size is etcd'
 
 #define DEFAULT_RECONCILE_INTERVAL (2 * USEC_PER_SEC)
 #define DEFAULT_AGENT_TTL (30 * USEC_PER_SEC)
+/* A new leader's wait for machines that own schedule entries to register (majority.h). */
+#define MAJORITY_GRACE_USEC (2 * USEC_PER_SEC)
 #define MIN_LEASE_TTL (2 * USEC_PER_SEC)
 #define GC_MAX_IN_FLIGHT 64
 #define TIMER_ACCURACY_USEC USEC_PER_MSEC
@@ -714,7 +716,8 @@ static int tick_fired(sd_event_source *s, uint64_t usec, void *userdata) {
                 resync(e, "the watch has not shown this engine's last write");
         /* A pass is a pure function of the mirror: over an unchanged mirror, after a pass that
          * had nothing left to do, another one would find nothing either. */
-        if (e->generation != e->pass_generation || !e->pass_clean)
+        if (e->generation != e->pass_generation || !e->pass_clean ||
+            majority_tracker_in_grace(e->majority))
                 kick(e);
         return 0;
 }
@@ -802,7 +805,8 @@ int engine_new(Engine **ret, sd_event *event, Registry *registry, const EngineCo
                 return -ENOMEM;
         e->reconcile_interval = cfg->reconcile_interval ?: DEFAULT_RECONCILE_INTERVAL;
         e->agent_ttl = cfg->agent_ttl ?: DEFAULT_AGENT_TTL;
-        r = majority_tracker_new(&e->majority, e->agent_ttl);
+        r = majority_tracker_new(&e->majority, e->agent_ttl,
+                                 MIN(e->agent_ttl, MAJORITY_GRACE_USEC));
         if (r < 0)
                 return r;
         lc = (LeaderConfig){

@@ -8,27 +8,31 @@
 typedef struct Seen {
         char *id;
         usec_t last_live;
-        bool live; /* at the last observation */
-        bool held;
+        bool live;      /* at the last observation */
+        bool ever_live; /* seen live since the last reset */
+        bool held;      /* sticky: until it is live again */
+        bool tentative; /* never seen live, within the grace after a reset */
 } Seen;
 
 struct MajorityTracker {
-        usec_t window;
+        usec_t window, grace;
+        usec_t started_at;
         Seen *seen;
         size_t n_seen;
         bool started; /* an observation was made since the last reset */
         size_t known, expired;
 };
 
-int majority_tracker_new(MajorityTracker **ret, usec_t window) {
+int majority_tracker_new(MajorityTracker **ret, usec_t window, usec_t grace) {
         MajorityTracker *t;
 
-        if (window == 0)
+        if (window == 0 || grace > window)
                 return -EINVAL;
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
         t->window = window;
+        t->grace = grace;
         *ret = t;
         return 0;
 }
@@ -91,6 +95,7 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                         if (!seen_ensure(t, *id, now))
                                 return -ENOMEM;
                 t->started = true;
+                t->started_at = now;
         }
         for (size_t i = 0; i < t->n_seen; i++)
                 t->seen[i].live = false;
@@ -100,6 +105,7 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                 if (!s)
                         return -ENOMEM;
                 s->live = true;
+                s->ever_live = true;
                 s->last_live = now;
                 s->held = false; /* back: its units are its own again */
         }
@@ -119,6 +125,12 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                                 t->seen[i].held = true;
                                 n_new++;
                         }
+        for (size_t i = 0; i < t->n_seen; i++) {
+                Seen *s = &t->seen[i];
+
+                s->tentative =
+                        !s->live && !s->held && !s->ever_live && now < t->started_at + t->grace;
+        }
         t->known = known;
         t->expired = expired;
         return n_new;
@@ -127,14 +139,14 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
 bool majority_tracker_is_held(const MajorityTracker *t, const char *id) {
         const Seen *s = seen_find(t, id);
 
-        return s && s->held;
+        return s && (s->held || s->tentative);
 }
 
 size_t majority_tracker_n_held(const MajorityTracker *t) {
         size_t n = 0;
 
         for (size_t i = 0; i < t->n_seen; i++)
-                n += t->seen[i].held;
+                n += t->seen[i].held || t->seen[i].tentative;
         return n;
 }
 
@@ -142,7 +154,7 @@ int majority_tracker_held(const MajorityTracker *t, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
 
         for (size_t i = 0; i < t->n_seen; i++)
-                if (t->seen[i].held && strv_extend(&l, t->seen[i].id) < 0)
+                if ((t->seen[i].held || t->seen[i].tentative) && strv_extend(&l, t->seen[i].id) < 0)
                         return -ENOMEM;
         strv_sort(l);
         *ret = TAKE_PTR(l);
@@ -152,4 +164,11 @@ int majority_tracker_held(const MajorityTracker *t, char ***ret) {
 void majority_tracker_counts(const MajorityTracker *t, size_t *ret_known, size_t *ret_expired) {
         *ret_known = t->known;
         *ret_expired = t->expired;
+}
+
+bool majority_tracker_in_grace(const MajorityTracker *t) {
+        for (size_t i = 0; i < t->n_seen; i++)
+                if (t->seen[i].tentative)
+                        return true;
+        return false;
 }

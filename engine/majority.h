@@ -20,6 +20,10 @@
  * A new tracker (or one reset when the engine becomes leader) has no history: at its first
  * observation every machine that is live or still owns schedule entries counts as known, so
  * that an engine elected after a mass expiry holds the units of the machines not back yet.
+ * For the first `grace` after that observation, a machine it has not seen live yet is held
+ * too (not sticky): after etcd comes back, the agents that kept their units running register
+ * again within moments, and an engine elected in the middle of that must not move the units of
+ * the last ones. After the grace the rule above decides.
  */
 
 #include <stdbool.h>
@@ -30,8 +34,8 @@
 
 typedef struct MajorityTracker MajorityTracker;
 
-/* window: agent_ttl (> 0). 0, -EINVAL, -ENOMEM. */
-int majority_tracker_new(MajorityTracker **ret, usec_t window);
+/* window: agent_ttl (> 0); grace: see above (<= window). 0, -EINVAL, -ENOMEM. */
+int majority_tracker_new(MajorityTracker **ret, usec_t window, usec_t grace);
 MajorityTracker *majority_tracker_free(MajorityTracker *t);
 DEFINE_CLEANUP(MajorityTracker *, majority_tracker_free);
 
@@ -45,6 +49,9 @@ void majority_tracker_reset(MajorityTracker *t);
  */
 int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                              char *const *scheduled);
+
+/* Whether some machine is held only for the grace (the caller observes again after it). */
+bool majority_tracker_in_grace(const MajorityTracker *t);
 
 /* Whether the units of machine id are held. */
 bool majority_tracker_is_held(const MajorityTracker *t, const char *id);

@@ -19,7 +19,7 @@ static char a[] = "a", b[] = "b", c[] = "c", d[] = "d", e[] = "e";
 static MajorityTracker *tracker(void) {
         MajorityTracker *t = NULL;
 
-        ck_assert_int_eq(majority_tracker_new(&t, TTL), 0);
+        ck_assert_int_eq(majority_tracker_new(&t, TTL, 2 * S), 0);
         return t;
 }
 
@@ -95,8 +95,20 @@ START_TEST(test_new_leader_after_mass_expiry) {
         assert_held(t, "m2 m3");
         majority_tracker_reset(t);
         assert_held(t, "");
-        /* Elected after a single crash: two of three are live, m3's units move. */
+        /* Elected after a single crash: two of three are live; m3, never seen live, is held for
+         * the grace only, then its units move. */
         ck_assert_int_eq(majority_tracker_observe(t, 200 * S, L(m1, m2), L(m1, m2, m3, m3)), 0);
+        assert_held(t, "m3");
+        ck_assert(majority_tracker_in_grace(t));
+        ck_assert_int_eq(majority_tracker_observe(t, 202 * S, L(m1, m2), L(m1, m2, m3)), 0);
+        assert_held(t, "");
+        ck_assert(!majority_tracker_in_grace(t));
+        /* Elected while the agents register again after an outage: m3 comes back within the
+         * grace and nothing of it ever moved. */
+        majority_tracker_reset(t);
+        ck_assert_int_eq(majority_tracker_observe(t, 300 * S, L(m1, m2), L(m1, m2, m3)), 0);
+        assert_held(t, "m3");
+        ck_assert_int_eq(majority_tracker_observe(t, 301 * S, L(m1, m2, m3), L(m1, m2, m3)), 0);
         assert_held(t, "");
 }
 END_TEST
@@ -120,7 +132,8 @@ END_TEST
 START_TEST(test_bad_window) {
         MajorityTracker *t = NULL;
 
-        ck_assert_int_eq(majority_tracker_new(&t, 0), -EINVAL);
+        ck_assert_int_eq(majority_tracker_new(&t, 0, 0), -EINVAL);
+        ck_assert_int_eq(majority_tracker_new(&t, TTL, TTL + 1), -EINVAL);
         ck_assert_ptr_null(t);
         ck_assert_ptr_null(majority_tracker_free(NULL));
 }
