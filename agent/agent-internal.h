@@ -8,6 +8,7 @@
  */
 
 #include "agent.h"
+#include "curl-glue.h"
 #include "executor.h"
 #include "presence.h"
 #include "publisher.h"
@@ -63,6 +64,8 @@ typedef struct AgentFrozen {
         char *name;
         bool by_signal; /* SIGSTOP through KillUnit, not systemd's freezer */
 } AgentFrozen;
+
+typedef struct QuorumAsk QuorumAsk;
 
 /* What a pass decided to reach, kept until its tasks are done. */
 typedef struct AgentPassUnit {
@@ -138,6 +141,19 @@ struct Agent {
         size_t n_frozen;
         uint64_t freezes;
 
+        /* agent-quorum.c */
+        uint16_t peer_port; /* the API's TCP port, the same on every machine; 0: none */
+        CurlGlue *curl;
+        char **peers; /* public IPs of the other machines */
+        size_t n_peers;
+        size_t n_known; /* other machines registered at the last listing */
+        EtcdCall *peers_call;
+        sd_event_source *peers_timer, *ask_timer;
+        QuorumAsk *asks;
+        size_t n_asks, n_answered, n_down;
+        bool holding; /* etcd is down for the majority: units keep running */
+        uint64_t quorum_asks;
+
         uint64_t passes;
 };
 
@@ -184,6 +200,13 @@ void agent_thaw_units(Agent *a);
 void agent_freeze_forget(Agent *a);
 void agent_freeze_on_state(Agent *a, const char *name);
 void agent_frozen_clear(Agent *a);
+
+/* agent-quorum.c: at the deadline, ask the peers (then hold on, or agent_freeze_units());
+ * settled: the lease proved alive or gone, stop asking. */
+int agent_quorum_setup(Agent *a);
+void agent_quorum_done(Agent *a);
+void agent_quorum_suspect(Agent *a);
+void agent_quorum_settled(Agent *a);
 /* Graceful shutdown: unload everything (agent.c continues when the executor is done). */
 int agent_purge(Agent *a);
 void agent_shutdown_continue(Agent *a);

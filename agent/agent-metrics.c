@@ -44,6 +44,12 @@ void agent_metrics_write(const AgentStats *s, FILE *f) {
         metrics_gauge(f, "fleet_agent_units_frozen",
                       "Units frozen now, waiting for etcd to confirm or deny the lease.",
                       s->units_frozen);
+        metrics_counter(f, "fleet_agent_quorum_question_count_total",
+                        "Times this agent asked its peers whether they reach etcd.",
+                        s->quorum_asks);
+        metrics_gauge(f, "fleet_agent_quorum_holding",
+                      "Whether etcd is down for the majority and units keep running unfrozen.",
+                      s->holding ? 1 : 0);
         metrics_counter(f, "fleet_agent_keepalive_count_total", "Lease keepalives that succeeded.",
                         s->keepalives);
         metrics_counter(f, "fleet_agent_keepalive_failure_count_total",

@@ -44,11 +44,12 @@ static void on_presence(Presence *p, PresenceEvent ev, void *userdata) {
 
         switch (ev) {
         case PRESENCE_SUSPECT:
-                agent_freeze_units(a);
+                agent_quorum_suspect(a);
                 if (a->registration_cb)
                         a->registration_cb(a, false, a->registration_userdata);
                 break;
         case PRESENCE_ALIVE:
+                agent_quorum_settled(a);
                 agent_thaw_units(a);
                 agent_pass_kick(a);
                 if (a->registration_cb)
@@ -56,7 +57,15 @@ static void on_presence(Presence *p, PresenceEvent ev, void *userdata) {
                 break;
         case PRESENCE_FENCED:
                 agent_freeze_forget(a);
-                agent_fence_units(a);
+                if (a->holding) {
+                        /* etcd was down for the majority: the engine holds the units of the
+                         * machines that expired with it; register again and adopt them. */
+                        log_warning("Fencing: the lease is gone, but etcd was down for the "
+                                    "majority: units keep running; registering again");
+                        publisher_set_lease(a->publisher, 0);
+                } else
+                        agent_fence_units(a);
+                agent_quorum_settled(a);
                 agent_watches_resync(a);
                 if (a->registration_cb)
                         a->registration_cb(a, false, a->registration_userdata);
@@ -174,6 +183,7 @@ int agent_new(Agent **ret, sd_event *event, Registry *registry, const AgentConfi
         a->ttl = c->ttl;
         a->disable_engine = c->disable_engine;
         a->freeze_with_signals = c->freeze_with_signals;
+        a->peer_port = c->peer_port;
         a->machine_id = strdup(c->machine_id);
         a->public_ip = strdup(strempty(c->public_ip));
         a->version = strdup(strempty(c->version));
@@ -272,6 +282,8 @@ int agent_start(Agent *a) {
         if (r < 0)
                 return r;
         r = agent_pass_setup(a);
+        if (r >= 0)
+                r = agent_quorum_setup(a);
         if (r < 0)
                 return log_error_errno(r, "Failed to set up the agent's event sources: %m");
         r = agent_watches_open(a);
@@ -296,6 +308,7 @@ Agent *agent_free(Agent *a) {
         agent_pass_units_free(a);
         agent_units_done(a);
         agent_frozen_clear(a);
+        agent_quorum_done(a);
         sd_event_source_disable_unref(a->reconnect_timer);
         sd_event_source_disable_unref(a->shutdown_timer);
         sd_event_unref(a->event);
@@ -416,6 +429,10 @@ int agent_handover(Agent *a, AgentStoppedCallback cb, void *userdata) {
 
 /* --- queries and metrics ---------------------------------------------------------------------- */
 
+bool agent_reaches_etcd(const Agent *a) {
+        return a->presence && presence_reaches_etcd(a->presence);
+}
+
 bool agent_is_registered(const Agent *a) {
         return a->presence && presence_is_registered(a->presence);
 }
@@ -443,6 +460,8 @@ void agent_get_stats(const Agent *a, AgentStats *ret) {
                 s.fences = p->fences;
                 s.freezes = a->freezes;
                 s.units_frozen = a->n_frozen;
+                s.quorum_asks = a->quorum_asks;
+                s.holding = a->holding;
                 s.registrations = p->registrations;
                 s.refusals = p->refusals;
                 s.keepalives = p->keepalives;

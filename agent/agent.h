@@ -49,6 +49,8 @@ typedef struct AgentConfig {
         const char *version;
         const char *lease_file;   /* NULL: agent_default_lease_file(units_directory) */
         bool freeze_with_signals; /* freeze with SIGSTOP/SIGCONT, never systemd's freezer */
+        uint16_t peer_port;       /* the TCP port of the API, on this machine and its peers, for the
+                                   * quorum question at the fencing deadline; 0: none (freeze) */
 } AgentConfig;
 
 typedef struct AgentStats {
@@ -58,6 +60,8 @@ typedef struct AgentStats {
         uint64_t fences;
         uint64_t freezes;      /* times the fencing deadline passed: units frozen */
         uint64_t units_frozen; /* gauge */
+        uint64_t quorum_asks;  /* quorum questions asked (rounds, not peers) */
+        bool holding;          /* etcd is down for the majority: units keep running */
         uint64_t registrations;
         uint64_t refusals;
         uint64_t keepalives;
@@ -112,6 +116,9 @@ int agent_handover(Agent *a, AgentStoppedCallback cb, void *userdata);
 Agent *agent_free(Agent *a);
 DEFINE_CLEANUP(Agent *, agent_free);
 
+/* Whether this machine reaches etcd now (presence_reaches_etcd()): the answer to the peers'
+ * quorum question. */
+bool agent_reaches_etcd(const Agent *a);
 bool agent_is_registered(const Agent *a);
 const char *agent_get_machine_id(const Agent *a);
 void agent_get_stats(const Agent *a, AgentStats *ret);

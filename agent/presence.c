@@ -43,6 +43,7 @@ struct Presence {
         bool registered;
         bool fenced;  /* FENCED reported, not registered since */
         bool suspect; /* SUSPECT reported: the deadline passed, the lease may still live */
+        bool keepalive_failing; /* the last keepalive failed */
         bool started;
         usec_t deadline;
         usec_t backoff;
@@ -250,6 +251,7 @@ static void keepalive_handle(Presence *p, int error, EtcdResponse *resp) {
                 return;
         }
         if (error < 0) {
+                p->keepalive_failing = true;
                 p->stats.keepalive_errors++;
                 if (p->suspect)
                         log_debug_errno(error, "Lease keepalive failed: %m, retrying");
@@ -267,6 +269,7 @@ static void keepalive_handle(Presence *p, int error, EtcdResponse *resp) {
                 step_grant(p);
                 return;
         }
+        p->keepalive_failing = false;
         p->stats.keepalives++;
         p->deadline = p->keepalive_sent + p->ttl - presence_margin(p->ttl);
         arm_fence(p);
@@ -695,6 +698,13 @@ int presence_revoke(Presence *p, PresenceDoneCallback done, void *userdata) {
 
 bool presence_is_registered(const Presence *p) {
         return p->registered && !p->suspect;
+}
+
+bool presence_reaches_etcd(const Presence *p) {
+        if (!p->registered || p->suspect || p->keepalive_failing)
+                return false;
+        /* A keepalive that hangs this long means etcd does not answer (it answers in ms). */
+        return !p->keepalive_call || now_usec() - p->keepalive_sent < PRESENCE_STUCK_USEC;
 }
 
 bool presence_is_suspect(const Presence *p) {

@@ -107,6 +107,16 @@ int presence_revoke(Presence *p, PresenceDoneCallback done, void *userdata);
  */
 int presence_keepalive_now(Presence *p, PresenceDoneCallback done, void *userdata);
 
+/* A keepalive in flight this long counts as a failure for presence_reaches_etcd(). */
+#define PRESENCE_STUCK_USEC (500 * USEC_PER_MSEC)
+
+/*
+ * Whether this machine reaches etcd now, as far as its keepalives show: registered, not
+ * suspect, the last keepalive succeeded and none hangs for PRESENCE_STUCK_USEC or more. What
+ * fleetd answers to its peers' quorum question (GET /fleet-c/v1/etcd-health).
+ */
+bool presence_reaches_etcd(const Presence *p);
+
 /* Registered and not suspect: the agent may start units. */
 bool presence_is_registered(const Presence *p);
 /* The deadline passed and etcd has not answered since (SUSPECT reported, no ALIVE or FENCED). */

@@ -51,6 +51,7 @@ struct Api {
         uint16_t token_limit;
         void (*metrics_extra)(FILE *f, void *userdata);
         void *metrics_userdata;
+        bool (*etcd_health)(void *userdata);
         bool etcd_available;
         sd_event_source *wake; /* see api_ctx_reply() */
         bool dispatching;      /* inside the HTTP server's handler call */
@@ -132,6 +133,7 @@ void api_route_state_get(ApiCtx *c);
 void api_route_machines_list(ApiCtx *c);
 void api_route_machines_patch(ApiCtx *c);
 void api_route_discovery(ApiCtx *c);
+void api_route_etcd_health(ApiCtx *c);
 void api_route_metrics(ApiCtx *c);
 void api_route_cordons_list(ApiCtx *c);
 void api_route_cordon_put(ApiCtx *c);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api-route.h"
+#include "quorum.h"
 
 /* The rest of s after prefix, or NULL if s does not start with it. */
 static const char *startswith(const char *s, const char *prefix) {
@@ -217,6 +218,12 @@ int api_route(const char *method, const char *path, ApiRouteMatch *ret) {
 
         if (streq(path, "/metrics")) {
                 *ret = (ApiRouteMatch){.route = API_ROUTE_METRICS};
+                return 0;
+        }
+        if (streq(path, QUORUM_HEALTH_PATH)) {
+                if (!streq(method, "GET") && !streq(method, "HEAD"))
+                        return route_error(ret, 405, NULL);
+                *ret = (ApiRouteMatch){.route = API_ROUTE_ETCD_HEALTH};
                 return 0;
         }
         {

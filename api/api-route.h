@@ -29,6 +29,7 @@ typedef enum ApiRoute {
         API_ROUTE_CORDONS_LIST,   /* GET /fleet-c/v1/cordons (fleet-c's extension) */
         API_ROUTE_CORDON_PUT,     /* PUT /fleet-c/v1/cordons/<item> */
         API_ROUTE_CORDON_DELETE,  /* DELETE /fleet-c/v1/cordons/<item> */
+        API_ROUTE_ETCD_HEALTH,    /* GET (or HEAD) /fleet-c/v1/etcd-health (fleet-c, quorum.h) */
         _API_ROUTE_MAX,
         _API_ROUTE_INVALID = -EINVAL,
 } ApiRoute;

@@ -377,10 +377,11 @@ static void dispatch(ApiCtx *c) {
                 [API_ROUTE_CORDONS_LIST] = api_route_cordons_list,
                 [API_ROUTE_CORDON_PUT] = api_route_cordon_put,
                 [API_ROUTE_CORDON_DELETE] = api_route_cordon_delete,
+                [API_ROUTE_ETCD_HEALTH] = api_route_etcd_health,
         };
         ApiRoute route = c->match.route;
 
-        if (!c->api->etcd_available && route != API_ROUTE_METRICS)
+        if (!c->api->etcd_available && route != API_ROUTE_METRICS && route != API_ROUTE_ETCD_HEALTH)
                 /* fleet's "unavailable" handler answers every request alike, before routing */
                 api_ctx_reply_error(c, 503, API_MESSAGE_UNAVAILABLE);
         else if (route == API_ROUTE_ERROR)
@@ -449,6 +450,7 @@ int api_new(Api **ret, sd_event *e, Registry *r, const ApiConfig *cfg) {
                                                      : (uint16_t) MIN(cfg->token_limit, UINT16_MAX),
                 .metrics_extra = cfg->metrics_extra,
                 .metrics_userdata = cfg->metrics_userdata,
+                .etcd_health = cfg->etcd_health,
                 .etcd_available = true,
         };
         k = sd_event_add_defer(e, &a->wake, on_wake, a);

@@ -44,6 +44,10 @@ typedef struct ApiConfig {
         /* Appends more Prometheus text to /metrics (engine and agent metrics). May be NULL. */
         void (*metrics_extra)(FILE *f, void *userdata);
         void *metrics_userdata;
+        /* Whether this fleetd reaches etcd now, for GET /fleet-c/v1/etcd-health (the agents'
+         * quorum question, quorum.h); called with metrics_userdata. NULL: the API's own view
+         * (api_set_etcd_available()). */
+        bool (*etcd_health)(void *userdata);
         /* TLS for TCP listeners (http_server_set_tls_files()): PEM files read by api_new().
          * NULL or "" cert = plain HTTP. With tls_ca_file, clients must present a certificate
          * signed by it (else 403). Unix sockets are never TLS. */

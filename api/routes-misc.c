@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The discovery document (reference 9.9) and /metrics. */
+/* The discovery document (reference 9.9), /metrics and fleet-c's etcd health answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +7,7 @@
 #include "api-discovery.h"
 #include "api-internal.h"
 #include "log.h"
+#include "quorum.h"
 
 void api_route_discovery(ApiCtx *c) {
         api_ctx_reply(c, 200, "application/json", api_discovery_json, strlen(api_discovery_json),
@@ -71,4 +72,12 @@ void api_route_metrics(ApiCtx *c) {
         (void) api_fetch_list(c, REGISTRY_KEY_STATE, NULL, false);
         (void) api_fetch_list(c, REGISTRY_KEY_MACHINE, NULL, true);
         api_fetch_wait(c, metrics_done);
+}
+
+/* The peers' quorum question (quorum.h): answered from what this fleetd knows now, at once. */
+void api_route_etcd_health(ApiCtx *c) {
+        Api *a = c->api;
+        bool reachable = a->etcd_health ? a->etcd_health(a->metrics_userdata) : a->etcd_available;
+
+        api_ctx_reply_json(c, 200, quorum_health_json(reachable));
 }

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -73,4 +74,19 @@ void listeners_close(Listeners *l) {
         free(l->fds);
         strv_free(l->addresses);
         *l = (Listeners){};
+}
+
+uint16_t listeners_tcp_port(const Listeners *l) {
+        for (size_t i = 0; l && i < l->n; i++) {
+                struct sockaddr_storage sa;
+                socklen_t len = sizeof(sa);
+
+                if (getsockname(l->fds[i], (struct sockaddr *) &sa, &len) < 0)
+                        continue;
+                if (sa.ss_family == AF_INET)
+                        return ntohs(((struct sockaddr_in *) &sa)->sin_port);
+                if (sa.ss_family == AF_INET6)
+                        return ntohs(((struct sockaddr_in6 *) &sa)->sin6_port);
+        }
+        return 0;
 }

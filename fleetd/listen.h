@@ -12,6 +12,7 @@
  */
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "macro.h"
 
@@ -33,6 +34,9 @@ int listeners_from_systemd(Listeners *l);
  */
 int listeners_open(Listeners *l, char *const *addresses, mode_t unix_mode,
                    const char **reterr_address);
+
+/* The port of the first TCP listener (the API port peers are asked on), 0 if none. */
+uint16_t listeners_tcp_port(const Listeners *l);
 
 /* Close everything and zero l. */
 void listeners_close(Listeners *l);

@@ -44,6 +44,12 @@ struct Server {
 
 /* The one place that assembles /metrics: the API writes its own and the registry's, then calls
  * this for the other components of this fleetd. */
+static bool etcd_health(void *userdata) {
+        Server *s = userdata;
+
+        return s->agent && agent_reaches_etcd(s->agent);
+}
+
 static void metrics_extra(FILE *f, void *userdata) {
         Server *s = userdata;
         ProcessStats ps;
@@ -152,6 +158,9 @@ static int build_agent(Server *s) {
                 .systemd_user = c->systemd_user,
                 .ttl = c->agent_ttl,
                 .freeze_with_signals = c->freeze_method == CONFIG_FREEZE_SIGNAL,
+                /* Peers are asked over plain HTTP: with TLS on the API, nobody is asked and
+                 * the agent freezes (the safe side). */
+                .peer_port = *c->api_tls_cert_file ? 0 : listeners_tcp_port(s->listeners),
                 .disable_engine = c->disable_engine,
                 .version = FLEET_VERSION,
         };
@@ -172,6 +181,7 @@ static int build_api(Server *s) {
                 .token_limit = s->config->token_limit,
                 .metrics_extra = metrics_extra,
                 .metrics_userdata = s,
+                .etcd_health = etcd_health,
                 .tls_cert_file = s->config->api_tls_cert_file,
                 .tls_key_file = s->config->api_tls_key_file,
                 .tls_ca_file = s->config->api_tls_ca_file,

@@ -83,6 +83,12 @@ static const RouteCase cases[] = {
         {"GET", "/fleet-c/v1/units", API_ROUTE_ERROR, 404, NULL, NULL},
         {"GET", "/fleet/v1/cordons", API_ROUTE_ERROR, 404, NULL, NULL},
         {"GET", "/fleet-cx/v1/cordons", API_ROUTE_ERROR, 404, NULL, NULL},
+        /* fleet-c: the agents' quorum question */
+        {"GET", "/fleet-c/v1/etcd-health", API_ROUTE_ETCD_HEALTH, 0, NULL, NULL},
+        {"HEAD", "/fleet-c/v1/etcd-health", API_ROUTE_ETCD_HEALTH, 0, NULL, NULL},
+        {"POST", "/fleet-c/v1/etcd-health", API_ROUTE_ERROR, 405, NULL, NULL},
+        {"GET", "/fleet-c/v1/etcd-health/x", API_ROUTE_ERROR, 404, NULL, NULL},
+        {"GET", "/fleet/v1/etcd-health", API_ROUTE_ERROR, 404, NULL, NULL},
         /* unclean paths are redirected (Go ServeMux), so ".." never reaches a handler */
         {"GET", "/fleet/v1/units/..", API_ROUTE_REDIRECT, 0, NULL, "/fleet/v1"},
         {"PUT", "/fleet/v1/units/.", API_ROUTE_REDIRECT, 0, NULL, "/fleet/v1/units"},
