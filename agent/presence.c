@@ -204,9 +204,8 @@ static void lease_lost(Presence *p, const char *why) {
                 p->fenced = true;
                 p->stats.fences++;
                 log_full(was_alive ? LOG_WARNING : LOG_DEBUG,
-                         "Fencing: %s (lease TTL %s); units that may be moved elsewhere are "
-                         "stopped",
-                         why, format_timespan(buf, p->ttl));
+                         "Fencing: %s (lease TTL %s); registering again", why,
+                         format_timespan(buf, p->ttl));
                 notify(p, PRESENCE_FENCED);
         }
         p->backoff = 0;
