@@ -6,15 +6,17 @@
 # nothing gets through: what a real partition looks like) while m2's engine is the leader (a
 # new leader must be elected among m1 and m3 before anything moves, and the deposed one must
 # not write), then a cut that resets m2's connections to etcd (RST), m2 no longer the leader. In each round every machine is sampled every ~50 ms (is a process in
-# the unit's cgroup?):
+# the unit's cgroup, and is the cgroup not frozen?):
 #   - while m2's lease lives (the first second after the cut) its units keep running;
-#   - at the fencing deadline m2's agent stops its non-global units itself, before the engine
-#     can place copies elsewhere: never two copies running at once (the longest window in which
-#     two copies were active, as sampled, is printed and must be 0); its global unit keeps
-#     running; fleetd in m2 neither crashes nor restarts;
+#   - at the fencing deadline m2's agent asks m1 and m3 whether they reach etcd (they do), so
+#     it freezes its non-global units itself, before the engine can place copies elsewhere:
+#     never two copies running at once (the longest window in which two copies were active, as
+#     sampled, is printed and must be 0); its global unit keeps running; fleetd in m2 neither
+#     crashes nor restarts;
 #   - the engine places m2's units on m1/m3;
-#   - the link returns: m2 registers again and does not start the moved units again (each unit
-#     active exactly once, as sampled for a while after the heal).
+#   - the link returns: etcd says m2's lease is gone, m2 stops the frozen units, registers
+#     again and does not start the moved units again (each unit active exactly once, as
+#     sampled for a while after the heal).
 set -u
 . "$(dirname "$0")/lib.sh"
 [ -z "${FLEET_E2E_INDEX_BASE:-}" ] || export FLEET_CLUSTER_INDEX_BASE=$FLEET_E2E_INDEX_BASE
@@ -87,19 +89,22 @@ partition_round() {
 	diag "$name: on m2: $ON2; engine leader: $(leader_m)"
 	F2=$(sdp m2 fleet.service MainPID)
 	G2=$(sdp m2 pg.service MainPID)
-	fences0=$(grep_log m2 "Fencing: stopped")
+	fences0=$(grep_log m2 "Fencing: froze")
 
 	# samplers: every machine, every ~50 ms, for SAMPLE seconds.
-	# A sample says "active" for a unit when its cgroup (the one systemd made for it) holds a process:
-	# a running copy, whatever systemd's state machine says (activating, deactivating...). Reading
-	# cgroup.procs is cheap, so the samples stay ~50 ms apart even on a loaded host.
+	# A sample says "active" for a unit when its cgroup (the one systemd made for it) holds a process
+	# and is not frozen: a running copy, whatever systemd's state machine says (activating,
+	# deactivating...). Reading cgroup.procs is cheap, so the samples stay ~50 ms apart even on a
+	# loaded host.
 	local SAMPLE=30
 	for m in $LIVE; do
 		# shellcheck disable=SC2016,SC2086
 		machine_exec "$m" sh -c 'end=$(( $(date +%s%3N) + '$SAMPLE' * 1000 )); while t=$(date +%s%3N); [ $t -lt $end ]; do
 			l=$t; for u in '"$UNITS"'; do s=inactive
 				for f in /sys/fs/cgroup/system.slice/$u/cgroup.procs /sys/fs/cgroup/system.slice/*/$u/cgroup.procs; do
-					read -r x 2>/dev/null <"$f" && s=active; done; l="$l $s"; done
+					read -r x 2>/dev/null <"$f" && s=active
+					[ $s = active ] && grep -q "^frozen 1" "${f%/*}/cgroup.events" 2>/dev/null && s=frozen
+				done; l="$l $s"; done
 			echo "$l"; sleep 0.05; done' >"$TMP/s.$m" 2>/dev/null &
 		SAMPLERS+=($!)
 	done
@@ -113,10 +118,12 @@ partition_round() {
 	check "$name: the engine placed m2's units ($ON2) on other machines" wait_for 30 moved
 	diag "$name: m2's units active elsewhere $(( $(now_ms) - t_cut )) ms after the cut"
 	m2_fenced() { local u; for u in $ON2; do [ "$(sdp m2 "$u" ActiveState)" != active ] || return 1; done; }
-	check "$name: m2 stopped its units" m2_fenced
+	m2_frozen() { local u; for u in $ON2; do [ "$(sdp m2 "$u" FreezerState)" = frozen ] || return 1; done; }
+	check "$name: m2 froze its units (systemd's freezer)" m2_frozen
 	is "$(sdp m2 pg.service MainPID)" "$G2" "$name: m2's global pg.service kept running (same MainPID)"
+	is "$(sdp m2 pg.service FreezerState)" running "$name: m2's global pg.service is not frozen"
 	is "$(sdp m2 fleet.service MainPID)" "$F2" "$name: m2's fleetd did not crash or restart"
-	check "$name: m2 logged the fencing" test "$(grep_log m2 "Fencing: stopped")" -gt "$fences0"
+	check "$name: m2 logged the freeze" test "$(grep_log m2 "Fencing: froze")" -gt "$fences0"
 	sleep 2
 
 	# --- heal -------------------------------------------------------------------------------------
