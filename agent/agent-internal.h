@@ -146,7 +146,8 @@ struct Agent {
         CurlGlue *curl;
         char **peers; /* public IPs of the other machines */
         size_t n_peers;
-        size_t n_known; /* other machines registered at the last listing */
+        size_t n_known;   /* other machines registered at the last listing */
+        bool peers_known; /* a listing succeeded */
         EtcdCall *peers_call;
         sd_event_source *peers_timer, *ask_timer;
         QuorumAsk *asks;
@@ -207,6 +208,8 @@ int agent_quorum_setup(Agent *a);
 void agent_quorum_done(Agent *a);
 void agent_quorum_suspect(Agent *a);
 void agent_quorum_settled(Agent *a);
+/* List the machines now (after registering). */
+void agent_quorum_refresh(Agent *a);
 /* Graceful shutdown: unload everything (agent.c continues when the executor is done). */
 int agent_purge(Agent *a);
 void agent_shutdown_continue(Agent *a);

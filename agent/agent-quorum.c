@@ -82,19 +82,27 @@ static void on_peers(Registry *r, int error, RegistryList *list, void *userdata)
         peers_clear(a);
         a->peers = ips;
         a->n_peers = n;
+        a->peers_known = true;
+        log_debug("Quorum question: %zu other machine(s) known, %zu with a public IP", a->n_known,
+                  n);
 }
 
-static int on_peers_timer(sd_event_source *s, uint64_t usec, void *userdata) {
-        Agent *a = userdata;
+void agent_quorum_refresh(Agent *a) {
         int r;
 
-        (void) sd_event_source_set_time_relative(s, a->ttl / 3);
         if (a->peers_call || !presence_is_registered(a->presence))
-                return 0;
+                return;
         r = registry_list(a->registry, REGISTRY_KEY_MACHINE, NULL, 0, false, on_peers, a,
                           &a->peers_call);
         if (r < 0)
                 log_debug_errno(r, "Failed to list the machines: %m");
+}
+
+static int on_peers_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Agent *a = userdata;
+
+        (void) sd_event_source_set_time_relative(s, a->ttl / 3);
+        agent_quorum_refresh(a);
         return 0;
 }
 
@@ -178,7 +186,9 @@ static void decide(Agent *a) {
         asks_cancel(a);
         if (!presence_is_suspect(a->presence))
                 return; /* etcd answered meanwhile */
-        if (quorum_etcd_down_for_majority(known, down)) {
+        /* Without a listing of the machines this agent knows nobody, not even how many there
+         * are: it cannot tell a majority, so it freezes. */
+        if (a->peers_known && quorum_etcd_down_for_majority(known, down)) {
                 if (!a->holding)
                         log_warning("Fencing: %zu of the %zu machines known do not reach etcd: "
                                     "etcd is down for the majority, nothing can move; units keep "

@@ -72,6 +72,7 @@ static void on_presence(Presence *p, PresenceEvent ev, void *userdata) {
                 break;
         case PRESENCE_REGISTERED:
                 publisher_set_lease(a->publisher, presence_get_lease(p));
+                agent_quorum_refresh(a);
                 agent_pass_kick(a);
                 if (a->registration_cb)
                         a->registration_cb(a, true, a->registration_userdata);
