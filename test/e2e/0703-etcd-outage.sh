@@ -4,12 +4,15 @@
 # with the engine running (0203 covers the agent side with the engine disabled), 3 machines:
 #   - every fleetd stays up (same PID: no crash, no restart) and does not busy-loop: the CPU
 #     time each fleetd used during the outage is read from /proc/PID/stat and printed;
-#   - while etcd is away, every agent fences (stops its non-global units); global units keep
-#     running;
-#   - etcd back: the cluster converges to exactly one running copy of each unit and the global
-#     unit on every machine; every machine is sampled every ~50 ms (a process in the unit's
-#     cgroup?) from the start of the outage until
-#     after convergence: never two copies of a unit running at once.
+#   - while etcd is away, etcd is down for every machine: at its fencing deadline each agent
+#     asks its peers, a majority answers that it does not reach etcd, so nobody freezes or stops
+#     anything (issue 12): every unit keeps running, unfrozen;
+#   - etcd back: every lease has expired; the agents register again and keep their units, the
+#     engine holds the units of the machines that expired together (majority rule): exactly one
+#     copy of each unit, with the same MainPID as before the outage, and the global unit on
+#     every machine; every machine is sampled every ~50 ms (a process in the unit's
+#     cgroup, not frozen?) from the start of the outage until after convergence: never two
+#     copies of a unit running at once.
 set -u
 . "$(dirname "$0")/lib.sh"
 [ -z "${FLEET_E2E_INDEX_BASE:-}" ] || export FLEET_CLUSTER_INDEX_BASE=$FLEET_E2E_INDEX_BASE
@@ -48,6 +51,9 @@ is "$?" 0 "start d@1..6 and the global dg.service"
 check "d@1..6 each active exactly once, dg on every machine" wait_for $T eval 'once '"$DU"' && [ "$(active_on dg.service)" = "m1 m2 m3" ]'
 declare -A FPID GPID C0
 for m in $LIVE; do FPID[$m]=$(sdp $m fleet.service MainPID); GPID[$m]=$(sdp $m dg.service MainPID); done
+# "unit machine MainPID" for every d@ unit
+placement() { local u m; for u in $DU; do for m in $(active_on "$u"); do echo "$u $m $(sdp "$m" "$u" MainPID)"; done; done; }
+before=$(placement)
 
 D=$(fleet_cluster env | sed -n 's/^FLEET_CLUSTER_DIR=//p')
 eval "D=$D"
@@ -66,7 +72,9 @@ for m in $LIVE; do
 	machine_exec "$m" sh -c 'end=$(( $(date +%s%3N) + '$SAMPLE' * 1000 )); while t=$(date +%s%3N); [ $t -lt $end ]; do
 		l=$t; for u in '"$DU"'; do s=inactive
 			for f in /sys/fs/cgroup/system.slice/$u/cgroup.procs /sys/fs/cgroup/system.slice/*/$u/cgroup.procs; do
-				read -r x 2>/dev/null <"$f" && s=active; done; l="$l $s"; done
+				read -r x 2>/dev/null <"$f" && s=active
+				[ $s = active ] && grep -q "^frozen 1" "${f%/*}/cgroup.events" 2>/dev/null && s=frozen
+			done; l="$l $s"; done
 		echo "$l"; sleep 0.05; done' >"$TMP/s.$m" 2>/dev/null &
 	SAMPLERS+=($!)
 done
@@ -77,10 +85,10 @@ for m in $LIVE; do C0[$m]=$(cpu_ticks $m "${FPID[$m]}"); done
 t0=${EPOCHREALTIME/./}
 kill -STOP "$EPID"
 diag "etcd ($EPID) paused for $OUTAGE s (agent_ttl 5s)"
-# shellcheck disable=SC2086
-fenced_all() { local m s; for m in $LIVE; do s=$(unit_state $m $DU) && ! grep -qxE 'active|reloading|refreshing' <<<"$s" || return 1; done; }
+none_frozen() { local m u; for m in $LIVE; do for u in $DU; do [ "$(sdp $m $u FreezerState)" != frozen ] || return 1; done; done; }
 sleep $((OUTAGE - 4))
-check "during the outage every agent fenced: no d@ unit active anywhere" fenced_all
+is "$(placement)" "$before" "during the outage every d@ unit keeps running where it was (same MainPID)"
+check "during the outage no d@ unit is frozen" none_frozen
 cpus=""
 for m in $LIVE; do
 	c=$(cpu_ticks $m "${FPID[$m]}")
@@ -102,6 +110,7 @@ done
 check "every machine registered again" wait_for 20 registered 3
 # shellcheck disable=SC2086
 check "converged: each d@ unit active exactly once" wait_for 30 once $DU
+is "$(placement)" "$before" "no d@ unit was restarted or moved (same machine, same MainPID)"
 diag "converged $(( (${EPOCHREALTIME/./} - t1) / 1000 )) ms after etcd came back"
 machine_exec m1 journalctl -u fleet.service -o short-precise --no-pager --since "@$((t1 / 1000000 - 1))" 2>/dev/null | tail -n 25 | diag
 check "dg.service still active on every machine" eval '[ "$(active_on dg.service)" = "m1 m2 m3" ]'
