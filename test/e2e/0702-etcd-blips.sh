@@ -10,6 +10,9 @@
 # restarted or moved (same machine and MainPID, as systemd sees it), global units included;
 # every machine keeps its lease (its record is never re-created), no fleetd restarted, none
 # logged fencing.
+# Then etcd loses its quorum for 2 x agent_ttl (two members killed, 30 s): every agent passes
+# its deadline, learns from its peers that etcd is down for the majority and keeps its units
+# running (issue 12): afterwards no unit was stopped, restarted, frozen or moved.
 set -u
 . "$(dirname "$0")/lib.sh"
 [ -z "${FLEET_E2E_INDEX_BASE:-}" ] || export FLEET_CLUSTER_INDEX_BASE=$FLEET_E2E_INDEX_BASE
@@ -141,6 +144,29 @@ untouched "all etcd members killed for ${OUTAGE} s" "$t0"
 
 fenced() { local m; for m in $LIVE; do probe machine_exec "$m" journalctl -u fleet -o cat --no-pager | grep -q "Fencing: stopped" && return 0; done; return 1; }
 check "no fleetd logged fencing" eval '! fenced'
+
+# --- quorum lost for 2 x agent_ttl ------------------------------------------------------------------
+froze() { local m; for m in $LIVE; do machine_exec "$m" journalctl -u fleet -o cat --no-pager | grep -q "Fencing: froze" && return 0; done; return 1; }
+any_frozen() { local u m; for u in $UNITS; do for m in $(active_on "$u"); do [ "$(sdp "$m" "$u" FreezerState)" != frozen ] || return 0; done; done; return 1; }
+L=$(leader_i)
+F1=$(( (L + 1) % 3 )) F2=$(( (L + 2) % 3 ))
+t0=$(now_ms)
+etcd_kill $F1
+etcd_kill $F2
+diag "members e$F1 and e$F2 killed: no quorum for $((2 * TTL)) s"
+sleep $((TTL + 3))
+check "quorum lost, past every deadline: no unit frozen" eval '! any_frozen'
+sleep $((TTL - 3))
+etcd_start $F1
+etcd_start $F2
+check "quorum lost for 2 x agent_ttl: etcd healthy again" wait_for 30 healthy
+diag "quorum back $(( $(now_ms) - t0 )) ms after it was lost"
+sleep 5
+is "$(placement)" "$before" "quorum lost for 2 x agent_ttl: no unit stopped, restarted or moved (same machine, same MainPID)"
+check "quorum lost for 2 x agent_ttl: no fleetd froze or stopped units" eval '! fenced && ! froze'
+for m in $LIVE; do
+	machine_exec "$m" journalctl -u fleet -o cat --no-pager | grep -E "Fencing|Majority|Lease .* alive|Registered" | tail -n 4 | diag
+done
 for m in $LIVE; do
 	diag "$m fleetd log (etcd errors):"
 	machine_exec "$m" journalctl -u fleet -o cat --no-pager | grep -i -E 'etcd|lease|fenc' | tail -n 6 | diag
