@@ -20,7 +20,9 @@ _Static_assert(RECONCILE_MAX_BATCH == REGISTRY_MAX_TXN_OPS, "batch size is etcd'
 
 #define DEFAULT_RECONCILE_INTERVAL (2 * USEC_PER_SEC)
 #define DEFAULT_AGENT_TTL (30 * USEC_PER_SEC)
-/* A new leader's wait for machines that own schedule entries to register (majority.h). */
+/* How long a machine just gone is held, so that leases revoked together count together, and a
+ * new leader's wait for machines that own schedule entries to register (majority.h). */
+#define MAJORITY_SETTLE_USEC (1 * USEC_PER_SEC)
 #define MAJORITY_GRACE_USEC (2 * USEC_PER_SEC)
 #define MIN_LEASE_TTL (2 * USEC_PER_SEC)
 #define GC_MAX_IN_FLIGHT 64
@@ -58,6 +60,7 @@ struct Engine {
         EngineStats stats;
         usec_t agent_ttl;
         MajorityTracker *majority; /* leader only; reset when leadership ends */
+        sd_event_source *majority_timer;
         bool started, stopping;
 
         /* Leader only. */
@@ -395,12 +398,39 @@ static char *join_ids(char *const *l) {
         return s;
 }
 
+static int majority_timer_fired(sd_event_source *s, uint64_t usec, void *userdata) {
+        kick(userdata);
+        return 0;
+}
+
+/* Pass again when a hold for the settle time or the new leader's grace ends. */
+static void majority_timer_arm(Engine *e) {
+        usec_t next = majority_tracker_next_change(e->majority);
+        int r;
+
+        if (next == 0) {
+                if (e->majority_timer)
+                        (void) sd_event_source_set_enabled(e->majority_timer, SD_EVENT_OFF);
+                return;
+        }
+        if (!e->majority_timer) {
+                r = sd_event_add_time(e->event, &e->majority_timer, CLOCK_MONOTONIC, next,
+                                      TIMER_ACCURACY_USEC, majority_timer_fired, e);
+                if (r < 0) {
+                        log_error_errno(r, "Failed to add the majority rule timer: %m");
+                        return; /* the safety tick passes again */
+                }
+                (void) sd_event_source_set_description(e->majority_timer, "engine-majority");
+        } else
+                (void) sd_event_source_set_time(e->majority_timer, next);
+        (void) sd_event_source_set_enabled(e->majority_timer, SD_EVENT_ONESHOT);
+}
+
 /* The majority rule (majority.h): hold the units of machines that expired together with more
- * than half of the machines known one agent_ttl ago. */
+ * than half of the machines known. */
 static int majority_apply(Engine *e) {
         _cleanup_strv_free_ char **live = NULL, **scheduled = NULL, **held = NULL;
-        size_t before = majority_tracker_n_held(e->majority), known, expired;
-        char buf[FORMAT_TIMESPAN_MAX];
+        size_t before = majority_tracker_n_held(e->majority), known, expired, n_held;
         int r, n_new;
 
         r = mirror_machine_ids(e->mirror, &live, &scheduled);
@@ -413,17 +443,18 @@ static int majority_apply(Engine *e) {
         if (r < 0)
                 return r;
         majority_tracker_counts(e->majority, &known, &expired);
+        n_held = majority_tracker_n_held(e->majority);
         if (n_new > 0) {
                 _cleanup_free_ char *list = join_ids(held);
 
-                log_warning("Majority rule: %zu of the %zu machines known in the last %s have no "
-                            "lease; holding the units of %s where they are until the machines "
-                            "come back or an operator removes their schedule entries",
-                            expired, known, format_timespan(buf, e->agent_ttl), strempty(list));
-        } else if (strv_length(held) < before)
-                log_info("Majority rule: %zu machine(s) held now (%zu before)", strv_length(held),
-                         before);
-        e->stats.machines_held = strv_length(held);
+                log_warning("Majority rule: %zu of the %zu machines known have no lease; holding "
+                            "the units of %s where they are until the machines come back or an "
+                            "operator removes their schedule entries",
+                            expired, known, strempty(list));
+        } else if (n_held < before)
+                log_info("Majority rule: %zu machine(s) held now (%zu before)", n_held, before);
+        e->stats.machines_held = n_held;
+        majority_timer_arm(e);
         return mirror_set_held_machines(e->mirror, held);
 }
 
@@ -647,6 +678,8 @@ static void leadership_drop(Engine *e) {
         placements_clear(e);
         if (e->majority)
                 majority_tracker_reset(e->majority);
+        if (e->majority_timer)
+                (void) sd_event_source_set_enabled(e->majority_timer, SD_EVENT_OFF);
         e->stats.machines_held = 0;
         e->mirror_synced = e->watch_failed = e->pass_wanted = e->pass_clean = false;
         e->mirror_revision = e->awaited_revision = 0;
@@ -716,8 +749,7 @@ static int tick_fired(sd_event_source *s, uint64_t usec, void *userdata) {
                 resync(e, "the watch has not shown this engine's last write");
         /* A pass is a pure function of the mirror: over an unchanged mirror, after a pass that
          * had nothing left to do, another one would find nothing either. */
-        if (e->generation != e->pass_generation || !e->pass_clean ||
-            majority_tracker_in_grace(e->majority))
+        if (e->generation != e->pass_generation || !e->pass_clean)
                 kick(e);
         return 0;
 }
@@ -806,6 +838,7 @@ int engine_new(Engine **ret, sd_event *event, Registry *registry, const EngineCo
         e->reconcile_interval = cfg->reconcile_interval ?: DEFAULT_RECONCILE_INTERVAL;
         e->agent_ttl = cfg->agent_ttl ?: DEFAULT_AGENT_TTL;
         r = majority_tracker_new(&e->majority, e->agent_ttl,
+                                 MIN(e->agent_ttl, MAJORITY_SETTLE_USEC),
                                  MIN(e->agent_ttl, MAJORITY_GRACE_USEC));
         if (r < 0)
                 return r;
@@ -884,6 +917,7 @@ Engine *engine_free(Engine *e) {
         leadership_drop(e);
         leader_free(e->leader);
         majority_tracker_free(e->majority);
+        sd_event_source_disable_unref(e->majority_timer);
         sd_event_source_disable_unref(e->kick_source);
         sd_event_source_disable_unref(e->tick_timer);
         sd_event_unref(e->event);

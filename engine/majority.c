@@ -7,15 +7,15 @@
 
 typedef struct Seen {
         char *id;
-        usec_t last_live;
+        usec_t gone_at; /* first observation that saw it not live, 0 while live */
         bool live;      /* at the last observation */
         bool ever_live; /* seen live since the last reset */
         bool held;      /* sticky: until it is live again */
-        bool tentative; /* never seen live, within the grace after a reset */
+        bool tentative; /* held for now: just gone, or never seen live after a reset */
 } Seen;
 
 struct MajorityTracker {
-        usec_t window, grace;
+        usec_t window, settle, grace;
         usec_t started_at;
         Seen *seen;
         size_t n_seen;
@@ -23,15 +23,16 @@ struct MajorityTracker {
         size_t known, expired;
 };
 
-int majority_tracker_new(MajorityTracker **ret, usec_t window, usec_t grace) {
+int majority_tracker_new(MajorityTracker **ret, usec_t window, usec_t settle, usec_t grace) {
         MajorityTracker *t;
 
-        if (window == 0 || grace > window)
+        if (window == 0 || grace > window || settle > window)
                 return -EINVAL;
         t = calloc(1, sizeof(*t));
         if (!t)
                 return -ENOMEM;
         t->window = window;
+        t->settle = settle;
         t->grace = grace;
         *ret = t;
         return 0;
@@ -62,7 +63,7 @@ static Seen *seen_find(const MajorityTracker *t, const char *id) {
         return NULL;
 }
 
-static Seen *seen_ensure(MajorityTracker *t, const char *id, usec_t now) {
+static Seen *seen_ensure(MajorityTracker *t, const char *id) {
         Seen *s = seen_find(t, id), *n;
 
         if (s)
@@ -72,7 +73,7 @@ static Seen *seen_ensure(MajorityTracker *t, const char *id, usec_t now) {
                 return NULL;
         t->seen = n;
         s = &n[t->n_seen];
-        *s = (Seen){.id = strdup(id), .last_live = now};
+        *s = (Seen){.id = strdup(id)};
         if (!s->id)
                 return NULL;
         t->n_seen++;
@@ -86,13 +87,13 @@ static void seen_remove_at(MajorityTracker *t, size_t i) {
 
 int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                              char *const *scheduled) {
-        size_t known = 0, expired = 0;
+        size_t n_live = 0, expired = 0;
         int n_new = 0;
 
         if (!t->started) {
                 /* No history: what still owns schedule entries was known a moment ago. */
                 STRV_FOREACH(id, scheduled)
-                        if (!seen_ensure(t, *id, now))
+                        if (!seen_ensure(t, *id))
                                 return -ENOMEM;
                 t->started = true;
                 t->started_at = now;
@@ -100,38 +101,46 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
         for (size_t i = 0; i < t->n_seen; i++)
                 t->seen[i].live = false;
         STRV_FOREACH(id, live) {
-                Seen *s = seen_ensure(t, *id, now);
+                Seen *s = seen_ensure(t, *id);
 
                 if (!s)
                         return -ENOMEM;
-                s->live = true;
-                s->ever_live = true;
-                s->last_live = now;
-                s->held = false; /* back: its units are its own again */
+                n_live += !s->live;
+                *s = (Seen){.id = s->id, .live = true, .ever_live = true};
         }
         for (size_t i = t->n_seen; i-- > 0;) {
                 Seen *s = &t->seen[i];
 
-                if (!s->live && !s->held && s->last_live + t->window < now) {
-                        seen_remove_at(t, i); /* gone long ago: moved already */
+                if (s->live)
+                        continue;
+                if (s->gone_at == 0)
+                        s->gone_at = now;
+                /* Its units moved (or it never had any), or it went away longer than a window
+                 * ago without being held: it no longer counts. */
+                if (!strv_contains(scheduled, s->id) ||
+                    (!s->held && s->gone_at + t->window < now)) {
+                        seen_remove_at(t, i);
                         continue;
                 }
-                known++;
-                expired += !s->live;
+                expired++;
         }
-        if (2 * expired > known)
-                for (size_t i = 0; i < t->n_seen; i++)
-                        if (!t->seen[i].live && !t->seen[i].held) {
-                                t->seen[i].held = true;
+        if (2 * expired > n_live + expired)
+                for (size_t i = 0; i < t->n_seen; i++) {
+                        Seen *s = &t->seen[i];
+
+                        if (!s->live && !s->held) {
+                                s->held = true;
                                 n_new++;
                         }
+                }
         for (size_t i = 0; i < t->n_seen; i++) {
                 Seen *s = &t->seen[i];
 
-                s->tentative =
-                        !s->live && !s->held && !s->ever_live && now < t->started_at + t->grace;
+                s->tentative = !s->live && !s->held &&
+                               (now < s->gone_at + t->settle ||
+                                (!s->ever_live && now < t->started_at + t->grace));
         }
-        t->known = known;
+        t->known = n_live + expired;
         t->expired = expired;
         return n_new;
 }
@@ -146,7 +155,7 @@ size_t majority_tracker_n_held(const MajorityTracker *t) {
         size_t n = 0;
 
         for (size_t i = 0; i < t->n_seen; i++)
-                n += t->seen[i].held || t->seen[i].tentative;
+                n += t->seen[i].held;
         return n;
 }
 
@@ -166,9 +175,20 @@ void majority_tracker_counts(const MajorityTracker *t, size_t *ret_known, size_t
         *ret_expired = t->expired;
 }
 
-bool majority_tracker_in_grace(const MajorityTracker *t) {
-        for (size_t i = 0; i < t->n_seen; i++)
-                if (t->seen[i].tentative)
-                        return true;
-        return false;
+usec_t majority_tracker_next_change(const MajorityTracker *t) {
+        usec_t next = 0;
+
+        for (size_t i = 0; i < t->n_seen; i++) {
+                const Seen *s = &t->seen[i];
+                usec_t end;
+
+                if (!s->tentative)
+                        continue;
+                end = s->gone_at + t->settle;
+                if (!s->ever_live)
+                        end = MAX(end, t->started_at + t->grace);
+                if (next == 0 || end < next)
+                        next = end;
+        }
+        return next;
 }

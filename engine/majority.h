@@ -4,26 +4,31 @@
 /*
  * The engine's majority rule (DESIGN.md section 4 "Fencing and faults", issue 12,
  * docs/failure-behaviour.md): the engine moves the units of machines whose leases expired only
- * while those machines are at most half of the machines it knew one window (agent_ttl) ago.
- * When more expire together (etcd came back after an outage and revoked every lease, or the
- * engine sits on the small side of a partition), their units are held where they are: the
- * machines are "held" until each comes back (registers again). An operator releases a held
- * machine's units by deleting its schedule entries (etcdctl del --prefix
- * <prefix>schedule/<machine-id>/): the jobs are then unscheduled and placed elsewhere.
+ * while those machines are at most half of the machines it knows. When more expire together
+ * (etcd came back after an outage and revoked every lease, or the engine sits on the small side
+ * of a partition), their units are held where they are: the machines are "held" until each
+ * comes back (registers again). An operator releases a held machine's units by deleting its
+ * schedule entries (etcdctl del --prefix <prefix>schedule/<machine-id>/): the jobs are then
+ * unscheduled and placed elsewhere.
  *
  * Pure: the caller passes the clock and what it sees; no I/O.
  *
- *   known    a machine seen live within the window (now - window .. now), or held
- *   expired  a known machine that is not live now
+ *   expired  a machine that is not live, still owns schedule entries (its units were not moved)
+ *            and was first seen gone within the window (agent_ttl), or is held
+ *   known    the live machines and the expired ones
  *   rule     if 2 * expired > known, every expired machine becomes held (sticky)
  *
+ * A machine whose units were moved, or that never had any, no longer counts: a machine that
+ * left gracefully and whose units moved does not make the next departure look like a mass
+ * expiry. Expiries "together" are those the engine sees within `settle` of each other: a
+ * machine just gone is held for `settle` before its units may move, because etcd revokes the
+ * leases of an outage one after another and the engine may see them in several passes.
+ *
  * A new tracker (or one reset when the engine becomes leader) has no history: at its first
- * observation every machine that is live or still owns schedule entries counts as known, so
- * that an engine elected after a mass expiry holds the units of the machines not back yet.
- * For the first `grace` after that observation, a machine it has not seen live yet is held
- * too (not sticky): after etcd comes back, the agents that kept their units running register
- * again within moments, and an engine elected in the middle of that must not move the units of
- * the last ones. After the grace the rule above decides.
+ * observation every machine that owns schedule entries counts as known. For the first `grace`
+ * after that observation, a machine it has not seen live yet is held too (not sticky): after
+ * etcd comes back, the agents that kept their units running register again within moments,
+ * and an engine elected in the middle of that must not move the units of the last ones.
  */
 
 #include <stdbool.h>
@@ -34,8 +39,8 @@
 
 typedef struct MajorityTracker MajorityTracker;
 
-/* window: agent_ttl (> 0); grace: see above (<= window). 0, -EINVAL, -ENOMEM. */
-int majority_tracker_new(MajorityTracker **ret, usec_t window, usec_t grace);
+/* window: agent_ttl (> 0); settle, grace: see above (each <= window). 0, -EINVAL, -ENOMEM. */
+int majority_tracker_new(MajorityTracker **ret, usec_t window, usec_t settle, usec_t grace);
 MajorityTracker *majority_tracker_free(MajorityTracker *t);
 DEFINE_CLEANUP(MajorityTracker *, majority_tracker_free);
 
@@ -50,14 +55,16 @@ void majority_tracker_reset(MajorityTracker *t);
 int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                              char *const *scheduled);
 
-/* Whether some machine is held only for the grace (the caller observes again after it). */
-bool majority_tracker_in_grace(const MajorityTracker *t);
+/* When the earliest hold for `settle` or `grace` ends (observe again then), 0 if none. */
+usec_t majority_tracker_next_change(const MajorityTracker *t);
 
 /* Whether the units of machine id are held. */
 bool majority_tracker_is_held(const MajorityTracker *t, const char *id);
 
-/* The held machines, sorted (strv, NULL if none: caller frees), or -ENOMEM. */
+/* The machines whose units must stay (held, or for now within settle or grace), sorted (strv,
+ * NULL if none: caller frees), or -ENOMEM. */
 int majority_tracker_held(const MajorityTracker *t, char ***ret);
+/* The machines held by the rule (sticky holds only). */
 size_t majority_tracker_n_held(const MajorityTracker *t);
 
 /* How many machines the last observation counted as known and as expired. */

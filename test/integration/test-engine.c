@@ -876,6 +876,99 @@ START_TEST(test_machine_failover) {
 }
 END_TEST
 
+/* ---- tests: the majority rule ----------------------------------------------------------- */
+
+static bool machine_gone(void *userdata) {
+        _cleanup_free_ char *key = NULL;
+
+        ck_assert_int_ge(asprintf(&key, "%smachine/%s", prefix, (const char *) userdata), 0);
+        return etcd_get_sync(admin_client, key, NULL, NULL) == -ENOENT;
+}
+
+typedef struct HeldWait {
+        const Node *n;
+        size_t want;
+} HeldWait;
+
+static bool held_is(void *userdata) {
+        const HeldWait *h = userdata;
+
+        return engine_get_stats(h->n->engine)->machines_held == h->want;
+}
+
+/* The job among jobs[] scheduled on machine, or NULL. */
+static const char *job_on(const char *const *jobs, const char *machine) {
+        for (; *jobs; jobs++) {
+                _cleanup_strv_free_ char **where = schedule_of(*jobs, NULL);
+
+                if (strv_length(where) == 1 && streq(where[0], machine))
+                        return *jobs;
+        }
+        return NULL;
+}
+
+/*
+ * Two of three machines expire together: more than half, so the engine holds their units
+ * where they are (etcd came back from an outage, or the engine is on the small side). One
+ * comes back and keeps its unit; the other's unit moves once an operator deletes its schedule
+ * entries.
+ */
+START_TEST(test_majority_holds) {
+        static const char *const jobs[] = {"j1.service", "j2.service", "j3.service", NULL};
+        HeldWait held = {};
+        _cleanup_free_ char *sched3 = NULL;
+        Node n = {};
+        Machine m1 = {}, m2 = {}, m3 = {}, m2b = {};
+        const char *on2, *on3;
+        EtcdDeleteRequest del = {.prefix = true};
+
+        machine_up(&m1, "m1", 10 * SEC, NULL);
+        machine_up(&m2, "m2", 2 * SEC, NULL);
+        machine_up(&m3, "m3", 2 * SEC, NULL);
+        node_start(&n, "engine-1");
+        ck_assert_int_eq(wait_for(node_leads, &n, WAIT), 0);
+        for (size_t i = 0; jobs[i]; i++)
+                create_job(jobs[i], UNIT(""), JOB_STATE_LAUNCHED, NULL);
+        wait_placed("j1.service", "m1");
+        run_for(500 * MSEC);
+        on2 = job_on(jobs, "m2");
+        on3 = job_on(jobs, "m3");
+        ck_assert_ptr_nonnull(on2);
+        ck_assert_ptr_nonnull(on3);
+
+        machine_crash(&m2);
+        machine_crash(&m3);
+        ck_assert_int_eq(wait_for(machine_gone, (void *) "m2", WAIT), 0);
+        ck_assert_int_eq(wait_for(machine_gone, (void *) "m3", WAIT), 0);
+        held.n = &n;
+        held.want = 2;
+        ck_assert_int_eq(wait_for(held_is, &held, WAIT), 0);
+        run_for(3 * SEC); /* several passes and safety ticks */
+        ck_assert_str_eq(job_on(jobs, "m2"), on2);
+        ck_assert_str_eq(job_on(jobs, "m3"), on3);
+
+        /* m2 registers again: no longer held, its unit stays with it. */
+        machine_up(&m2b, "m2", 10 * SEC, NULL);
+        held.want = 1;
+        ck_assert_int_eq(wait_for(held_is, &held, WAIT), 0);
+        run_for(1 * SEC);
+        ck_assert_str_eq(job_on(jobs, "m2"), on2);
+        ck_assert_str_eq(job_on(jobs, "m3"), on3);
+
+        /* An operator gives m3 up: its schedule entries deleted, its unit is placed anew. */
+        ck_assert_int_ge(asprintf(&sched3, "%sschedule/m3/", prefix), 0);
+        del.key = sched3;
+        ck_assert_int_eq(etcd_delete_sync(admin_client, &del, NULL), 0);
+        Placed p = {on3, NULL, "m3", _JOB_STATE_INVALID};
+        ck_assert_int_eq(wait_for(is_placed, &p, WAIT), 0);
+        machine_crash(&m1);
+        node_stop(&n);
+        machine_done(&m1);
+        machine_done(&m2b);
+        machine_done(&m3);
+}
+END_TEST
+
 /* A new leader picks up where the old one stopped: it lists the registry and schedules. */
 START_TEST(test_leader_failover_schedules) {
         Node a = {}, b = {};
@@ -1200,6 +1293,7 @@ static Suite *engine_suite(void) {
         tcase_add_test(tc, test_cordon_and_drain);
         tcase_add_test(tc, test_machine_failover);
         tcase_add_test(tc, test_leader_failover_schedules);
+        tcase_add_test(tc, test_majority_holds);
         /* Last: it compacts the shared etcd's history. */
         tcase_add_test(tc, test_watch_compaction_recovery);
         suite_add_tcase(s, tc);
