@@ -10,6 +10,9 @@
 #   - m2's units are frozen while the link is cut, run again after the heal;
 #   - no unit restarted or moved anywhere (same machine, same MainPID), m2 kept its lease,
 #     nothing stopped ("Fencing: stopped" never logged).
+# A third round cuts m2 off from its peers too: after a reload m2's API listens on another port
+# than m1's and m3's, so its quorum question gets no answer at all; it freezes all the same
+# (the safe default) and thaws after the heal.
 set -u
 . "$(dirname "$0")/lib.sh"
 [ -z "${FLEET_E2E_INDEX_BASE:-}" ] || export FLEET_CLUSTER_INDEX_BASE=$FLEET_E2E_INDEX_BASE
@@ -111,6 +114,13 @@ cut_round auto
 machine_exec m2 sh -c 'echo freeze_method=signal >>/etc/fleet/fleet.conf && systemctl kill -s HUP fleet'
 sleep 3
 check "m2 registered after the reload with freeze_method=signal" wait_for $T registered 3
+cut_round signal
+
+# m2 cut off from its peers as well: it asks them on port 49154, where nobody listens
+machine_exec m2 sh -c "echo api_listen=/var/run/fleet.sock,$(machine_ip m2):49154 >>/etc/fleet/fleet.conf && systemctl kill -s HUP fleet"
+sleep 3
+check "m2 registered after the reload with its API on port 49154" wait_for $T registered 3
+check "m2's API answers on port 49154" eval 'curl -s -m 2 "http://$(machine_ip m2):49154/fleet-c/v1/etcd-health" | grep -q reachable'
 cut_round signal
 is "$(count_log m2 "Fencing: stopped")" "$stops0" "m2 never stopped its units (no \"Fencing: stopped\")"
 
