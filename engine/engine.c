@@ -22,7 +22,7 @@ _Static_assert(RECONCILE_MAX_BATCH == REGISTRY_MAX_TXN_OPS, "batch size is etcd'
 #define DEFAULT_AGENT_TTL (30 * USEC_PER_SEC)
 /* How long a machine just gone is held, so that leases revoked together count together, and a
  * new leader's wait for machines that own schedule entries to register (majority.h). */
-#define MAJORITY_SETTLE_USEC (1 * USEC_PER_SEC)
+#define MAJORITY_SETTLE_USEC (500 * USEC_PER_MSEC)
 #define MAJORITY_GRACE_USEC (2 * USEC_PER_SEC)
 #define MIN_LEASE_TTL (2 * USEC_PER_SEC)
 #define GC_MAX_IN_FLIGHT 64
