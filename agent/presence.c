@@ -242,7 +242,7 @@ static int on_fence_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 /* --- keepalive -------------------------------------------------------------------------------- */
 
 static void keepalive_handle(Presence *p, int error, EtcdResponse *resp) {
-        usec_t interval = p->ttl / 3, retry = MIN(p->ttl / 15, KEEPALIVE_RETRY_USEC);
+        usec_t interval = p->ttl / 3, retry = MIN(p->ttl / 15, KEEPALIVE_RETRY_USEC), deadline;
 
         p->keepalive_call = NULL;
         if (error == -ENOENT || (error >= 0 && resp->lease.ttl <= 0)) {
@@ -268,9 +268,17 @@ static void keepalive_handle(Presence *p, int error, EtcdResponse *resp) {
                 step_grant(p);
                 return;
         }
+        deadline = p->keepalive_sent + p->ttl - presence_margin(p->ttl);
+        if (p->suspect && deadline <= now_usec()) {
+                /* The answer to a keepalive sent long ago, held up on the way (a partition
+                 * that froze the connection): the lease lived then, it may be gone now. */
+                log_debug("Ignoring a late keepalive answer (sent before the deadline passed)");
+                arm(p->keepalive_timer, 0);
+                return;
+        }
         p->keepalive_failing = false;
         p->stats.keepalives++;
-        p->deadline = p->keepalive_sent + p->ttl - presence_margin(p->ttl);
+        p->deadline = deadline;
         arm_fence(p);
         lease_file_write(p);
         arm(p->keepalive_timer, interval);
