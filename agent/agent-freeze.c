@@ -8,7 +8,8 @@
  * freeze (or when freeze_method=signal). A frozen unit runs nothing, so it cannot run twice,
  * and it keeps its processes: when etcd confirms that the lease lives (ALIVE), the units are
  * thawed and nothing was restarted. When etcd says the lease is gone (FENCED), the frozen units
- * are stopped (systemd stops frozen units at once), as before.
+ * are killed (SIGKILL, so that they never run again: a copy may run elsewhere by then) and
+ * stopped.
  *
  * A unit that cannot be frozen (the call fails for another reason than "not running") is
  * stopped instead: whatever happens, a movable unit does not run on while the agent is
@@ -213,7 +214,19 @@ void agent_thaw_units(Agent *a) {
                            n);
 }
 
-void agent_freeze_forget(Agent *a) {
+void agent_freeze_forget(Agent *a, bool kill) {
+        size_t n = 0;
+
+        /* The lease is gone: the cluster may run these units elsewhere already. Stopping a
+         * frozen unit thaws it first, and its processes would run again until they handle
+         * SIGTERM; SIGKILL ends them where they stand (it works on frozen and on stopped
+         * processes). agent_fence_units() then stops the units. */
+        for (size_t i = 0; kill && a->systemd && i < a->n_frozen; i++)
+                if (systemd_manager_kill_unit(a->systemd, a->frozen[i].name, SIGKILL, NULL, NULL) >=
+                    0)
+                        n++;
+        if (n > 0)
+                log_warning("Fencing: killed %zu frozen unit(s) (SIGKILL): the lease is gone", n);
         a->freezing = false;
         agent_frozen_clear(a);
 }

@@ -198,7 +198,8 @@ void agent_fence_units(Agent *a);
  * unit that starts running while the agent is freezing. */
 void agent_freeze_units(Agent *a);
 void agent_thaw_units(Agent *a);
-void agent_freeze_forget(Agent *a);
+/* kill: SIGKILL the frozen units first (the lease is gone). */
+void agent_freeze_forget(Agent *a, bool kill);
 void agent_freeze_on_state(Agent *a, const char *name);
 void agent_frozen_clear(Agent *a);
 

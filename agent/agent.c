@@ -56,7 +56,7 @@ static void on_presence(Presence *p, PresenceEvent ev, void *userdata) {
                         a->registration_cb(a, true, a->registration_userdata);
                 break;
         case PRESENCE_FENCED:
-                agent_freeze_forget(a);
+                agent_freeze_forget(a, !a->holding);
                 if (a->holding) {
                         /* etcd was down for the majority: the engine holds the units of the
                          * machines that expired with it; register again and adopt them. */
