@@ -13,10 +13,10 @@
 #     never two copies running at once (the longest window in which two copies were active, as
 #     sampled, is printed and must be 0); its global unit keeps running; fleetd in m2 neither
 #     crashes nor restarts;
-#   - the engine places m2's units on m1/m3;
+#   - the engine places m2's units on m1/m3; the cut lasts 3 x agent_ttl;
 #   - the link returns: etcd says m2's lease is gone, m2 stops the frozen units, registers
 #     again and does not start the moved units again (each unit active exactly once, as
-#     sampled for a while after the heal).
+#     sampled for a while after the heal), and no unit on m1 or m3 was restarted.
 set -u
 . "$(dirname "$0")/lib.sh"
 [ -z "${FLEET_E2E_INDEX_BASE:-}" ] || export FLEET_CLUSTER_INDEX_BASE=$FLEET_E2E_INDEX_BASE
@@ -90,13 +90,16 @@ partition_round() {
 	F2=$(sdp m2 fleet.service MainPID)
 	G2=$(sdp m2 pg.service MainPID)
 	fences0=$(grep_log m2 "Fencing: froze")
+	# "unit machine MainPID" of the units on the other machines: none may restart
+	local OTHERS="" om
+	for u in $UNITS; do for om in m1 m3; do unit_active $om "$u" && OTHERS+="$u $om $(sdp $om "$u" MainPID)"$'\n'; done; done
 
 	# samplers: every machine, every ~50 ms, for SAMPLE seconds.
 	# A sample says "active" for a unit when its cgroup (the one systemd made for it) holds a process
 	# and is not frozen: a running copy, whatever systemd's state machine says (activating,
 	# deactivating...). Reading cgroup.procs is cheap, so the samples stay ~50 ms apart even on a
 	# loaded host.
-	local SAMPLE=30
+	local SAMPLE=35
 	for m in $LIVE; do
 		# shellcheck disable=SC2016,SC2086
 		machine_exec "$m" sh -c 'end=$(( $(date +%s%3N) + '$SAMPLE' * 1000 )); while t=$(date +%s%3N); [ $t -lt $end ]; do
@@ -124,7 +127,9 @@ partition_round() {
 	is "$(sdp m2 pg.service FreezerState)" running "$name: m2's global pg.service is not frozen"
 	is "$(sdp m2 fleet.service MainPID)" "$F2" "$name: m2's fleetd did not crash or restart"
 	check "$name: m2 logged the freeze" test "$(grep_log m2 "Fencing: froze")" -gt "$fences0"
-	sleep 2
+	# the cut lasts 3 x agent_ttl
+	local rest=$(( t_cut + 15000 - $(now_ms) ))
+	[ "$rest" -le 0 ] || sleep "$((rest / 1000)).$(printf '%03d' $((rest % 1000)))"
 
 	# --- heal -------------------------------------------------------------------------------------
 	t_heal=$(now_ms)
@@ -134,6 +139,11 @@ partition_round() {
 	diag "$name: m2 registered again $(( $(now_ms) - t_heal )) ms after the heal"
 	# shellcheck disable=SC2086
 	check "$name: after the heal each unit is active exactly once" wait_for $T once $UNITS
+	local now_others="" line
+	while read -r u om line; do
+		[ -n "$u" ] && now_others+="$u $om $(sdp $om "$u" MainPID)"$'\n'
+	done <<<"$OTHERS"
+	is "$now_others" "$OTHERS" "$name: the units on m1 and m3 were not restarted (same MainPIDs)"
 	# bounded by SAMPLE seconds; a sampler that failed saw nothing, which must not pass for "never
 	# two copies" (every result drawn from the samples is then "not ok")
 	i=0
