@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# 0707-etcd-pause: the cluster's etcd paused (SIGSTOP) for 0.5, 1, 2 and 5 x agent_ttl
+# 0709-etcd-pause: the cluster's etcd paused (SIGSTOP) for 0.5, 1, 2 and 5 x agent_ttl
 # (agent_ttl 6s), 3 machines running movable units. etcd is down for everyone: at its fencing
 # deadline each agent asks its peers (GET /fleet-c/v1/etcd-health), a majority answers that it
 # does not reach etcd either, so nobody freezes or stops anything; leases that expired meanwhile

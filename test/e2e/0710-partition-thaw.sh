@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
-# 0708-partition-thaw: one machine (m2) cut off from etcd by the fault-injecting TCP proxy
+# 0710-partition-thaw: one machine (m2) cut off from etcd by the fault-injecting TCP proxy
 # (test/tools/tcp-proxy.c), agent_ttl 15s (fencing margin 3 s), for a little longer than its
 # fencing deadline: the cut lasts until m2 logs that it froze its units, then heals. m1 and m3
 # reach etcd, so m2's quorum question finds no majority without etcd and m2 freezes; its lease
