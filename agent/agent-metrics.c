@@ -22,8 +22,7 @@ void agent_metrics_write(const AgentStats *s, FILE *f) {
                            s->tasks);
         write_by_task_type(f, "fleet_agent_task_failure_count_total",
                            "Agent tasks failed, by type.", s->task_failures);
-        metrics_family(f, "fleet_agent_units", "gauge",
-                       "Units this agent has loaded or launched.");
+        metrics_family(f, "fleet_agent_units", "gauge", "Units this agent has loaded or launched.");
         metrics_sample_u64(f, "fleet_agent_units", "state=\"loaded\"", s->units_loaded);
         metrics_sample_u64(f, "fleet_agent_units", "state=\"launched\"", s->units_launched);
         metrics_counter(f, "fleet_agent_reconcile_count_total", "Reconcile passes computed.",
@@ -57,8 +56,7 @@ void agent_metrics_write(const AgentStats *s, FILE *f) {
                         "Lease keepalives that failed.", s->keepalive_errors);
         metrics_family(f, "fleet_agent_state_publish_count_total", "counter",
                        "Unit states written to or deleted from etcd.");
-        metrics_sample_u64(f, "fleet_agent_state_publish_count_total", "op=\"put\"",
-                           s->state_puts);
+        metrics_sample_u64(f, "fleet_agent_state_publish_count_total", "op=\"put\"", s->state_puts);
         metrics_sample_u64(f, "fleet_agent_state_publish_count_total", "op=\"delete\"",
                            s->state_deletes);
         metrics_counter(f, "fleet_agent_state_publish_failure_count_total",

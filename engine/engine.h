@@ -76,7 +76,7 @@ typedef struct EngineStats {
         uint64_t reconcile_machine_away; /* removals from machines that went away */
         uint64_t reconcile_run;          /* removals from machines that can no longer run them */
         uint64_t reconcile_schedule;     /* jobs a pass could not place, summed over passes */
-        uint64_t machines_held;       /* machines whose units the majority rule holds */
+        uint64_t machines_held;          /* machines whose units the majority rule holds */
 } EngineStats;
 
 /*
