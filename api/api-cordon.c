@@ -4,14 +4,7 @@
 #include <jansson.h>
 
 #include "api-cordon.h"
-
-static int fail(char **reterr, const char *message) {
-        if (reterr) {
-                free(*reterr);
-                *reterr = strdup(message);
-        }
-        return -EINVAL;
-}
+#include "errmsg.h"
 
 int api_cordon_body_decode(const char *body, size_t len, bool *ret_draining,
                            char **reterr_message) {
@@ -24,10 +17,12 @@ int api_cordon_body_decode(const char *body, size_t len, bool *ret_draining,
         }
         j = json_loadb(body, len, 0, NULL);
         if (!j || !json_is_object(j))
-                return fail(reterr_message, "invalid request body: expected a JSON object");
+                return errmsg_set(reterr_message, -EINVAL, "%s",
+                                  "invalid request body: expected a JSON object");
         d = json_object_get(j, "draining");
         if (d && !json_is_boolean(d))
-                return fail(reterr_message, "invalid request body: draining must be true or false");
+                return errmsg_set(reterr_message, -EINVAL, "%s",
+                                  "invalid request body: draining must be true or false");
         *ret_draining = json_is_true(d);
         return 0;
 }

@@ -1,25 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <jansson.h>
 
+#include "errmsg.h"
 #include "fleetctl-cordon.h"
 #include "strv.h"
-
-_printf_(3, 4) static int fail(char **reterr, int error, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return error;
-}
 
 int fleetctl_machine_resolve(const ApiMachine *ms, size_t n, const char *arg,
                              const ApiMachine **ret, char **reterr_message) {
@@ -28,7 +15,7 @@ int fleetctl_machine_resolve(const ApiMachine *ms, size_t n, const char *arg,
         size_t found = 0;
 
         if (!arg || !*arg)
-                return fail(reterr_message, -EINVAL, "machine ID must not be empty");
+                return errmsg_set(reterr_message, -EINVAL, "machine ID must not be empty");
         for (size_t i = 0; i < n; i++) {
                 const char *id = strempty(ms[i].id);
 
@@ -46,7 +33,7 @@ int fleetctl_machine_resolve(const ApiMachine *ms, size_t n, const char *arg,
                 return 0;
         }
         if (found == 0)
-                return fail(reterr_message, -ENOENT, "machine %s does not exist", arg);
+                return errmsg_set(reterr_message, -ENOENT, "machine %s does not exist", arg);
         for (size_t i = 0; i < n; i++) {
                 char *l = NULL;
 
@@ -73,13 +60,14 @@ int fleetctl_cordons_parse(const char *text, size_t len, char ***ret, char **ret
 
         list = json_object_get(j, "cordons");
         if (!json_is_array(list))
-                return fail(reterr_message, -EINVAL, "invalid cordon list from the API");
+                return errmsg_set(reterr_message, -EINVAL, "invalid cordon list from the API");
         json_array_foreach(list, i, e) {
                 const char *id = json_string_value(json_object_get(e, "machineID"));
                 const char *state = json_string_value(json_object_get(e, "state"));
 
                 if (!id || !state)
-                        return fail(reterr_message, -EINVAL, "invalid cordon list from the API");
+                        return errmsg_set(reterr_message, -EINVAL,
+                                          "invalid cordon list from the API");
                 if (strv_extend(&l, id) < 0 || strv_extend(&l, state) < 0)
                         return -ENOMEM;
         }

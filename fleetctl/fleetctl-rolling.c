@@ -1,27 +1,14 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errmsg.h"
 #include "fleetctl-rolling.h"
 #include "fleetctl-util.h"
 #include "glob.h"
 #include "strv.h"
 #include "unit-name.h"
-
-_printf_(3, 4) static int fail(char **reterr, int error, const char *fmt, ...) {
-        va_list ap;
-
-        if (reterr) {
-                free(*reterr);
-                va_start(ap, fmt);
-                if (vasprintf(reterr, fmt, ap) < 0)
-                        *reterr = NULL;
-                va_end(ap);
-        }
-        return error;
-}
 
 static int add_unique(char ***l, const char *name) {
         return strv_contains(*l, name) ? 0 : strv_extend(l, name);
@@ -40,13 +27,14 @@ int fleetctl_rolling_select(char *const *names, char *const *args, size_t n_args
                         return -ENOMEM;
                 if (!strpbrk(name, "*?[")) {
                         if (!strv_contains((char **) names, name))
-                                return fail(reterr_message, -ENOENT, "Unit %s not found", name);
+                                return errmsg_set(reterr_message, -ENOENT, "Unit %s not found",
+                                                  name);
                         if (add_unique(&out, name) < 0)
                                 return -ENOMEM;
                         continue;
                 }
                 if (glob_validate(name) < 0)
-                        return fail(reterr_message, -EINVAL, "invalid pattern %s", name);
+                        return errmsg_set(reterr_message, -EINVAL, "invalid pattern %s", name);
                 STRV_FOREACH(n, (char **) names) {
                         if (unit_name_is_template(*n) || !glob_match(name, *n))
                                 continue;
@@ -56,7 +44,7 @@ int fleetctl_rolling_select(char *const *names, char *const *args, size_t n_args
                                 return r;
                 }
                 if (!found)
-                        return fail(reterr_message, -ENOENT, "no unit matches %s", name);
+                        return errmsg_set(reterr_message, -ENOENT, "no unit matches %s", name);
         }
         if (!out && !(out = strv_copy(NULL)))
                 return -ENOMEM;
