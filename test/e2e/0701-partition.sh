@@ -95,17 +95,26 @@ partition_round() {
 	for u in $UNITS; do for om in m1 m3; do unit_active $om "$u" && OTHERS+="$u $om $(sdp $om "$u" MainPID)"$'\n'; done; done
 
 	# samplers: every machine, every ~50 ms, for SAMPLE seconds.
-	# A sample says "active" for a unit when its cgroup (the one systemd made for it) holds a process
-	# and is not frozen: a running copy, whatever systemd's state machine says (activating,
-	# deactivating...). Reading cgroup.procs is cheap, so the samples stay ~50 ms apart even on a
-	# loaded host.
+	# A sample says "active" for a unit when its cgroup (the one systemd made for it) holds a live
+	# process and is not frozen: a running copy, whatever systemd's state machine says
+	# (activating, deactivating...). A process that is a zombie or has SIGKILL pending is not
+	# live: it can run no more code, though it stays in cgroup.procs until it has exited (the
+	# agent kills frozen units with SIGKILL before stopping them, and stopping thaws the cgroup
+	# first). Reading /proc is cheap, so the samples stay ~50 ms apart even on a loaded host.
 	local SAMPLE=35
 	for m in $LIVE; do
 		# shellcheck disable=SC2016,SC2086
 		machine_exec "$m" sh -c 'end=$(( $(date +%s%3N) + '$SAMPLE' * 1000 )); while t=$(date +%s%3N); [ $t -lt $end ]; do
 			l=$t; for u in '"$UNITS"'; do s=inactive
 				for f in /sys/fs/cgroup/system.slice/$u/cgroup.procs /sys/fs/cgroup/system.slice/*/$u/cgroup.procs; do
-					read -r x 2>/dev/null <"$f" && s=active
+					for p in $(cat "$f" 2>/dev/null); do
+						alive=0 killed=0
+						while read -r k v; do case $k in
+							State:) case ${v%% *} in Z|X) ;; *) alive=1 ;; esac ;;
+							SigPnd:|ShdPnd:) [ $((0x${v#${v%????}} & 256)) -eq 0 ] || killed=1 ;;
+						esac; done <"/proc/$p/status" 2>/dev/null
+						[ $alive = 1 ] && [ $killed = 0 ] && s=active && break
+					done
 					[ $s = active ] && grep -q "^frozen 1" "${f%/*}/cgroup.events" 2>/dev/null && s=frozen
 				done; l="$l $s"; done
 			echo "$l"; sleep 0.05; done' >"$TMP/s.$m" 2>/dev/null &
