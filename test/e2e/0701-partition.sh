@@ -169,12 +169,16 @@ partition_round() {
 	done
 
 	# --- analysis of the samples ------------------------------------------------------------------
-	# A sample's state holds until that machine's next sample.
+	# A sample's state holds until that machine's next sample. A copy counts as running once two
+	# samples in a row of its machine see it (the resolution is one sampling interval, ~50-120
+	# ms): a single sample can catch a process in the instant it dies of the agent's SIGKILL,
+	# when it is no longer frozen and no longer has the signal pending, and the state-holds rule
+	# would stretch that instant to a whole interval.
 	ana=$(for m in $LIVE; do awk -v m="$m" '{ for (i = 2; i <= NF; i++) print $1, m, i - 1, $i }' "$TMP/s.$m"; done |
 		sort -n -k1,1 | awk -v cut="$t_cut" -v heal="$t_heal" '
 		function run(s) { return s == "active" || s == "activating" || s == "deactivating" || s == "reloading" }
 		{
-			t = $1; m = $2; u = $3; r = run($4)
+			t = $1; m = $2; u = $3; raw = run($4); r = raw && last[m, u]; last[m, u] = raw
 			if (u in start && cnt[u] >= 2) { w = t - start[u]; if (w > maxw) maxw = w }
 			if (r != st[m, u]) { cnt[u] += r ? 1 : -1; st[m, u] = r }
 			if (cnt[u] >= 2 && !(u in start)) start[u] = t
