@@ -156,15 +156,20 @@ static bool read_cache_wanted(const ApiCtx *c) {
 
 /*
  * The registry copy a read may be answered from: only for GET and HEAD (a write decides on
- * etcd's latest, with its revisions), and only once the copy has caught up with this API's
- * own latest write, so that a client reads what it wrote through this fleetd. Every read keeps
- * the copy (it starts on the first one, which etcd still answers).
+ * etcd's latest, with its revisions), and only once the copy has caught up with the latest
+ * write of this API and of this process's etcd client, so that a client reads what it wrote
+ * through this fleetd. Every read keeps the copy (it starts on the first one, which etcd still
+ * answers).
  */
 static const RegistryCache *read_cache(ApiCtx *c) {
         if (!read_cache_wanted(c))
                 return NULL;
         (void) api_cache_use(c->api->cache);
-        return api_cache_current(c->api->cache, c->api->write_revision);
+        /* this API's own writes, and every write of this process (agent, engine, a test) */
+        return api_cache_current(
+                c->api->cache,
+                MAX(c->api->write_revision,
+                    etcd_client_get_write_revision(registry_get_client(c->api->registry))));
 }
 
 /* The entries of kind whose key starts with sub, as registry_key_dir() words it (SCHEDULE and

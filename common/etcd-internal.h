@@ -49,6 +49,7 @@ struct EtcdCall {
 
 struct EtcdClient {
         sd_event *event;
+        int64_t write_revision; /* highest revision a PUT, DELETE or TXN of this client answered */
         CurlGlue *glue;
         char **endpoints;
         size_t n_endpoints;

@@ -406,6 +406,9 @@ static int decode_transfer(EtcdCall *call, CurlTransfer *t, EtcdResponse **ret) 
                 return r;
         if (resp->revision == 0)
                 resp->revision = resp->kv.revision ?: resp->txn.revision ?: resp->lease.revision;
+        if (call->type == ETCD_REQUEST_PUT || call->type == ETCD_REQUEST_DELETE ||
+            call->type == ETCD_REQUEST_TXN)
+                call->client->write_revision = MAX(call->client->write_revision, resp->revision);
         *ret = TAKE_PTR(resp);
         return 0;
 }
@@ -588,4 +591,8 @@ void etcd_client_authenticate(EtcdClient *c) {
                              on_authenticated, (void *) (uintptr_t) c->auth_gen, &c->auth_call);
         if (r < 0)
                 c->auth_call = NULL;
+}
+
+int64_t etcd_client_get_write_revision(const EtcdClient *c) {
+        return c->write_revision;
 }

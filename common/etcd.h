@@ -275,6 +275,10 @@ int64_t etcd_watch_get_next_revision(EtcdWatch *w);
 /* compact_revision of the last -ERANGE, else 0. */
 int64_t etcd_watch_get_compact_revision(EtcdWatch *w);
 /* True while a stream is open (or being re-opened by auto_resume). */
+/* The highest etcd revision that a PUT, DELETE or TXN sent by this client was answered with
+ * (0 before any): a reader that must see this process's own writes waits for it. */
+int64_t etcd_client_get_write_revision(const EtcdClient *c);
+
 bool etcd_watch_is_active(EtcdWatch *w);
 /* Whether a stream is open now and etcd confirmed it ("created"): events flow as they happen.
  * False between a broken stream and its resumption. */
