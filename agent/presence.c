@@ -71,13 +71,6 @@ usec_t presence_margin(usec_t ttl) {
         return MIN(m, ttl / 2);
 }
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        assert_se(clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
 /* --- lease file ------------------------------------------------------------------------------- */
 
 static void lease_file_write(Presence *p) {
@@ -269,7 +262,7 @@ static void keepalive_handle(Presence *p, int error, EtcdResponse *resp) {
                 return;
         }
         deadline = p->keepalive_sent + p->ttl - presence_margin(p->ttl);
-        if (p->suspect && deadline <= now_usec()) {
+        if (p->suspect && deadline <= clock_now_usec(CLOCK_MONOTONIC)) {
                 /* The answer to a keepalive sent long ago, held up on the way (a partition
                  * that froze the connection): the lease lived then, it may be gone now. */
                 log_debug("Ignoring a late keepalive answer (sent before the deadline passed)");
@@ -311,7 +304,7 @@ static int send_keepalive(Presence *p) {
 
         if (p->keepalive_call || p->lease == 0)
                 return 0;
-        p->keepalive_sent = now_usec();
+        p->keepalive_sent = clock_now_usec(CLOCK_MONOTONIC);
         r = etcd_lease_keepalive(p->client, p->lease, on_keepalive, p, &p->keepalive_call);
         if (r < 0) {
                 log_warning_errno(r, "Failed to send a lease keepalive: %m, retrying");
@@ -351,7 +344,7 @@ static void on_grant(EtcdClient *c, int error, EtcdResponse *resp, void *userdat
 static void step_grant(Presence *p) {
         int r;
 
-        p->call_sent = now_usec();
+        p->call_sent = clock_now_usec(CLOCK_MONOTONIC);
         r = etcd_lease_grant(p->client, p->ttl_sec, 0, on_grant, p, &p->call);
         if (r < 0) {
                 log_warning_errno(r, "Failed to request a lease: %m, retrying");
@@ -576,7 +569,7 @@ int presence_start(Presence *p) {
         p->started = true;
         lease_file_read(p, &lease, &deadline);
         p->lease = p->prev_lease = lease;
-        if (lease && deadline > now_usec()) {
+        if (lease && deadline > clock_now_usec(CLOCK_MONOTONIC)) {
                 /* Until a keepalive succeeds, the deadline is the previous fleetd's. */
                 p->deadline = deadline;
                 arm_fence(p);
@@ -711,7 +704,8 @@ bool presence_reaches_etcd(const Presence *p) {
         if (!p->registered || p->suspect || p->keepalive_failing)
                 return false;
         /* A keepalive that hangs this long means etcd does not answer (it answers in ms). */
-        return !p->keepalive_call || now_usec() - p->keepalive_sent < PRESENCE_STUCK_USEC;
+        return !p->keepalive_call ||
+               clock_now_usec(CLOCK_MONOTONIC) - p->keepalive_sent < PRESENCE_STUCK_USEC;
 }
 
 bool presence_is_suspect(const Presence *p) {

@@ -23,13 +23,6 @@ struct ApiCache {
         size_t n_listeners;
 };
 
-static usec_t now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
-}
-
 static void on_changed(RegistryCacheWatch *w, int error, const RegistryWatchUpdate *u,
                        void *userdata) {
         ApiCache *c = userdata;
@@ -55,7 +48,7 @@ static void stop(ApiCache *c) {
 
 static int on_idle_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         ApiCache *c = userdata;
-        usec_t idle = now_usec() - c->last_used;
+        usec_t idle = clock_now_usec(CLOCK_MONOTONIC) - c->last_used;
 
         if (c->n_listeners == 0 && idle >= c->idle_usec) {
                 stop(c);
@@ -70,7 +63,7 @@ int api_cache_use(ApiCache *c) {
         int r;
 
         assert(c);
-        c->last_used = now_usec();
+        c->last_used = clock_now_usec(CLOCK_MONOTONIC);
         if (c->watch)
                 return 0;
         r = registry_cache_watch_new(c->registry, on_changed, c, &c->watch);

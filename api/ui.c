@@ -6,6 +6,7 @@
 
 #include "api-cache.h"
 #include "log.h"
+#include "time-util.h"
 #include "ui-http.h"
 #include "ui-model.h"
 #include "ui.h"
@@ -71,33 +72,19 @@ static int snapshot_event(Ui *u, char **ret) {
         return ui_sse_event("snapshot", json, ret);
 }
 
-static uint64_t now_realtime(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
-static uint64_t now_monotonic(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* Derive the events, then build the state once and write it to every feed. The next flush
  * waits at least 10 times what this one cost, so that a large, busy cluster costs the loop at
  * most about a tenth of its time for the web view (UI_FLUSH_USEC on small clusters). */
 static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
         Ui *u = userdata;
         _cleanup_free_ char *ev = NULL;
-        uint64_t t0 = now_monotonic();
+        uint64_t t0 = clock_now_usec(CLOCK_MONOTONIC);
         int r;
 
         u->dirty = false;
         if (!cache_of(u))
                 return 0;
-        r = ui_tracker_observe(u->tracker, cache_of(u), now_realtime());
+        r = ui_tracker_observe(u->tracker, cache_of(u), clock_now_usec(CLOCK_REALTIME));
         if (r < 0)
                 log_debug_errno(r, "web view: cannot derive events, ignoring: %m");
         if (u->n_clients == 0)
@@ -108,7 +95,7 @@ static int on_flush(sd_event_source *s, uint64_t usec, void *userdata) {
                 return 0;
         }
         broadcast(u, ev);
-        u->flush_delay = MAX(UI_FLUSH_USEC, 10 * (now_monotonic() - t0));
+        u->flush_delay = MAX(UI_FLUSH_USEC, 10 * (clock_now_usec(CLOCK_MONOTONIC) - t0));
         return 0;
 }
 
@@ -142,7 +129,7 @@ static void on_cache_changed(RegistryCacheWatch *w, int error, const RegistryWat
 static int cache_start(Ui *u) {
         int r;
 
-        u->last_used = now_monotonic();
+        u->last_used = clock_now_usec(CLOCK_MONOTONIC);
         r = api_cache_use(u->cache);
         if (r < 0)
                 return r;
@@ -164,7 +151,8 @@ static int cache_start(Ui *u) {
 
 /* Let the copy go when nobody has looked for UI_IDLE_USEC. */
 static void cache_maybe_stop(Ui *u) {
-        if (!u->listening || u->n_clients > 0 || now_monotonic() - u->last_used < UI_IDLE_USEC)
+        if (!u->listening || u->n_clients > 0 ||
+            clock_now_usec(CLOCK_MONOTONIC) - u->last_used < UI_IDLE_USEC)
                 return;
         log_debug("web view: idle, no longer following the registry copy");
         (void) api_cache_unlisten(u->cache, on_cache_changed, u);

@@ -69,8 +69,6 @@ struct EtcdClient {
         EtcdStats stats;
 };
 
-uint64_t etcd_now_usec(void);
-
 /*
  * A POST of body to endpoints[endpoint] + path with JSON, auth and TLS options; stream: no
  * overall timeout (watches). The header list is returned for the transfer to own.

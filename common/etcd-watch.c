@@ -8,6 +8,7 @@
 
 #include "etcd-internal.h"
 #include "log.h"
+#include "time-util.h"
 
 #define BACKOFF_MIN_USEC 50000ULL
 #define BACKOFF_MAX_USEC 5000000ULL
@@ -329,7 +330,7 @@ static int start_stream(EtcdWatch *w) {
                 return r;
         }
         curl_transfer_own_headers(w->transfer, headers);
-        w->start_usec = etcd_now_usec();
+        w->start_usec = clock_now_usec(CLOCK_MONOTONIC);
         c->stats.ops[ETCD_REQUEST_WATCH].attempts++;
         return 0;
 }

@@ -11,6 +11,7 @@
 #include "etcd-internal.h"
 #include "log.h"
 #include "strv.h"
+#include "time-util.h"
 
 #define ETCD_DEFAULT_ENDPOINT "http://127.0.0.1:2379"
 #define ETCD_DEFAULT_TIMEOUT_USEC 1000000ULL
@@ -35,13 +36,6 @@ const char *etcd_request_type_to_string(EtcdRequestType t) {
         return request_type_table[t];
 }
 
-uint64_t etcd_now_usec(void) {
-        struct timespec ts;
-
-        assert_se(clock_gettime(CLOCK_MONOTONIC, &ts) == 0);
-        return (uint64_t) ts.tv_sec * 1000000ULL + (uint64_t) ts.tv_nsec / 1000ULL;
-}
-
 void etcd_stats_record(EtcdClient *c, EtcdRequestType t, int error, uint64_t start_usec) {
         EtcdOpStats *s;
         uint64_t d;
@@ -49,7 +43,7 @@ void etcd_stats_record(EtcdClient *c, EtcdRequestType t, int error, uint64_t sta
         if ((unsigned) t >= _ETCD_REQUEST_TYPE_MAX)
                 return;
         s = &c->stats.ops[t];
-        d = etcd_now_usec() - start_usec;
+        d = clock_now_usec(CLOCK_MONOTONIC) - start_usec;
         s->requests++;
         if (error < 0)
                 s->errors++;
@@ -523,7 +517,7 @@ int etcd_call_submit(EtcdClient *c, EtcdRequestType type, const char *path, char
                 .cb = cb,
                 .userdata = userdata,
                 .tries = 1,
-                .start_usec = etcd_now_usec(),
+                .start_usec = clock_now_usec(CLOCK_MONOTONIC),
         };
         call->next = c->calls;
         if (call->next)

@@ -245,3 +245,10 @@ const char *format_timespan(char buf[static FORMAT_TIMESPAN_MAX], usec_t t) {
                 snprintf(buf, FORMAT_TIMESPAN_MAX, "%" PRIu64 "%ss", sec, frac);
         return buf;
 }
+
+usec_t clock_now_usec(clockid_t clock) {
+        struct timespec ts;
+
+        assert_se(clock_gettime(clock, &ts) == 0);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
+}

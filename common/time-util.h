@@ -4,11 +4,13 @@
 /*
  * Time spans in microseconds (usec_t, as sd-event uses them), parsing of Go duration strings
  * ("30s", "1m30s", "1.5h", fleet's agent_ttl) and of float seconds (fleet's
- * etcd_request_timeout), and Go-style formatting for logs. Pure.
+ * etcd_request_timeout), Go-style formatting for logs, and reading a clock. Pure but for the
+ * clock.
  */
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef uint64_t usec_t;
 
@@ -18,6 +20,9 @@ typedef uint64_t usec_t;
 #define USEC_PER_SEC ((usec_t) 1000000ULL)
 #define USEC_PER_MINUTE ((usec_t) (60ULL * USEC_PER_SEC))
 #define USEC_PER_HOUR ((usec_t) (60ULL * USEC_PER_MINUTE))
+
+/* The time of clock (CLOCK_MONOTONIC, CLOCK_REALTIME, ...) in microseconds. */
+usec_t clock_now_usec(clockid_t clock);
 
 /* Enough for any format_timespan() output, NUL included. */
 #define FORMAT_TIMESPAN_MAX 64

@@ -92,13 +92,6 @@ static void kick(Engine *e);
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
-static usec_t clock_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / NSEC_PER_USEC;
-}
-
 static usec_t loop_now(Engine *e) {
         uint64_t t = 0;
 
@@ -460,7 +453,7 @@ static int majority_apply(Engine *e) {
 
 static int pass_compute(Engine *e, Pass *p) {
         _cleanup_(scheduler_result_freep) SchedulerResult *res = NULL;
-        usec_t t0 = clock_usec();
+        usec_t t0 = clock_now_usec(CLOCK_MONOTONIC);
         ReconcileInput in;
         int r;
 
@@ -499,7 +492,7 @@ static int pass_compute(Engine *e, Pass *p) {
         e->stats.passes++;
         e->stats.unscheduled_jobs = e->last_result->n_unscheduled;
         e->stats.last_pass_at = loop_now(e);
-        e->stats.last_pass_usec = clock_usec() - t0;
+        e->stats.last_pass_usec = clock_now_usec(CLOCK_MONOTONIC) - t0;
         log_debug("Engine pass: %zu jobs, %zu machines, %zu changes, %zu unscheduled, "
                   "%zu unreferenced contents, %" PRIu64 " us",
                   p->view->snapshot->n_jobs, p->view->snapshot->n_machines, p->plan->n_ops,

@@ -144,13 +144,6 @@ typedef struct Moving {
         bool left; /* its copy on the machine has stopped */
 } Moving;
 
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
 /* The non-global units scheduled on machine id, or still reported there. */
 static int units_to_move(Fleetctl *f, const char *id, Moving **ret, size_t *ret_n) {
         ApiUnit *u = NULL;
@@ -243,14 +236,14 @@ static int drain_wait(Fleetctl *f, const char *id, Moving *mv, size_t n) {
         size_t failed = 0, waiting = n;
 
         for (int attempt = 1; waiting > 0; attempt++) {
-                uint64_t deadline = mono_usec() + WAIT_ATTEMPT_USEC;
+                uint64_t deadline = clock_now_usec(CLOCK_MONOTONIC) + WAIT_ATTEMPT_USEC;
 
                 do {
                         waiting = drain_poll(f, id, mv, n, &failed);
                         if (waiting == 0)
                                 break;
-                        nanosleep(&(struct timespec){.tv_nsec = WAIT_POLL_USEC * 1000}, NULL);
-                } while (mono_usec() < deadline);
+                        fleetctl_sleep_usec(WAIT_POLL_USEC);
+                } while (clock_now_usec(CLOCK_MONOTONIC) < deadline);
                 if (f->block_attempts > 0 && attempt >= f->block_attempts)
                         break;
         }

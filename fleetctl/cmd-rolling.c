@@ -19,17 +19,6 @@
  * one machine after another (over ssh, as fleetctl restart does).
  */
 
-static uint64_t mono_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
-}
-
-static void nap(void) {
-        nanosleep(&(struct timespec){.tv_nsec = WAIT_POLL_USEC * 1000}, NULL);
-}
-
 /* systemd's active state of name on machine (NULL: any machine), as its agent reports it:
  * 1 active, 0 not (yet), -EIO failed. */
 static int state_of(Fleetctl *f, const char *name, const char *machine) {
@@ -55,7 +44,7 @@ static int state_of(Fleetctl *f, const char *name, const char *machine) {
  * min-healthy seconds. 0, or <0 with *ret_why. */
 static int wait_healthy(Fleetctl *f, char **names, const char *machine, const char **ret_why,
                         const char **ret_unit) {
-        uint64_t start = mono_usec();
+        uint64_t start = clock_now_usec(CLOCK_MONOTONIC);
 
         STRV_FOREACH(n, names) {
                 bool seen_other = false;
@@ -67,27 +56,28 @@ static int wait_healthy(Fleetctl *f, char **names, const char *machine, const ch
                                 break;
                         if (r == 0)
                                 seen_other = true;
-                        else if (!fleetctl_failed_counts(seen_other, mono_usec() - start))
+                        else if (!fleetctl_failed_counts(seen_other,
+                                                         clock_now_usec(CLOCK_MONOTONIC) - start))
                                 r = 0; /* still the failure of before this start */
                         if (r < 0 || (f->block_attempts > 0 &&
-                                      mono_usec() - start >
+                                      clock_now_usec(CLOCK_MONOTONIC) - start >
                                               (uint64_t) f->block_attempts * WAIT_ATTEMPT_USEC)) {
                                 *ret_why = r < 0 ? "failed to start" : "timed out becoming active";
                                 *ret_unit = *n;
                                 return -EIO;
                         }
-                        nap();
+                        fleetctl_sleep_usec(WAIT_POLL_USEC);
                 }
         }
-        start = mono_usec();
-        while (mono_usec() - start < (uint64_t) (f->min_healthy * 1e6)) {
+        start = clock_now_usec(CLOCK_MONOTONIC);
+        while (clock_now_usec(CLOCK_MONOTONIC) - start < (uint64_t) (f->min_healthy * 1e6)) {
                 STRV_FOREACH(n, names)
                         if (state_of(f, *n, machine) <= 0) {
                                 *ret_why = "did not stay active for --min-healthy";
                                 *ret_unit = *n;
                                 return -EIO;
                         }
-                nap();
+                fleetctl_sleep_usec(WAIT_POLL_USEC);
         }
         return 0;
 }
@@ -302,7 +292,7 @@ static int runs_version(Fleetctl *f, const char *name, const char *hash) {
 
 /* Replace the content of one wave of units and wait until each runs it, healthy. */
 static int update_wave(Fleetctl *f, char **wave, const UnitFile *uf, const char *hash) {
-        uint64_t start = mono_usec();
+        uint64_t start = clock_now_usec(CLOCK_MONOTONIC);
         const char *why = NULL, *unit = NULL;
 
         STRV_FOREACH(n, wave) {
@@ -321,14 +311,14 @@ static int update_wave(Fleetctl *f, char **wave, const UnitFile *uf, const char 
                         if (r > 0)
                                 break;
                         if (r < 0 || (f->block_attempts > 0 &&
-                                      mono_usec() - start >
+                                      clock_now_usec(CLOCK_MONOTONIC) - start >
                                               (uint64_t) f->block_attempts * WAIT_ATTEMPT_USEC)) {
                                 fleetctl_stderr("Unit %s %s in its new version", *n,
                                                 r < 0 ? "failed to start"
                                                       : "timed out becoming active");
                                 return -EIO;
                         }
-                        nap();
+                        fleetctl_sleep_usec(WAIT_POLL_USEC);
                 }
         if (wait_healthy(f, wave, NULL, &why, &unit) < 0) {
                 fleetctl_stderr("Unit %s %s", unit, why);

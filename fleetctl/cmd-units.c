@@ -61,12 +61,12 @@ static int wait_systemd_active(Fleetctl *f, char **names) {
         int ret = 0;
 
         STRV_FOREACH(n, names) {
-                uint64_t start = fleetctl_now_usec();
+                uint64_t start = clock_now_usec(CLOCK_MONOTONIC);
                 bool done = false, seen_other = false;
                 unsigned poll = 0;
 
                 for (int attempt = 1; !done; attempt++) {
-                        uint64_t deadline = fleetctl_now_usec() + WAIT_ATTEMPT_USEC;
+                        uint64_t deadline = clock_now_usec(CLOCK_MONOTONIC) + WAIT_ATTEMPT_USEC;
 
                         for (;; poll++) {
                                 ApiUnitState *s = NULL;
@@ -92,14 +92,16 @@ static int wait_systemd_active(Fleetctl *f, char **names) {
                                         done = true;
                                         break;
                                 }
-                                if (failed && fleetctl_failed_counts(seen_other,
-                                                                     fleetctl_now_usec() - start)) {
+                                if (failed &&
+                                    fleetctl_failed_counts(
+                                            seen_other, clock_now_usec(CLOCK_MONOTONIC) - start)) {
                                         fleetctl_stderr("Error waiting for systemd unit states, "
                                                         "err: unit %s failed to start",
                                                         *n);
                                         return 1;
                                 }
-                                if (fleetctl_now_usec() + fleetctl_poll_delay(poll) > deadline)
+                                if (clock_now_usec(CLOCK_MONOTONIC) + fleetctl_poll_delay(poll) >
+                                    deadline)
                                         break;
                                 fleetctl_sleep_usec(fleetctl_poll_delay(poll));
                         }
@@ -297,7 +299,7 @@ static int wait_gone(Fleetctl *f, const char *name) {
                 for (int poll = 0; poll < WAIT_ATTEMPT_USEC / WAIT_POLL_USEC; poll++) {
                         if (unit_gone(f, name))
                                 return 0;
-                        nanosleep(&(struct timespec){.tv_nsec = WAIT_POLL_USEC * 1000}, NULL);
+                        fleetctl_sleep_usec(WAIT_POLL_USEC);
                 }
                 if (f->block_attempts > 0 && attempt >= f->block_attempts)
                         break;

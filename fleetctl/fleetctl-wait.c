@@ -7,6 +7,7 @@
 
 #include "fleetctl-wait.h"
 #include "macro.h"
+#include "time-util.h"
 
 FleetctlWaitVerdict fleetctl_wait_judge(const ApiUnit *u, bool global, const char *state,
                                         bool creation) {
@@ -164,13 +165,6 @@ uint64_t fleetctl_poll_delay(unsigned n) {
 
 bool fleetctl_failed_counts(bool seen_other, uint64_t waited_usec) {
         return seen_other || waited_usec >= FLEETCTL_FAILED_SETTLE_USEC;
-}
-
-uint64_t fleetctl_now_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000000u + (uint64_t) ts.tv_nsec / 1000u;
 }
 
 void fleetctl_sleep_usec(uint64_t usec) {

@@ -14,6 +14,7 @@
 
 #include "api-json.h"
 #include "fleetctl-util.h"
+#include "time-util.h"
 
 /* A wait's timing: an attempt (--block-attempts counts them) lasts 2 s, as fleet's 250 ms x 8
  * polls did (reference 11.4); polls within it start faster (fleetctl_poll_delay()). */
@@ -78,6 +79,5 @@ uint64_t fleetctl_poll_delay(unsigned n);
 #define FLEETCTL_FAILED_SETTLE_USEC (1000 * 1000)
 bool fleetctl_failed_counts(bool seen_other, uint64_t waited_usec);
 
-/* CLOCK_MONOTONIC in microseconds, and a sleep that resumes after signals. */
-uint64_t fleetctl_now_usec(void);
+/* A sleep that resumes after signals. */
 void fleetctl_sleep_usec(uint64_t usec);

@@ -475,9 +475,9 @@ static FleetctlWaitVerdict poll_unit(Fleetctl *f, Awaited *a, const char *state,
                 if (!a->reason || !streq(a->reason, u.reason)) {
                         free(a->reason);
                         a->reason = strdup(u.reason);
-                        a->since = fleetctl_now_usec();
+                        a->since = clock_now_usec(CLOCK_MONOTONIC);
                 }
-                if (!a->reason || fleetctl_now_usec() - a->since < REASON_SETTLE_USEC)
+                if (!a->reason || clock_now_usec(CLOCK_MONOTONIC) - a->since < REASON_SETTLE_USEC)
                         return FLEETCTL_WAIT_PENDING;
         } else {
                 free(a->reason);
@@ -507,7 +507,7 @@ static int wait_for_units(Fleetctl *f, char **names, const char *state, const ch
         for (size_t i = 0; i < n; i++)
                 a[i].name = names[i];
         for (int attempt = 1; k > 0; attempt++) {
-                uint64_t deadline = fleetctl_now_usec() + WAIT_ATTEMPT_USEC;
+                uint64_t deadline = clock_now_usec(CLOCK_MONOTONIC) + WAIT_ATTEMPT_USEC;
 
                 for (; k > 0; poll++) {
                         size_t j = 0;
@@ -524,7 +524,8 @@ static int wait_for_units(Fleetctl *f, char **names, const char *state, const ch
                                         ret = 1;
                         }
                         k = j;
-                        if (k == 0 || fleetctl_now_usec() + fleetctl_poll_delay(poll) > deadline)
+                        if (k == 0 ||
+                            clock_now_usec(CLOCK_MONOTONIC) + fleetctl_poll_delay(poll) > deadline)
                                 break;
                         fleetctl_sleep_usec(fleetctl_poll_delay(poll));
                 }
