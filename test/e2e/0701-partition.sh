@@ -28,23 +28,12 @@ case $BUILD in /*) FLEETCTL=$BUILD/bin/fleetctl ;; esac
 TMP=$(mktemp -d /tmp/fleet-e2e-07.XXXXXX)
 at_exit rm -rf "$TMP"
 
-# --- the proxy: built here, started before the cluster so that m2's fleet.conf can name it --
-cc -O2 -Wall -o "$TMP/tcp-proxy" "$E2E_ROOT/test/tools/tcp-proxy.c" || bail_out "cannot build tcp-proxy"
-: >"$TMP/upstream"
-"$TMP/tcp-proxy" 127.0.0.1:0 "$TMP/upstream" "$TMP/port" 2>"$TMP/proxy.log" &
-PROXY=$!
-stop_proxy() {   # our own child, by PID, after checking it still is the proxy
-	[ "$(cat "/proc/$PROXY/comm" 2>/dev/null)" = tcp-proxy ] && kill "$PROXY"
-	wait "$PROXY" 2>/dev/null
-}
-at_exit stop_proxy
-wait_for 5 test -s "$TMP/port" || bail_out "tcp-proxy did not start: $(cat "$TMP/proxy.log")"
-PPORT=$(cat "$TMP/port")
+# the proxy, started before the cluster so that m2's fleet.conf can name it
+proxy_start "$TMP"
 export FLEET_CLUSTER_CONF_m2="etcd_servers=http://127.0.0.1:$PPORT"
 export FLEET_CLUSTER_NO_FLEETD=1
 cluster_up 3
-fleet_cluster etcd-endpoint >"$TMP/upstream"
-diag "m2 -> tcp-proxy 127.0.0.1:$PPORT -> $(cat "$TMP/upstream")"
+proxy_to_etcd
 # m2's fleetd first, so that its engine is the leader in the first round
 out=$(fleet_cluster start-fleetd m2 2>&1) || bail_out "start-fleetd m2: $out"
 out=$(fleet_cluster start-fleetd all 2>&1) || bail_out "start-fleetd: $out"
@@ -124,7 +113,7 @@ partition_round() {
 
 	# --- cut --------------------------------------------------------------------------------------
 	t_cut=$(now_ms)
-	kill "-$sig" "$PROXY"
+	proxy_signal "$sig"
 	diag "$name: link m2 <-> etcd cut at $t_cut"
 	moved() { local u w; for u in $ON2; do w=$(active_on "$u"); [ -n "$w" ] && [ "$w" != m2 ] || return 1; done; }
 	check "$name: the engine placed m2's units ($ON2) on other machines" wait_for 30 moved
@@ -142,7 +131,7 @@ partition_round() {
 
 	# --- heal -------------------------------------------------------------------------------------
 	t_heal=$(now_ms)
-	kill -USR2 "$PROXY"
+	proxy_signal USR2
 	diag "$name: link healed at $t_heal"
 	check "$name: m2 registered again" wait_for 20 registered m2
 	diag "$name: m2 registered again $(( $(now_ms) - t_heal )) ms after the heal"

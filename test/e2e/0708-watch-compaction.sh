@@ -20,24 +20,13 @@ case $BUILD in /*) FLEETCTL=$BUILD/bin/fleetctl ;; esac
 TMP=$(mktemp -d /tmp/fleet-e2e-07.XXXXXX)
 at_exit rm -rf "$TMP"
 
-# --- the proxy: built here, started before the cluster so that m2's fleet.conf can name it --
-cc -O2 -Wall -o "$TMP/tcp-proxy" "$E2E_ROOT/test/tools/tcp-proxy.c" || bail_out "cannot build tcp-proxy"
-: >"$TMP/upstream"
-"$TMP/tcp-proxy" 127.0.0.1:0 "$TMP/upstream" "$TMP/port" 2>"$TMP/proxy.log" &
-PROXY=$!
-proxy_signal() {   # our own child, by PID, after checking it still is the proxy
-	[ "$(cat "/proc/$PROXY/comm" 2>/dev/null)" = tcp-proxy ] && kill -s "$1" "$PROXY"
-}
-stop_proxy() { proxy_signal TERM && wait "$PROXY" 2>/dev/null; }
-at_exit stop_proxy
-wait_for 5 test -s "$TMP/port" || bail_out "tcp-proxy did not start: $(cat "$TMP/proxy.log")"
-PPORT=$(cat "$TMP/port")
+# the proxy, started before the cluster so that m2's fleet.conf can name it
+proxy_start "$TMP"
 export FLEET_CLUSTER_CONF_m2="etcd_servers=http://127.0.0.1:$PPORT
 disable_engine=true"
 export FLEET_CLUSTER_NO_FLEETD=1
 cluster_up 2
-fleet_cluster etcd-endpoint >"$TMP/upstream"
-diag "m2 -> tcp-proxy 127.0.0.1:$PPORT -> $(cat "$TMP/upstream")"
+proxy_to_etcd
 out=$(fleet_cluster start-fleetd all 2>&1) || bail_out "start-fleetd: $out"
 
 T=20

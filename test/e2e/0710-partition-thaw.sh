@@ -25,21 +25,11 @@ case $BUILD in /*) FLEETCTL=$BUILD/bin/fleetctl ;; esac
 TMP=$(mktemp -d /tmp/fleet-e2e-07.XXXXXX)
 at_exit rm -rf "$TMP"
 
-cc -O2 -Wall -o "$TMP/tcp-proxy" "$E2E_ROOT/test/tools/tcp-proxy.c" || bail_out "cannot build tcp-proxy"
-: >"$TMP/upstream"
-"$TMP/tcp-proxy" 127.0.0.1:0 "$TMP/upstream" "$TMP/port" 2>"$TMP/proxy.log" &
-PROXY=$!
-stop_proxy() {   # our own child, by PID, after checking it still is the proxy
-	[ "$(cat "/proc/$PROXY/comm" 2>/dev/null)" = tcp-proxy ] && kill "$PROXY"
-	wait "$PROXY" 2>/dev/null
-}
-at_exit stop_proxy
-wait_for 5 test -s "$TMP/port" || bail_out "tcp-proxy did not start: $(cat "$TMP/proxy.log")"
-PPORT=$(cat "$TMP/port")
+proxy_start "$TMP"
 export FLEET_CLUSTER_CONF_m2="etcd_servers=http://127.0.0.1:$PPORT"
 export FLEET_CLUSTER_NO_FLEETD=1
 cluster_up 3
-fleet_cluster etcd-endpoint >"$TMP/upstream"
+proxy_to_etcd
 out=$(fleet_cluster start-fleetd all 2>&1) || bail_out "start-fleetd: $out"
 
 T=10
@@ -92,7 +82,7 @@ cut_round() {
 	f0=$(count_log m2 "Fencing: froze")
 	th0=$(count_log m2 "Thawed")
 	t0=$(now_ms)
-	kill -USR1 "$PROXY"
+	proxy_signal USR1
 	for i in $(seq 1 300); do
 		[ "$(count_log m2 "Fencing: froze")" -gt "$f0" ] && break
 		sleep 0.1
@@ -100,7 +90,7 @@ cut_round() {
 	t1=$(now_ms)
 	# shellcheck disable=SC2086
 	all_frozen "$method" $ON2 && ok=1 || ok=0
-	kill -USR2 "$PROXY"
+	proxy_signal USR2
 	diag "$method: m2 froze $ON2 within $(( t1 - t0 )) ms of the cut; healed after $(( $(now_ms) - t0 )) ms"
 	is "$ok" 1 "$method: m2's units ($ON2) were frozen while the link was cut"
 	check "$method: m2 logged the thaw" wait_for 20 eval '[ "$(count_log m2 "Thawed")" -gt '"$th0"' ]'

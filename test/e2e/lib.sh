@@ -26,6 +26,12 @@
 # polling:  wait_for TIMEOUT CMD...  run CMD (quietly) every WAIT_INTERVAL (0.1 s) until it
 #                                  succeeds (0) or TIMEOUT seconds (may be fractional) pass (1)
 # host:     ns_procs TYPE 'type:[inode]'   host pids of the processes in that namespace
+# faults:   proxy_start DIR        build test/tools/tcp-proxy into DIR and start it on a free
+#                                  loopback port (PROXY: its pid, PPORT: the port; DIR/proxy.log);
+#                                  stopped at exit. Point a machine at it before cluster_up:
+#                                  FLEET_CLUSTER_CONF_m2="etcd_servers=http://127.0.0.1:$PPORT"
+#           proxy_to_etcd          after cluster_up: forward to the cluster's etcd
+#           proxy_signal SIG       USR1 cuts (resets), HUP cuts silently, USR2 heals (tcp-proxy.c)
 #
 # Scripts use `set -u` but not `set -e` (a failed check must not stop the script). Their
 # stdout is TAP: command output that could start with "ok" belongs in diag or a variable.
@@ -260,4 +266,26 @@ ns_procs() {
 	local pat=${2//[/\\[}
 	pat=${pat//]/\\]}
 	{ find /proc/[0-9]*/ns/"$1" -maxdepth 0 -lname "$pat" 2>/dev/null || true; } | cut -d/ -f3
+}
+
+# --- fault injection: the TCP proxy between a machine and etcd --------------------------------
+proxy_start() {
+	_proxy_dir=$1
+	cc -O2 -Wall -o "$_proxy_dir/tcp-proxy" "$E2E_ROOT/test/tools/tcp-proxy.c" ||
+		bail_out "cannot build tcp-proxy"
+	: >"$_proxy_dir/upstream"
+	"$_proxy_dir/tcp-proxy" 127.0.0.1:0 "$_proxy_dir/upstream" "$_proxy_dir/port" \
+		2>"$_proxy_dir/proxy.log" &
+	PROXY=$!
+	at_exit proxy_stop
+	wait_for 5 test -s "$_proxy_dir/port" ||
+		bail_out "tcp-proxy did not start: $(cat "$_proxy_dir/proxy.log")"
+	PPORT=$(cat "$_proxy_dir/port")
+}
+# Our own child, by PID, after checking that it still is the proxy.
+proxy_signal() { [ "$(cat "/proc/$PROXY/comm" 2>/dev/null)" = tcp-proxy ] && kill -s "$1" "$PROXY"; }
+proxy_stop() { proxy_signal TERM && wait "$PROXY" 2>/dev/null; }
+proxy_to_etcd() {
+	fleet_cluster etcd-endpoint >"$_proxy_dir/upstream"
+	diag "proxy 127.0.0.1:$PPORT -> $(cat "$_proxy_dir/upstream")"
 }
