@@ -24,6 +24,10 @@
 #define AGENT_SHUTDOWN_ATTEMPTS 5
 /* How long a pass waits for systemd's state of a unit before it isolates the unit. */
 #define AGENT_STATE_WAIT_MAX (10 * USEC_PER_SEC)
+/* How long a queued StopUnit job of ours may go unseen (systemd still reporting the unit
+ * active) before the agent stops waiting for it: systemd runs a queued stop job at once, so
+ * only a job cancelled by someone else takes this long. */
+#define AGENT_STOP_QUEUED_MAX (2 * USEC_PER_SEC)
 
 /* unit/<hash>: content fetched from etcd. */
 typedef struct AgentContent {
@@ -55,6 +59,8 @@ typedef struct AgentUnit {
         bool has_started;
         char started_hash[REGISTRY_HASH_LEN + 1];
         bool global;                /* last desired as a global unit */
+        uint64_t stop_queued_at;    /* CLOCK_MONOTONIC: a StopUnit job of ours was queued and
+                                     * systemd has not reported the unit stopping since; 0: none */
         uint64_t state_wait_since;  /* CLOCK_MONOTONIC: a pass waits for its state since */
         AgentStateVerdict isolated; /* left out of passes, and why; AGENT_STATE_READY if not */
 } AgentUnit;

@@ -77,12 +77,28 @@ void agent_on_unit_state(SystemdManager *m, const char *name, const SystemdUnitS
                          void *userdata) {
         Agent *a = userdata;
         AgentUnit *u = strmap_get(&a->units, name);
+        bool stopped = false;
 
+        if (u && u->stop_queued_at &&
+            agent_unit_activity_from_active_state(state ? state->active_state : NULL) !=
+                    AGENT_UNIT_RUNNING) {
+                /* Our stop is under way: a pass may now start the unit again. */
+                u->stop_queued_at = 0;
+                stopped = true;
+        }
         if (u)
                 agent_unit_publish(a, u);
         agent_freeze_on_state(a, name);
-        if (a->waiting_states || (u && u->isolated != AGENT_STATE_READY))
+        if (stopped || a->waiting_states || (u && u->isolated != AGENT_STATE_READY))
                 agent_pass_kick(a);
+}
+
+/* Whether a StopUnit job of ours is queued and systemd still reports the unit as it was. Its
+ * reply comes before systemd runs the job, so until the unit is seen stopping, "active" is the
+ * state from before the stop, not a unit running as desired. */
+static bool unit_stop_queued(const AgentUnit *u) {
+        return u->stop_queued_at &&
+               clock_now_usec(CLOCK_MONOTONIC) < u->stop_queued_at + AGENT_STOP_QUEUED_MAX;
 }
 
 /* Is systemd's runtime link for name in place and pointing at our file? */
@@ -173,7 +189,10 @@ static void pass_record(Agent *a) {
                 if (!u || p->failed)
                         continue;
                 u->global = p->global;
-                if (u->recorded != p->target)
+                /* Not launched by a unit still "active" only until our stop runs: once it
+                 * stops, the next pass starts it again. */
+                if (u->recorded != p->target &&
+                    !(p->target == JOB_STATE_LAUNCHED && unit_stop_queued(u)))
                         u->recorded = p->target;
                 if (p->target == JOB_STATE_LAUNCHED &&
                     unit_activity(a, p->name) == AGENT_UNIT_RUNNING && !u->has_started &&
@@ -225,6 +244,7 @@ void agent_on_task(Executor *x, const ExecTask *t, void *userdata) {
                 break;
         case AGENT_TASK_STOP:
                 u->recorded = JOB_STATE_LOADED;
+                u->stop_queued_at = clock_now_usec(CLOCK_MONOTONIC);
                 break;
         case AGENT_TASK_START:
         case AGENT_TASK_RESTART:
@@ -232,6 +252,7 @@ void agent_on_task(Executor *x, const ExecTask *t, void *userdata) {
                 if (!presence_is_registered(a->presence))
                         break;
                 u->recorded = JOB_STATE_LAUNCHED;
+                u->stop_queued_at = 0;
                 u->has_started = u->has_file;
                 memcpy(u->started_hash, u->file_hash, sizeof(u->started_hash));
                 break;
