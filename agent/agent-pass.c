@@ -66,7 +66,14 @@ void agent_unit_publish(Agent *a, AgentUnit *u) {
         s.load_state = (char *) st->load_state;
         s.active_state = (char *) st->active_state;
         s.sub_state = (char *) st->sub_state;
-        memcpy(s.unit_hash, u->file_hash, sizeof(s.unit_hash));
+        /* The content that runs: a unit still running what it was started with before its
+         * file changed reports that, so that nobody takes the new file for a restarted unit. */
+        memcpy(s.unit_hash,
+               u->has_started && agent_unit_activity_from_active_state(st->active_state) !=
+                                         AGENT_UNIT_STOPPED
+                       ? u->started_hash
+                       : u->file_hash,
+               sizeof(s.unit_hash));
         s.fleet_state = u->recorded;
         r = publisher_set(a->publisher, u->name, &s);
         if (r < 0)
