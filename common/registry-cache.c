@@ -122,6 +122,9 @@ static int value_copy(const RegistryEntry *src, RegistryEntry *e) {
         case REGISTRY_KEY_CORDON:
                 e->cordon = src->cordon;
                 return 0;
+        case REGISTRY_KEY_PIN:
+                e->pin = src->pin;
+                return 0;
         default:
                 return -EINVAL;
         }

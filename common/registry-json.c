@@ -16,6 +16,7 @@ static const char *const kind_table[_REGISTRY_KEY_KIND_MAX] = {
         [REGISTRY_KEY_MACHINE] = "machine", [REGISTRY_KEY_METADATA] = "metadata",
         [REGISTRY_KEY_STATE] = "state",     [REGISTRY_KEY_ENGINE_LEADER] = "engine",
         [REGISTRY_KEY_REASON] = "reason",   [REGISTRY_KEY_CORDON] = "cordon",
+        [REGISTRY_KEY_PIN] = "pin",
 };
 
 const char *registry_key_kind_to_string(RegistryKeyKind k) {
@@ -70,6 +71,7 @@ static Parts kind_parts(RegistryKeyKind k) {
         switch (k) {
         case REGISTRY_KEY_SCHEDULE:
         case REGISTRY_KEY_METADATA:
+        case REGISTRY_KEY_PIN:
                 return PARTS_MACHINE_NAME;
         case REGISTRY_KEY_STATE:
                 return PARTS_NAME_MACHINE;
@@ -181,6 +183,10 @@ int registry_key_reason(const char *prefix, const char *name, char **ret) {
 
 int registry_key_cordon(const char *prefix, const char *machine_id, char **ret) {
         return build(prefix, REGISTRY_KEY_CORDON, NULL, machine_id, ret);
+}
+
+int registry_key_pin(const char *prefix, const char *machine_id, const char *name, char **ret) {
+        return build(prefix, REGISTRY_KEY_PIN, name, machine_id, ret);
 }
 
 int registry_key_dir(const char *prefix, RegistryKeyKind kind, const char *sub, char **ret) {
@@ -851,6 +857,37 @@ int registry_cordon_from_json(const char *text, size_t size, RegistryCordon *ret
         return 0;
 }
 
+/* ---- pin (fleet-c) -------------------------------------------------------------------------- */
+
+int registry_pin_to_json(const RegistryPin *p, char **ret) {
+        json_auto_t *o = json_object();
+        int e;
+
+        if (!o)
+                return -ENOMEM;
+        if (!registry_hash_is_valid(p->hash))
+                return -EINVAL;
+        e = set_str(o, "hash", p->hash);
+        return e < 0 ? e : dump(o, ret);
+}
+
+int registry_pin_from_json(const char *text, size_t size, RegistryPin *ret) {
+        json_auto_t *o = NULL;
+        RegistryPin p = {};
+        const char *h;
+        int e;
+
+        e = load(text, size, &o);
+        if (e < 0)
+                return e;
+        h = json_string_value(json_object_get(o, "hash"));
+        if (!registry_hash_is_valid(h))
+                return -EBADMSG;
+        memcpy(p.hash, h, sizeof(p.hash));
+        *ret = p;
+        return 0;
+}
+
 /* ---- entries -------------------------------------------------------------------------------- */
 
 void registry_entry_done(RegistryEntry *e) {
@@ -915,6 +952,8 @@ static int decode_value(RegistryEntry *e, const EtcdKeyValue *kv) {
                 return registry_reason_from_json(v, n, &e->reason);
         case REGISTRY_KEY_CORDON:
                 return registry_cordon_from_json(v, n, &e->cordon);
+        case REGISTRY_KEY_PIN:
+                return registry_pin_from_json(v, n, &e->pin);
         case REGISTRY_KEY_STATE: {
                 int r = registry_unit_state_from_json(v, n, &e->state);
                 r = r < 0 ? r : dup_part(e->key.name, &e->state.name);

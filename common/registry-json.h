@@ -15,6 +15,8 @@
  *   <P>engine/leader                 {"MachineID","Version"}
  *   <P>reason/<name>                 {"reason","jobRevision"} (fleet-c: why a unit is not placed)
  *   <P>cordon/<machineID>            {"draining"} (fleet-c: no new units there; draining: move all)
+ *   <P>pin/<machineID>/<name>        {"hash"} (fleet-c: this machine keeps this content of global
+ *                                    unit <name> during a rolling update)
  *
  * <P> is etcd_key_prefix (REGISTRY_DEFAULT_PREFIX); it should end in '/', and one is added if
  * it does not. Unit names, machine IDs and metadata keys are key components: non-empty, no
@@ -47,12 +49,13 @@ typedef enum RegistryKeyKind {
         REGISTRY_KEY_ENGINE_LEADER, /* engine/leader: no parts */
         REGISTRY_KEY_REASON,        /* reason/<name>: name (fleet-c) */
         REGISTRY_KEY_CORDON,        /* cordon/<machine>: machine_id (fleet-c) */
+        REGISTRY_KEY_PIN,           /* pin/<machine>/<name>: machine_id, name (fleet-c) */
         _REGISTRY_KEY_KIND_MAX,
         _REGISTRY_KEY_KIND_INVALID = -EINVAL,
 } RegistryKeyKind;
 
 /* "unit", "job", "global", "schedule", "machine", "metadata", "state", "engine", "reason",
- * "cordon" (the key's directory name). */
+ * "cordon", "pin" (the key's directory name). */
 const char *registry_key_kind_to_string(RegistryKeyKind k);
 RegistryKeyKind registry_key_kind_from_string(const char *s);
 
@@ -86,6 +89,7 @@ int registry_key_state(const char *prefix, const char *name, const char *machine
 int registry_key_engine_leader(const char *prefix, char **ret);
 int registry_key_reason(const char *prefix, const char *name, char **ret);
 int registry_key_cordon(const char *prefix, const char *machine_id, char **ret);
+int registry_key_pin(const char *prefix, const char *machine_id, const char *name, char **ret);
 
 /*
  * A directory prefix for range/watch: "<P><kind>/" or, with sub (may be NULL),
@@ -223,6 +227,19 @@ int registry_cordon_to_json(const RegistryCordon *c, char **ret);
 int registry_cordon_from_json(const char *text, size_t size, RegistryCordon *ret);
 
 /*
+ * pin/<machineID>/<name> (fleet-c): during a rolling update of global unit <name>, the machine
+ * keeps running the content hash instead of global/<name>'s. Written by the API, no lease.
+ */
+typedef struct RegistryPin {
+        char hash[REGISTRY_HASH_LEN + 1];
+} RegistryPin;
+
+/* {"hash":"<sha1>"}; an invalid hash is -EINVAL. */
+int registry_pin_to_json(const RegistryPin *p, char **ret);
+/* "hash" required, 40 lowercase hex digits; otherwise -EBADMSG. */
+int registry_pin_from_json(const char *text, size_t size, RegistryPin *ret);
+
+/*
  * One decoded key-value: parsed key, etcd metadata and the typed value of its kind.
  * For a DELETE watch event only key and mod_revision are meaningful (has_value false).
  */
@@ -243,6 +260,7 @@ typedef struct RegistryEntry {
                 RegistryLeader leader;   /* ENGINE_LEADER */
                 RegistryReason reason;   /* REASON */
                 RegistryCordon cordon;   /* CORDON */
+                RegistryPin pin;         /* PIN */
         };
 } RegistryEntry;
 

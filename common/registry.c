@@ -469,6 +469,18 @@ int registry_put_cordon(Registry *r, const char *machine_id, const RegistryCordo
         return put_one(r, key, json, 0, cb, userdata, ret_call);
 }
 
+int registry_put_pin(Registry *r, const char *machine_id, const char *name, const RegistryPin *p,
+                     registry_write_callback_t cb, void *userdata, EtcdCall **ret_call) {
+        _cleanup_free_ char *key = NULL, *json = NULL;
+        int e;
+
+        e = registry_key_pin(r->prefix, machine_id, name, &key);
+        e = e < 0 ? e : registry_pin_to_json(p, &json);
+        if (e < 0)
+                return e;
+        return put_one(r, key, json, 0, cb, userdata, ret_call);
+}
+
 int registry_delete(Registry *r, const RegistryKey *key, registry_write_callback_t cb,
                     void *userdata, EtcdCall **ret_call) {
         _cleanup_free_ char *k = NULL;
@@ -749,6 +761,12 @@ int registry_put_cordon_sync(Registry *r, const char *machine_id, const Registry
                              int64_t *ret_revision) {
         return SYNC_WRITE(r, ret_revision,
                           registry_put_cordon(r, machine_id, c, sync_write_done, &_s, &_call));
+}
+
+int registry_put_pin_sync(Registry *r, const char *machine_id, const char *name,
+                          const RegistryPin *p, int64_t *ret_revision) {
+        return SYNC_WRITE(r, ret_revision,
+                          registry_put_pin(r, machine_id, name, p, sync_write_done, &_s, &_call));
 }
 
 int registry_patch_metadata_sync(Registry *r, const char *machine_id,

@@ -155,6 +155,12 @@ int registry_put_cordon(Registry *r, const char *machine_id, const RegistryCordo
 int registry_put_cordon_sync(Registry *r, const char *machine_id, const RegistryCordon *c,
                              int64_t *ret_revision);
 
+/* Put pin/<machine_id>/<name> (fleet-c; no lease: a rollout's pins outlive restarts) = *p. */
+int registry_put_pin(Registry *r, const char *machine_id, const char *name, const RegistryPin *p,
+                     registry_write_callback_t cb, void *userdata, EtcdCall **ret_call);
+int registry_put_pin_sync(Registry *r, const char *machine_id, const char *name,
+                          const RegistryPin *p, int64_t *ret_revision);
+
 /* Delete one key (any kind, e.g. one machine's state). An absent key is not an error. */
 int registry_delete(Registry *r, const RegistryKey *key, registry_write_callback_t cb,
                     void *userdata, EtcdCall **ret_call);

@@ -198,6 +198,7 @@ START_TEST(test_every_kind) {
                 {P "engine/leader", "{\"MachineID\":\"m1\",\"Version\":\"1\"}"},
                 {P "reason/db.service", "{\"jobRevision\":3,\"reason\":\"no machine\"}"},
                 {P "cordon/m1", "{\"draining\":true}"},
+                {P "pin/m1/mon.service", "{\"hash\":\"" HASH "\"}"},
         };
         _cleanup_(registry_cache_freep) RegistryCache *c = NULL;
         RegistryEntry e[ELEMENTSOF(kv)];
@@ -223,6 +224,8 @@ START_TEST(test_every_kind) {
                 registry_cache_get(c, REGISTRY_KEY_REASON, "db.service", NULL)->reason.reason,
                 "no machine");
         ck_assert(registry_cache_get(c, REGISTRY_KEY_CORDON, NULL, "m1")->cordon.draining);
+        ck_assert_str_eq(registry_cache_get(c, REGISTRY_KEY_PIN, "mon.service", "m1")->pin.hash,
+                         HASH);
         entries_done(e, ELEMENTSOF(kv));
 }
 END_TEST

@@ -28,6 +28,7 @@ START_TEST(test_key_build) {
                 {REGISTRY_KEY_ENGINE_LEADER, NULL, NULL, P "engine/leader"},
                 {REGISTRY_KEY_REASON, "db.service", NULL, P "reason/db.service"},
                 {REGISTRY_KEY_CORDON, NULL, "m1", P "cordon/m1"},
+                {REGISTRY_KEY_PIN, "mon.service", "m1", P "pin/m1/mon.service"},
         };
 
         for (size_t i = 0; i < ELEMENTSOF(v); i++) {
@@ -486,6 +487,39 @@ START_TEST(test_cordon_json) {
 }
 END_TEST
 
+START_TEST(test_pin_json) {
+        static const char *const bad[] = {
+                "{}",
+                "{\"hash\":1}",
+                "{\"hash\":\"abc\"}",
+                "x",
+                "{\"hash\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+        };
+        RegistryPin p = {.hash = "0123456789abcdef0123456789abcdef01234567"}, back = {};
+        _cleanup_free_ char *json = NULL, *key = NULL, *bad_json = NULL;
+        RegistryEntry e = {};
+        EtcdKeyValue x;
+
+        ck_assert_int_eq(registry_pin_to_json(&p, &json), 0);
+        ck_assert_str_eq(json, "{\"hash\":\"0123456789abcdef0123456789abcdef01234567\"}");
+        ck_assert_int_eq(registry_pin_from_json(json, strlen(json), &back), 0);
+        ck_assert_str_eq(back.hash, p.hash);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                ck_assert_int_eq(registry_pin_from_json(bad[i], strlen(bad[i]), &back), -EBADMSG);
+        ck_assert_int_eq(registry_pin_to_json(&(RegistryPin){.hash = "x"}, &bad_json), -EINVAL);
+        ck_assert_int_eq(registry_key_pin(P, "m1", "mon.service", &key), 0);
+        ck_assert_str_eq(key, P "pin/m1/mon.service");
+        ck_assert_int_eq(registry_key_kind_from_string("pin"), REGISTRY_KEY_PIN);
+        x = kv(P "pin/m1/mon.service", json);
+        ck_assert_int_eq(registry_entry_decode(P, &x, true, &e), 0);
+        ck_assert_int_eq(e.key.kind, REGISTRY_KEY_PIN);
+        ck_assert_str_eq(e.key.machine_id, "m1");
+        ck_assert_str_eq(e.key.name, "mon.service");
+        ck_assert_str_eq(e.pin.hash, p.hash);
+        registry_entry_done(&e);
+}
+END_TEST
+
 static Suite *registry_json_suite(void) {
         Suite *s = suite_create("registry-json");
         TCase *tc = tcase_create("core");
@@ -502,6 +536,7 @@ static Suite *registry_json_suite(void) {
         tcase_add_test(tc, test_entry_decode);
         tcase_add_test(tc, test_reason_json);
         tcase_add_test(tc, test_cordon_json);
+        tcase_add_test(tc, test_pin_json);
         suite_add_tcase(s, tc);
         return s;
 }
