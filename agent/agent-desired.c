@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The agent's desired state: watches on schedule/<id>/, global/ and metadata/<id>/ (and
- * nothing else, so that a change elsewhere never wakes this agent), unit contents fetched by
- * hash, and the selection of the global units that apply here.
+ * The agent's desired state: watches on schedule/<id>/, global/, metadata/<id>/ and pin/<id>/
+ * (and nothing else, so that a change elsewhere never wakes this agent), unit contents fetched
+ * by hash, and the selection of the global units that apply here. A pin (fleet-c's rolling
+ * updates of global units) keeps this machine on a global unit's old content until fleetctl
+ * deletes it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,7 @@ enum {
         WATCH_SCHEDULE = 1 << 0,
         WATCH_GLOBAL = 1 << 1,
         WATCH_METADATA = 1 << 2,
+        WATCH_PIN = 1 << 3,
 };
 
 /* --- schedule and global entries -------------------------------------------------------------- */
@@ -68,7 +71,8 @@ static int wanted_remove(StrMap *m, const char *name) {
 /* --- watches ---------------------------------------------------------------------------------- */
 
 static void desired_changed(Agent *a) {
-        if (!a->ready_notified && a->schedule_synced && a->global_synced && a->metadata_synced) {
+        if (!a->ready_notified && a->schedule_synced && a->global_synced && a->metadata_synced &&
+            a->pin_synced) {
                 a->ready_notified = true;
                 log_info("Agent synced with the registry: %zu scheduled, %zu global units",
                          strmap_size(&a->schedule), strmap_size(&a->globals));
@@ -93,6 +97,7 @@ static bool entry_is_ours(const Agent *a, const RegistryEntry *e, RegistryKeyKin
                 return false;
         if (kind == REGISTRY_KEY_GLOBAL)
                 return true;
+        /* schedule/, metadata/ and pin/ entries of this machine only */
         return e->key.machine_id && streq(e->key.machine_id, a->machine_id);
 }
 
@@ -129,6 +134,33 @@ static int apply_targets(Agent *a, StrMap *m, RegistryKeyKind kind, const Regist
         return changed;
 }
 
+/* Derive globals from global_raw and this machine's pins. 1 if it changed, -ENOMEM. */
+static int globals_refresh(Agent *a) {
+        StrMapIter i = {};
+        const char *name;
+        AgentWanted *w;
+        int changed = 0, r;
+
+        while (strmap_next(&a->global_raw, &i, &name, (void **) &w)) {
+                const char *pin = strmap_get(&a->pins, name);
+                RegistryTarget t;
+
+                if (agent_global_target(&w->target, pin, &t) < 0)
+                        log_warning("Ignoring pin of %s to %s: not a content hash", name, pin);
+                r = wanted_put(&a->globals, name, &t);
+                if (r < 0)
+                        return r;
+                changed |= r;
+        }
+        i = (StrMapIter){};
+        while (strmap_next(&a->globals, &i, &name, (void **) &w))
+                if (!strmap_get(&a->global_raw, name)) {
+                        wanted_free(strmap_remove_current(&a->globals, &i));
+                        changed = 1;
+                }
+        return changed;
+}
+
 static void on_targets(Agent *a, RegistryWatch *w, int error, const RegistryWatchUpdate *u,
                        bool global) {
         unsigned which = global ? WATCH_GLOBAL : WATCH_SCHEDULE;
@@ -139,8 +171,10 @@ static void on_targets(Agent *a, RegistryWatch *w, int error, const RegistryWatc
                 watch_failed(a, which, what, error);
                 return;
         }
-        r = apply_targets(a, global ? &a->globals : &a->schedule,
+        r = apply_targets(a, global ? &a->global_raw : &a->schedule,
                           global ? REGISTRY_KEY_GLOBAL : REGISTRY_KEY_SCHEDULE, u);
+        if (r > 0 && global)
+                r = globals_refresh(a);
         if (r < 0) {
                 /* Out of memory: our view is incomplete. Re-list from scratch. */
                 log_oom();
@@ -223,6 +257,72 @@ static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *
         desired_changed(a);
 }
 
+static int pin_put(Agent *a, const char *name, const RegistryPin *p) {
+        char *old = NULL, *v = strdup(p->hash);
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        r = strmap_put(&a->pins, name, v, (void **) &old);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        free(old);
+        return 0;
+}
+
+static void pins_clear(Agent *a) {
+        StrMapIter i = {};
+        char *v;
+
+        while (strmap_next(&a->pins, &i, NULL, (void **) &v))
+                free(v);
+        strmap_done(&a->pins);
+}
+
+static void on_pins(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
+        Agent *a = userdata;
+        int r = 0;
+
+        if (error < 0) {
+                watch_failed(a, WATCH_PIN, "this machine's pins", error);
+                return;
+        }
+        if (u->resync) {
+                pins_clear(a);
+                for (size_t i = 0; i < u->n_entries && r >= 0; i++) {
+                        const RegistryEntry *e = &u->entries[i];
+
+                        if (entry_is_ours(a, e, REGISTRY_KEY_PIN) && e->has_value)
+                                r = pin_put(a, e->key.name, &e->pin);
+                }
+        }
+        for (size_t i = 0; i < u->n_events && r >= 0; i++) {
+                const RegistryEvent *ev = &u->events[i];
+
+                if (!entry_is_ours(a, &ev->entry, REGISTRY_KEY_PIN))
+                        continue;
+                if (ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value) {
+                        log_info("Global unit %s pinned here to content %.7s", ev->entry.key.name,
+                                 ev->entry.pin.hash);
+                        r = pin_put(a, ev->entry.key.name, &ev->entry.pin);
+                } else {
+                        log_info("Global unit %s no longer pinned here", ev->entry.key.name);
+                        free(strmap_remove(&a->pins, ev->entry.key.name));
+                }
+        }
+        r = r < 0 ? r : globals_refresh(a);
+        if (r < 0) {
+                log_oom();
+                (void) registry_watch_restart(w, 0);
+                return;
+        }
+        a->pin_synced = true;
+        if (r > 0 || !a->ready_notified)
+                desired_changed(a);
+}
+
 static int on_watch_retry(sd_event_source *s, uint64_t usec, void *userdata) {
         Agent *a = userdata;
         unsigned failed = a->watches_failed;
@@ -235,6 +335,8 @@ static int on_watch_retry(sd_event_source *s, uint64_t usec, void *userdata) {
                 r = registry_watch_restart(a->global_watch, 0);
         if (r >= 0 && (failed & WATCH_METADATA) && a->metadata_watch)
                 r = registry_watch_restart(a->metadata_watch, 0);
+        if (r >= 0 && (failed & WATCH_PIN) && a->pin_watch)
+                r = registry_watch_restart(a->pin_watch, 0);
         if (r < 0) {
                 a->watches_failed = failed;
                 (void) sd_event_source_set_time_relative(s, WATCH_RETRY_USEC);
@@ -248,8 +350,8 @@ void agent_watches_resync(Agent *a) {
          * while we could not hear it): no pass may start anything until each view has been
          * listed again from etcd. The restarts re-list; while etcd is unreachable they are
          * retried by the watch retry timer. */
-        a->schedule_synced = a->global_synced = a->metadata_synced = false;
-        a->watches_failed |= WATCH_SCHEDULE | WATCH_GLOBAL | WATCH_METADATA;
+        a->schedule_synced = a->global_synced = a->metadata_synced = a->pin_synced = false;
+        a->watches_failed |= WATCH_SCHEDULE | WATCH_GLOBAL | WATCH_METADATA | WATCH_PIN;
         (void) sd_event_source_set_time_relative(a->watch_retry_timer, 0);
         (void) sd_event_source_set_enabled(a->watch_retry_timer, SD_EVENT_ONESHOT);
 }
@@ -273,6 +375,9 @@ int agent_watches_open(Agent *a) {
         if (r >= 0)
                 r = registry_watch_new(a->registry, REGISTRY_KEY_METADATA, a->machine_id, NULL,
                                        on_metadata, a, &a->metadata_watch);
+        if (r >= 0)
+                r = registry_watch_new(a->registry, REGISTRY_KEY_PIN, a->machine_id, NULL, on_pins,
+                                       a, &a->pin_watch);
         return r;
 }
 
@@ -280,6 +385,7 @@ void agent_watches_close(Agent *a) {
         a->schedule_watch = registry_watch_free(a->schedule_watch);
         a->global_watch = registry_watch_free(a->global_watch);
         a->metadata_watch = registry_watch_free(a->metadata_watch);
+        a->pin_watch = registry_watch_free(a->pin_watch);
         a->watch_retry_timer = sd_event_source_disable_unref(a->watch_retry_timer);
 }
 
@@ -551,6 +657,8 @@ void agent_desired_done(Agent *a) {
         agent_watches_close(a);
         wanted_map_clear(&a->schedule);
         wanted_map_clear(&a->globals);
+        wanted_map_clear(&a->global_raw);
+        pins_clear(a);
         metadata_clear(a);
         while (strmap_next(&a->contents, &i, NULL, (void **) &c))
                 content_free(c);

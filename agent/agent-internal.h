@@ -102,14 +102,16 @@ struct Agent {
         Executor *executor;
         Publisher *publisher;
 
-        RegistryWatch *schedule_watch, *global_watch, *metadata_watch;
-        bool schedule_synced, global_synced, metadata_synced;
+        RegistryWatch *schedule_watch, *global_watch, *metadata_watch, *pin_watch;
+        bool schedule_synced, global_synced, metadata_synced, pin_synced;
         sd_event_source *watch_retry_timer;
-        unsigned watches_failed; /* bit per watch: 1 schedule, 2 global, 4 metadata */
+        unsigned watches_failed; /* bit per watch: 1 schedule, 2 global, 4 metadata, 8 pins */
 
         /* All with own_keys (agent_new()). */
         StrMap schedule;     /* name -> AgentWanted */
-        StrMap globals;      /* name -> AgentWanted */
+        StrMap globals;      /* name -> AgentWanted: global/<name>, this machine's pin applied */
+        StrMap global_raw;   /* name -> AgentWanted: global/<name> as stored (xfleet unused) */
+        StrMap pins;         /* name -> char* hash: pin/<this machine>/<name> (fleet-c) */
         StrMap dyn_metadata; /* key -> char* value ("" removes the config value) */
         StrMap contents;     /* hash -> AgentContent */
         StrMap units;        /* name -> AgentUnit */

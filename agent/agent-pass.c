@@ -549,7 +549,8 @@ static int on_pass(sd_event_source *s, void *userdata) {
         if (a->stopping || executor_is_running(a->executor))
                 return 0;
         if (!presence_is_registered(a->presence) || !a->schedule_synced || !a->global_synced ||
-            !a->metadata_synced || !a->systemd || !systemd_manager_is_connected(a->systemd))
+            !a->metadata_synced || !a->pin_synced || !a->systemd ||
+            !systemd_manager_is_connected(a->systemd))
                 return 0;
         r = pass(a);
         if (r < 0) {

@@ -176,8 +176,8 @@ int agent_new(Agent **ret, sd_event *event, Registry *registry, const AgentConfi
         a = calloc(1, sizeof(Agent));
         if (!a)
                 return -ENOMEM;
-        a->schedule = a->globals = a->dyn_metadata = a->contents = a->units =
-                (StrMap){.own_keys = true};
+        a->schedule = a->globals = a->global_raw = a->pins = a->dyn_metadata = a->contents =
+                a->units = (StrMap){.own_keys = true};
         a->event = sd_event_ref(event);
         a->registry = registry;
         a->systemd_user = c->systemd_user;

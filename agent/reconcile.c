@@ -322,6 +322,18 @@ int agent_select_global_units(const AgentGlobalUnit *globals, size_t n_globals,
         return 0;
 }
 
+int agent_global_target(const RegistryTarget *global, const char *pin_hash, RegistryTarget *ret) {
+        assert(global);
+        assert(ret);
+        *ret = *global;
+        if (!pin_hash)
+                return 0;
+        if (!registry_hash_is_valid(pin_hash))
+                return -EINVAL;
+        memcpy(ret->hash, pin_hash, sizeof(ret->hash));
+        return 1;
+}
+
 AgentStateVerdict agent_state_verdict(const char *name, bool known, bool isolated,
                                       uint64_t waiting_since, uint64_t now, uint64_t max_wait) {
         if (unit_name_validate(name, NULL) < 0)

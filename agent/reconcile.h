@@ -31,6 +31,7 @@
 #include <stdint.h>
 
 #include "job-state.h"
+#include "registry-json.h"
 #include "xfleet.h"
 
 /* systemd's ActiveState, folded to what the diff needs. */
@@ -155,6 +156,16 @@ typedef struct AgentScheduledUnit {
 int agent_select_global_units(const AgentGlobalUnit *globals, size_t n_globals,
                               const AgentScheduledUnit *scheduled, size_t n_scheduled,
                               MetadataLookup lookup, void *userdata, size_t **ret, size_t *ret_n);
+
+/*
+ * The target of a global unit on this machine (fleet-c's rolling updates of global units):
+ * global/<name>'s, except that a pin/<this machine>/<name> (pin_hash, NULL = none) keeps the
+ * pinned content while a rollout has not reached this machine. The desired state is always
+ * global/<name>'s: a pin holds back a content, never a start or a stop. 1 if the pin chose the
+ * content, 0 if global/<name> did; a pin that is not a valid hash is -EINVAL, and *ret is then
+ * global/<name>'s target too, so that a bad pin never stops a unit.
+ */
+int agent_global_target(const RegistryTarget *global, const char *pin_hash, RegistryTarget *ret);
 
 /*
  * Whether a unit can take part in a pass, judged from systemd's view of it. A unit whose name

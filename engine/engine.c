@@ -477,6 +477,8 @@ static int pass_compute(Engine *e, Pass *p) {
                 .n_reasons = p->view->n_reasons,
                 .job_revisions = p->view->job_revisions,
                 .n_job_revisions = p->view->n_job_revisions,
+                .pinned = p->view->pinned,
+                .n_pinned = p->view->n_pinned,
         };
         r = reconcile_plan(&in, &p->plan);
         if (r < 0)

@@ -27,6 +27,11 @@ typedef struct MirrorCordon {
         bool draining;
 } MirrorCordon;
 
+typedef struct MirrorPin {
+        char *key; /* "<machine>/<name>" */
+        char hash[REGISTRY_HASH_LEN + 1];
+} MirrorPin;
+
 typedef struct MirrorReason {
         char *name;
         char *reason;
@@ -61,6 +66,7 @@ struct Mirror {
         StrMap reasons;  /* name -> MirrorReason (stored reason/<name>) */
         StrMap cordons;  /* machine ID -> MirrorCordon (cordon/<id>) */
         StrMap states;   /* "<machine>/<job>" -> the same string: a state/<job>/<machine> exists */
+        StrMap pins;     /* "<machine>/<job>" -> MirrorPin (pin/<machine>/<job>, fleet-c) */
         size_t n_live;
         size_t n_held;        /* at the last view */
         char **held_machines; /* mirror_set_held_machines() */
@@ -100,6 +106,14 @@ static MirrorEntry *entry_free(MirrorEntry *e) {
         free(e->machine);
         free(e->job);
         free(e);
+        return NULL;
+}
+
+static MirrorPin *pin_free(MirrorPin *p) {
+        if (!p)
+                return NULL;
+        free(p->key);
+        free(p);
         return NULL;
 }
 
@@ -155,6 +169,7 @@ void mirror_clear(Mirror *m) {
         CLEAR_MAP(m->reasons, reason_free);
         CLEAR_MAP(m->cordons, cordon_free);
         CLEAR_MAP(m->states, free);
+        CLEAR_MAP(m->pins, pin_free);
         m->n_live = 0;
 }
 
@@ -539,6 +554,41 @@ static int delete_job(Mirror *m, const char *name) {
         return 1;
 }
 
+/* A pin only keeps a content from the garbage collector: no pass needed (0). */
+static int put_pin(Mirror *m, const char *machine, const char *job, const RegistryPin *rp) {
+        MirrorPin *p;
+        void *prev = NULL;
+        int r;
+
+        p = calloc(1, sizeof(*p));
+        if (!p || !(p->key = entry_key(machine, job))) {
+                free(p);
+                return -ENOMEM;
+        }
+        memcpy(p->hash, rp->hash, sizeof(p->hash));
+        r = strmap_put(&m->pins, p->key, p, &prev);
+        if (r < 0) {
+                pin_free(p);
+                return r;
+        }
+        pin_free(prev);
+        return 0;
+}
+
+/* A pin gone may leave its content unused: 1, so that a pass collects it. */
+static int delete_pin(Mirror *m, const char *machine, const char *job) {
+        _cleanup_free_ char *key = entry_key(machine, job);
+        MirrorPin *p;
+
+        if (!key)
+                return -ENOMEM;
+        p = strmap_remove(&m->pins, key);
+        if (!p)
+                return 0;
+        pin_free(p);
+        return 1;
+}
+
 int mirror_put(Mirror *m, const RegistryEntry *e) {
         const RegistryKey *k;
 
@@ -564,6 +614,8 @@ int mirror_put(Mirror *m, const RegistryEntry *e) {
                 return put_cordon(m, k->machine_id, &e->cordon);
         case REGISTRY_KEY_STATE:
                 return put_state(m, k->machine_id, k->name);
+        case REGISTRY_KEY_PIN:
+                return put_pin(m, k->machine_id, k->name, &e->pin);
         default:
                 return 0;
         }
@@ -591,6 +643,8 @@ int mirror_delete(Mirror *m, const RegistryKey *k) {
                 return delete_cordon(m, k->machine_id);
         case REGISTRY_KEY_STATE:
                 return delete_state(m, k->machine_id, k->name);
+        case REGISTRY_KEY_PIN:
+                return delete_pin(m, k->machine_id, k->name);
         default:
                 return 0;
         }
@@ -831,6 +885,23 @@ static int view_add_cordons(Mirror *m, MirrorView *v) {
         return 0;
 }
 
+static int view_add_pins(Mirror *m, MirrorView *v) {
+        size_t n = strmap_size(&m->pins);
+        StrMapIter i = {};
+        MirrorPin *p;
+
+        v->pinned = calloc(MAX(n, (size_t) 1), sizeof(*v->pinned));
+        v->pinned_hashes = calloc(MAX(n, (size_t) 1), sizeof(*v->pinned_hashes));
+        if (!v->pinned || !v->pinned_hashes)
+                return -ENOMEM;
+        while (strmap_next(&m->pins, &i, NULL, (void **) &p)) {
+                memcpy(v->pinned_hashes[v->n_pinned], p->hash, sizeof(p->hash));
+                v->pinned[v->n_pinned] = v->pinned_hashes[v->n_pinned];
+                v->n_pinned++;
+        }
+        return 0;
+}
+
 static int view_add_reasons(Mirror *m, MirrorView *v) {
         size_t n = strmap_size(&m->reasons), nj = strmap_size(&m->jobs);
         StrMapIter i = {};
@@ -887,6 +958,8 @@ int mirror_build_view(Mirror *m, MirrorView **ret) {
                 r = view_add_reasons(m, v);
         if (r >= 0)
                 r = view_add_cordons(m, v);
+        if (r >= 0)
+                r = view_add_pins(m, v);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(v);
@@ -904,6 +977,8 @@ MirrorView *mirror_view_free(MirrorView *v) {
         free(v->held);
         free(v->units);
         free(v->unit_hashes);
+        free(v->pinned);
+        free(v->pinned_hashes);
         for (size_t i = 0; i < v->n_reasons; i++) {
                 free((char *) v->reasons[i].name);
                 free((char *) v->reasons[i].reason);

@@ -19,6 +19,8 @@
  *   cordon/<id>                fleet-c's cordons (of live machines, into the snapshot)
  *   state/<name>/<machine>     only whether it exists: on a draining machine it means the
  *                              unit still runs there (a change matters only there)
+ *   pin/<machine>/<name>       the content hash (fleet-c's rolling updates of global units):
+ *                              the garbage collector keeps every pinned content
  * global/ and engine/ keys and the states' values are ignored (the job record says everything
  * the engine needs; the leader key has its own watch).
  */
@@ -44,7 +46,8 @@ void mirror_clear(Mirror *m);
 /*
  * Apply a PUT of e (a listing entry or a watch event; an entry without value counts as a
  * delete). Returns 1 if the change can alter the schedule (jobs, machines, metadata, schedule
- * entries, or content some job waits for), 0 if not (or the key is ignored), -ENOMEM.
+ * entries, or content some job waits for) or leave a content unused (a pin deleted), 0 if not
+ * (or the key is ignored), -ENOMEM.
  */
 int mirror_put(Mirror *m, const RegistryEntry *e);
 /* Apply a DELETE of key. 1/0 as mirror_put(). */
@@ -77,6 +80,9 @@ typedef struct MirrorView {
         size_t n_reasons;
         ReconcileReason *job_revisions; /* mod_revision of each job (names owned) */
         size_t n_job_revisions;
+        const char **pinned; /* the content of every pin/ entry (into pinned_hashes) */
+        size_t n_pinned;
+        char (*pinned_hashes)[REGISTRY_HASH_LEN + 1];
 } MirrorView;
 
 /* Build a view of the current state. Parses [X-Fleet] options of jobs that need it (cached).

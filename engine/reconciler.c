@@ -423,6 +423,10 @@ static int collect_garbage(const ReconcileInput *in, ReconcilePlan *p) {
                 mark(units, used, n, in->held[i].hash);
         for (size_t i = 0; i < s->n_schedule; i++)
                 mark(units, used, n, s->schedule[i].hash);
+        /* A rolling update's pins keep the old content of a global unit on the machines the
+         * rollout has not reached yet, after job/ and global/ moved to the new one. */
+        for (size_t i = 0; i < in->n_pinned; i++)
+                mark(units, used, n, in->pinned[i]);
         for (size_t i = 0; i < n; i++)
                 if (!used[i])
                         p->garbage[p->n_garbage++] = units[i];

@@ -95,6 +95,8 @@ typedef struct ReconcileInput {
         size_t n_reasons;
         const ReconcileReason *job_revisions; /* mod_revision of the snapshot's jobs, any order */
         size_t n_job_revisions;
+        const char *const *pinned; /* contents pin/<machine>/<name> entries name (fleet-c) */
+        size_t n_pinned;
 } ReconcileInput;
 
 typedef struct ReconcilePlan {

@@ -520,6 +520,39 @@ START_TEST(test_select_global_bad_input) {
 }
 END_TEST
 
+/* The content of a global unit on a pinned machine (rolling updates of global units). */
+START_TEST(test_global_target_pin) {
+        static const char *const old = "1111111111111111111111111111111111111111";
+        static const char *const new = "2222222222222222222222222222222222222222";
+        RegistryTarget g = {.desired_state = JOB_STATE_LAUNCHED}, t;
+
+        memcpy(g.hash, new, sizeof(g.hash));
+        /* No pin: global/<name>'s content. */
+        ck_assert_int_eq(agent_global_target(&g, NULL, &t), 0);
+        ck_assert_str_eq(t.hash, new);
+        ck_assert_int_eq(t.desired_state, JOB_STATE_LAUNCHED);
+        /* Pinned: the old content, the global desired state. */
+        ck_assert_int_eq(agent_global_target(&g, old, &t), 1);
+        ck_assert_str_eq(t.hash, old);
+        ck_assert_int_eq(t.desired_state, JOB_STATE_LAUNCHED);
+        /* A pin never starts or stops a unit: the desired state follows global/<name>. */
+        g.desired_state = JOB_STATE_LOADED;
+        ck_assert_int_eq(agent_global_target(&g, old, &t), 1);
+        ck_assert_int_eq(t.desired_state, JOB_STATE_LOADED);
+        g.desired_state = JOB_STATE_INACTIVE;
+        ck_assert_int_eq(agent_global_target(&g, old, &t), 1);
+        ck_assert_int_eq(t.desired_state, JOB_STATE_INACTIVE);
+        /* A pin to the same content as global/<name> changes nothing. */
+        ck_assert_int_eq(agent_global_target(&g, new, &t), 1);
+        ck_assert_str_eq(t.hash, new);
+        /* A bad pin is refused and the global content stays. */
+        ck_assert_int_eq(agent_global_target(&g, "xyz", &t), -EINVAL);
+        ck_assert_str_eq(t.hash, new);
+        ck_assert_int_eq(agent_global_target(&g, "", &t), -EINVAL);
+        ck_assert_str_eq(t.hash, new);
+}
+END_TEST
+
 /* Isolating units whose state never comes (issue 12: ".service" stalled every pass). */
 typedef struct VerdictCase {
         const char *name;
@@ -572,6 +605,7 @@ static Suite *reconcile_suite(void) {
         tcase_add_test(tc, test_task_strings);
         tcase_add_loop_test(tc, test_select_global, 0, (int) ELEMENTSOF(global_cases));
         tcase_add_test(tc, test_select_global_bad_input);
+        tcase_add_test(tc, test_global_target_pin);
         tcase_add_loop_test(tc, test_state_verdict, 0, (int) ELEMENTSOF(verdict_cases));
         tcase_add_test(tc, test_state_verdict_strings);
         suite_add_tcase(s, tc);

@@ -299,6 +299,33 @@ START_TEST(test_mirror_cordons) {
 }
 END_TEST
 
+/* Pins (rolling updates of global units) reach the view for the garbage collector; a pin
+ * gone calls for a pass, which may collect its content. */
+START_TEST(test_mirror_pins) {
+        _cleanup_(mirror_freep) Mirror *m = NULL;
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+
+        ck_assert_int_eq(mirror_new(&m), 0);
+        put(m, P "pin/m1/g.service", "{\"hash\":\"" H1 "\"}", 2, 0);
+        put(m, P "pin/m2/g.service", "{\"hash\":\"" H1 "\"}", 3, 0);
+        put(m, P "pin/m2/g.service", "{\"hash\":\"" H2 "\"}", 4, 0);
+        v = view(m);
+        ck_assert_uint_eq(v->n_pinned, 2);
+        ck_assert(streq(v->pinned[0], H1) || streq(v->pinned[1], H1));
+        ck_assert(streq(v->pinned[0], H2) || streq(v->pinned[1], H2));
+        v = mirror_view_free(v);
+        del(m, P "pin/m1/g.service", 1);
+        del(m, P "pin/m1/g.service", 0);
+        v = view(m);
+        ck_assert_uint_eq(v->n_pinned, 1);
+        ck_assert_str_eq(v->pinned[0], H2);
+        v = mirror_view_free(v);
+        mirror_clear(m);
+        v = view(m);
+        ck_assert_uint_eq(v->n_pinned, 0);
+}
+END_TEST
+
 START_TEST(test_mirror_held_machines) {
         _cleanup_(mirror_freep) Mirror *m = NULL;
         _cleanup_(mirror_view_freep) MirrorView *v = NULL;
@@ -349,6 +376,7 @@ static Suite *mirror_suite(void) {
         tcase_add_test(tc, test_mirror_schedule_and_ignored);
         tcase_add_test(tc, test_mirror_reasons);
         tcase_add_test(tc, test_mirror_cordons);
+        tcase_add_test(tc, test_mirror_pins);
         tcase_add_test(tc, test_mirror_held_machines);
         suite_add_tcase(s, tc);
         return s;

@@ -43,6 +43,7 @@ typedef struct Case {
         bool run_scheduler;
         const char *expect[MAXL];
         const char *garbage[MAXL];
+        const char *pinned[MAXL]; /* hashes pin/ entries name */
         size_t skipped;
         const char *reasons[MAXL];
         const char *revisions[MAXL];
@@ -131,6 +132,13 @@ static const Case cases[] = {
         .units = { "h5 1", "h1 2", "h2 3", "h3 4", "h4 5" },
         .expect = { "-old.service m1" },
         .garbage = { "h4", "h5" },
+}, {
+        .name = "garbage: a pinned content stays (rolling update of a global unit)",
+        .machines = { "m1" },
+        .jobs = { "g.service launched h2" },
+        .units = { "h1 1", "h2 2", "h3 3" },
+        .pinned = { "h1", "h1" },
+        .garbage = { "h3" },
 }, {
         .name = "real scheduler: placement and state sync together",
         .run_scheduler = true,
@@ -375,9 +383,14 @@ typedef struct Inputs {
         ReconcileReason reasons[MAXL], revisions[MAXL];
         char reason_names[MAXL][64], revision_names[MAXL][64];
         size_t n_reasons, n_revisions;
+        const char *pinned[MAXL];
+        char pinned_hashes[MAXL][REGISTRY_HASH_LEN + 1];
+        size_t n_pinned;
 } Inputs;
 
 static void build_inputs(const Case *c, Inputs *in) {
+        for (size_t i = 0; c->pinned[i]; i++)
+                in->pinned[in->n_pinned++] = hash_of(c->pinned[i], in->pinned_hashes[i]);
         for (size_t i = 0; c->units[i]; i++) {
                 char tag[8];
                 long long rev;
@@ -447,7 +460,8 @@ START_TEST(test_cases) {
 
         build_inputs(c, &in);
         ri = (ReconcileInput){s,         res,        in.units,     in.n_units,   in.held,
-                              in.n_held, in.reasons, in.n_reasons, in.revisions, in.n_revisions};
+                              in.n_held, in.reasons, in.n_reasons, in.revisions, in.n_revisions,
+                              in.pinned, in.n_pinned};
         ck_assert_int_eq(reconcile_plan(&ri, &p), 0);
         check_plan(c, p);
 }
