@@ -138,3 +138,6 @@ void api_route_metrics(ApiCtx *c);
 void api_route_cordons_list(ApiCtx *c);
 void api_route_cordon_put(ApiCtx *c);
 void api_route_cordon_delete(ApiCtx *c);
+void api_route_pins_list(ApiCtx *c);
+void api_route_pin_put(ApiCtx *c);
+void api_route_pin_delete(ApiCtx *c);

@@ -192,6 +192,26 @@ static int route_extension(const char *method, const char *rest, ApiRouteMatch *
                         return route_item(ret, API_ROUTE_CORDON_DELETE, item);
                 return route_error(ret, 405, "only PUT and DELETE supported against this resource");
         }
+        if (streq(rest, "/pins")) {
+                if (!streq(method, "GET"))
+                        return route_error(ret, 405, "only GET supported against this resource");
+                *ret = (ApiRouteMatch){.route = API_ROUTE_PINS_LIST};
+                return 0;
+        }
+        if (startswith(rest, "/pins/")) {
+                const char *slash;
+
+                item = rest + strlen("/pins/");
+                slash = strchr(item, '/');
+                /* <machine>/<name>: two non-empty parts */
+                if (!slash || slash == item || slash[1] == '\0' || strchr(slash + 1, '/'))
+                        return route_error(ret, 404, NULL);
+                if (streq(method, "PUT"))
+                        return route_item(ret, API_ROUTE_PIN_PUT, item);
+                if (streq(method, "DELETE"))
+                        return route_item(ret, API_ROUTE_PIN_DELETE, item);
+                return route_error(ret, 405, "only PUT and DELETE supported against this resource");
+        }
         return route_error(ret, 404, NULL);
 }
 

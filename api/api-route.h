@@ -30,6 +30,9 @@ typedef enum ApiRoute {
         API_ROUTE_CORDON_PUT,     /* PUT /fleet-c/v1/cordons/<item> */
         API_ROUTE_CORDON_DELETE,  /* DELETE /fleet-c/v1/cordons/<item> */
         API_ROUTE_ETCD_HEALTH,    /* GET (or HEAD) /fleet-c/v1/etcd-health (fleet-c, quorum.h) */
+        API_ROUTE_PINS_LIST,      /* GET /fleet-c/v1/pins (fleet-c's extension) */
+        API_ROUTE_PIN_PUT,    /* PUT /fleet-c/v1/pins/<machine>/<name>: item "<machine>/<name>" */
+        API_ROUTE_PIN_DELETE, /* DELETE /fleet-c/v1/pins/<machine>/<name> */
         _API_ROUTE_MAX,
         _API_ROUTE_INVALID = -EINVAL,
 } ApiRoute;

@@ -383,6 +383,9 @@ static void dispatch(ApiCtx *c) {
                 [API_ROUTE_CORDON_PUT] = api_route_cordon_put,
                 [API_ROUTE_CORDON_DELETE] = api_route_cordon_delete,
                 [API_ROUTE_ETCD_HEALTH] = api_route_etcd_health,
+                [API_ROUTE_PINS_LIST] = api_route_pins_list,
+                [API_ROUTE_PIN_PUT] = api_route_pin_put,
+                [API_ROUTE_PIN_DELETE] = api_route_pin_delete,
         };
         ApiRoute route = c->match.route;
 

@@ -862,6 +862,68 @@ START_TEST(test_cordons_and_reasons) {
 }
 END_TEST
 
+/* fleet-c's pins (rolling updates of global units) against the real etcd. */
+START_TEST(test_pins) {
+        _cleanup_(registry_entry_done) RegistryEntry job = {};
+        RegistryKey jk = {.kind = REGISTRY_KEY_JOB, .name = (char *) "g.service"};
+        _cleanup_free_ char *pin = NULL, *list = NULL;
+        char body[128], want[256];
+
+        expect(request("GET", "/fleet-c/v1/pins", NULL), 200, "{\"pins\":[]}");
+        expect(request("PUT", "/fleet/v1/units/g.service",
+                       "{\"desiredState\":\"launched\",\"options\":[{\"section\":\"X-Fleet\","
+                       "\"name\":\"Global\",\"value\":\"true\"}]}"),
+               201, NULL);
+        expect(request("PUT", "/fleet/v1/units/db.service",
+                       "{\"desiredState\":\"launched\",\"options\":" OTHER_OPTIONS "}"),
+               201, NULL);
+        ck_assert_int_eq(registry_get_sync(registry, &jk, &job), 0);
+        (void) snprintf(body, sizeof(body), "{\"hash\":\"%s\"}", job.job.hash);
+
+        /* bad input changes nothing */
+        expect_error(request("PUT", "/fleet-c/v1/pins/m1/g.service", body), 404,
+                     "machine does not exist");
+        put_machine("m1", "10.0.0.1", NULL, 0);
+        put_machine("m2", "10.0.0.2", NULL, 0);
+        expect_error(request("PUT", "/fleet-c/v1/pins/m1/g.service", NULL), 400,
+                     "invalid request body: a hash is required");
+        expect_error(request("PUT", "/fleet-c/v1/pins/m1/g.service", "{\"hash\":\"abc\"}"), 400,
+                     "invalid request body: hash must be 40 lowercase hex digits");
+        expect_error(request("PUT", "/fleet-c/v1/pins/m1/g.service", "{"), 400,
+                     "invalid request body: expected a JSON object");
+        expect_error(request("PUT", "/fleet-c/v1/pins/m1/nope.service", body), 404,
+                     "unit does not exist");
+        expect_error(request("PUT", "/fleet-c/v1/pins/m1/db.service", body), 400,
+                     "unit db.service is not global: only global units are pinned");
+        expect_error(request("PUT", "/fleet-c/v1/pins/m1/g.service",
+                             "{\"hash\":\"0000000000000000000000000000000000000000\"}"),
+                     404, "unit content does not exist");
+        expect_error(request("PUT", "/fleet-c/v1/pins/m1", body), 404, "");
+        expect(request("GET", "/fleet-c/v1/pins", NULL), 200, "{\"pins\":[]}");
+
+        /* pin, list, unpin */
+        expect(request("PUT", "/fleet-c/v1/pins/m2/g.service", body), 204, NULL);
+        expect(request("PUT", "/fleet-c/v1/pins/m1/g.service", body), 204, NULL);
+        pin = get_key("pin/m1/g.service");
+        ck_assert_str_eq(pin, body);
+        (void) snprintf(want, sizeof(want),
+                        "{\"pins\":[{\"machineID\":\"m1\",\"name\":\"g.service\",\"hash\":"
+                        "\"%s\"},{\"machineID\":\"m2\",\"name\":\"g.service\",\"hash\":\"%s\"}]}",
+                        job.job.hash, job.job.hash);
+        expect(request("GET", "/fleet-c/v1/pins", NULL), 200, want);
+        expect(request("DELETE", "/fleet-c/v1/pins/m1/g.service", NULL), 204, NULL);
+        expect(request("DELETE", "/fleet-c/v1/pins/m1/g.service", NULL), 204, NULL);
+        free(pin);
+        pin = get_key("pin/m1/g.service");
+        ck_assert_ptr_null(pin);
+        list = request("GET", "/fleet-c/v1/pins", NULL).body;
+        ck_assert_ptr_null(strstr(list, "\"m1\""));
+        ck_assert_ptr_nonnull(strstr(list, "\"m2\""));
+        expect_error(request("GET", "/fleet-c/v1/pins/m2/g.service", NULL), 405,
+                     "only PUT and DELETE supported against this resource");
+}
+END_TEST
+
 /* ---- discovery, metrics -------------------------------------------------------------------- */
 
 START_TEST(test_discovery) {
@@ -1115,6 +1177,7 @@ static Suite *suite(void) {
         tcase_add_checked_fixture(tc, setup, teardown);
         tcase_add_test(tc, test_unit_lifecycle);
         tcase_add_test(tc, test_cordons_and_reasons);
+        tcase_add_test(tc, test_pins);
         tcase_add_test(tc, test_global_unit);
         tcase_add_test(tc, test_templates);
         tcase_add_loop_test(tc, test_bad_requests, 0, ELEMENTSOF(bad_cases));

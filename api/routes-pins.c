@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* fleet-c's pins (api-pin.h): list, pin a machine to a global unit's content, unpin it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api-internal.h"
+#include "api-pin.h"
+
+static void pins_list_done(ApiCtx *c, int error) {
+        _cleanup_free_ const RegistryEntry **e = NULL;
+        size_t n;
+        const RegistryEntry *entries = api_fetch_entries(c, 0, &n);
+        char *json = NULL;
+        int r;
+
+        if (error < 0) {
+                api_ctx_reply_registry_error(c, error, NULL);
+                return;
+        }
+        e = calloc(MAX(n, (size_t) 1), sizeof(*e));
+        if (!e) {
+                api_ctx_reply_internal(c, -ENOMEM);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                e[i] = &entries[i];
+        r = api_pins_format(e, n, &json);
+        if (r < 0) {
+                api_ctx_reply_internal(c, r);
+                return;
+        }
+        api_ctx_reply_json(c, 200, json);
+}
+
+void api_route_pins_list(ApiCtx *c) {
+        (void) api_fetch_list(c, REGISTRY_KEY_PIN, NULL, false);
+        api_fetch_wait(c, pins_list_done);
+}
+
+static void pin_written(Registry *r, int error, int64_t revision, void *userdata) {
+        ApiCtx *c = userdata;
+
+        c->write_call = NULL;
+        if (error < 0)
+                api_ctx_reply_registry_error(c, error, NULL);
+        else {
+                api_note_write(c->api, revision);
+                api_ctx_reply(c, 204, NULL, NULL, 0, NULL);
+        }
+}
+
+typedef struct PinPut {
+        char *machine, *name;
+        RegistryPin pin;
+} PinPut;
+
+static void pin_put_free(void *p) {
+        PinPut *pp = p;
+
+        if (!pp)
+                return;
+        free(pp->machine);
+        free(pp->name);
+        free(pp);
+}
+
+/* Slots: 0 machine/<id>, 1 job/<name>, 2 unit/<hash>. */
+static void pin_checked(ApiCtx *c, int error) {
+        const PinPut *p = c->data;
+        const RegistryEntry *job;
+        _cleanup_free_ char *msg = NULL;
+        size_t n;
+        int r;
+
+        if (error < 0) {
+                api_ctx_reply_registry_error(c, error, NULL);
+                return;
+        }
+        (void) api_fetch_entries(c, 0, &n);
+        if (n == 0) {
+                api_ctx_reply_error(c, 404, "machine does not exist");
+                return;
+        }
+        job = api_fetch_entries(c, 1, &n);
+        if (n == 0 || !job->has_value) {
+                api_ctx_reply_error(c, 404, "unit does not exist");
+                return;
+        }
+        if (!job->job.global) {
+                if (asprintf(&msg, "unit %s is not global: only global units are pinned", p->name) <
+                    0) {
+                        api_ctx_reply_internal(c, -ENOMEM);
+                        return;
+                }
+                api_ctx_reply_error(c, 400, msg);
+                return;
+        }
+        (void) api_fetch_entries(c, 2, &n);
+        if (n == 0) {
+                api_ctx_reply_error(c, 404, "unit content does not exist");
+                return;
+        }
+        r = registry_put_pin(c->api->registry, p->machine, p->name, &p->pin, pin_written, c,
+                             &c->write_call);
+        if (r < 0)
+                api_ctx_reply_internal(c, r);
+}
+
+void api_route_pin_put(ApiCtx *c) {
+        _cleanup_free_ char *err = NULL, *machine = NULL, *name = NULL;
+        PinPut *p;
+        const char *body;
+        size_t len;
+        int r;
+
+        r = api_pin_item_split(c->match.item, &machine, &name);
+        if (r == -ENOMEM) {
+                api_ctx_reply_internal(c, r);
+                return;
+        }
+        if (r < 0) {
+                api_ctx_reply_error(c, 404, "machine does not exist");
+                return;
+        }
+        p = calloc(1, sizeof(*p));
+        if (!p) {
+                api_ctx_reply_internal(c, -ENOMEM);
+                return;
+        }
+        c->data = p;
+        c->free_data = pin_put_free;
+        body = http_request_body(c->req, &len);
+        r = api_pin_body_decode(body, len, p->pin.hash, &err);
+        if (r < 0) {
+                api_ctx_reply_error(c, 400, err);
+                return;
+        }
+        p->machine = TAKE_PTR(machine);
+        p->name = TAKE_PTR(name);
+        /* Only a machine in the cluster, a global unit and a stored content can be pinned: a
+         * pin to a content the agent cannot fetch would stop the unit there. */
+        (void) api_fetch_get(
+                c, &(RegistryKey){.kind = REGISTRY_KEY_MACHINE, .machine_id = p->machine});
+        (void) api_fetch_get(c, &(RegistryKey){.kind = REGISTRY_KEY_JOB, .name = p->name});
+        (void) api_fetch_get(c, &(RegistryKey){.kind = REGISTRY_KEY_UNIT, .name = p->pin.hash});
+        api_fetch_wait(c, pin_checked);
+}
+
+void api_route_pin_delete(ApiCtx *c) {
+        _cleanup_free_ char *machine = NULL, *name = NULL;
+        RegistryKey k = {.kind = REGISTRY_KEY_PIN};
+        int r;
+
+        r = api_pin_item_split(c->match.item, &machine, &name);
+        if (r == -ENOMEM) {
+                api_ctx_reply_internal(c, r);
+                return;
+        }
+        if (r < 0) {
+                api_ctx_reply_error(c, 404, "pin does not exist");
+                return;
+        }
+        k.machine_id = machine;
+        k.name = name;
+        r = registry_delete(c->api->registry, &k, pin_written, c, &c->write_call);
+        if (r < 0)
+                api_ctx_reply_internal(c, r);
+}
