@@ -801,3 +801,41 @@ int api_client_put_cordon(ApiClient *c, const char *machine_id, bool draining) {
 int api_client_delete_cordon(ApiClient *c, const char *machine_id) {
         return cordon_request(c, "DELETE", machine_id, NULL);
 }
+
+/* ---- fleet-c's pins (rolling updates of global units) ---- */
+
+static int pin_request(ApiClient *c, const char *method, const char *machine_id, const char *name,
+                       const char *body) {
+        _cleanup_free_ char *em = NULL, *en = NULL, *path = NULL;
+        Resp resp = {};
+        int r;
+
+        if (c->etcd) {
+                set_error(c, "rolling updates of global units need fleet-c's HTTP API; they are "
+                             "not available with --driver=etcd");
+                return -EOPNOTSUPP;
+        }
+        r = escape(c, machine_id, &em);
+        r = r < 0 ? r : escape(c, name, &en);
+        if (r < 0 || asprintf(&path, EXT_PREFIX "pins/%s/%s", em, en) < 0)
+                return -ENOMEM;
+        r = request(c, method, path, body, &resp);
+        free(resp.data);
+        if (r == 404)
+                return -ENOENT;
+        if (r >= 0 && (r < 200 || r > 299))
+                return -EIO;
+        return r < 0 ? r : 0;
+}
+
+int api_client_put_pin(ApiClient *c, const char *machine_id, const char *name, const char *hash) {
+        _cleanup_free_ char *body = NULL;
+
+        if (asprintf(&body, "{\"hash\":\"%s\"}", hash) < 0)
+                return -ENOMEM;
+        return pin_request(c, "PUT", machine_id, name, body);
+}
+
+int api_client_delete_pin(ApiClient *c, const char *machine_id, const char *name) {
+        return pin_request(c, "DELETE", machine_id, name, NULL);
+}

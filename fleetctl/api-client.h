@@ -79,3 +79,10 @@ int api_client_list_cordons(ApiClient *c, char ***ret);
 int api_client_put_cordon(ApiClient *c, const char *machine_id, bool draining);
 /* DELETE /fleet-c/v1/cordons/<id>: uncordon. */
 int api_client_delete_cordon(ApiClient *c, const char *machine_id);
+
+/* PUT /fleet-c/v1/pins/<id>/<name> {"hash":...}: machine_id keeps running that content of
+ * global unit name (fleet-c's rolling updates); -ENOENT for a machine, unit or content that
+ * does not exist, -EIO for another refusal (api_client_error() says why). */
+int api_client_put_pin(ApiClient *c, const char *machine_id, const char *name, const char *hash);
+/* DELETE /fleet-c/v1/pins/<id>/<name>: the machine takes global/<name>'s content. */
+int api_client_delete_pin(ApiClient *c, const char *machine_id, const char *name);

@@ -268,13 +268,14 @@ static int run_rolling_restart(Fleetctl *f, char **args, size_t n_args) {
 
 /* ---- start --replace --rolling ---- */
 
-/* Is name running the content hash on its machine (its agent reports that hash, active)? */
-static int runs_version(Fleetctl *f, const char *name, const char *hash) {
+/* Is name running the content hash on its machine (on machine, if given: its agent reports
+ * that hash, active)? 1 yes, 0 not yet, -EIO failed with that hash. */
+static int runs_version(Fleetctl *f, const char *name, const char *machine, const char *hash) {
         ApiUnitState *s = NULL;
         size_t n = 0;
         int r = 0;
 
-        if (api_client_list_unit_states(f->client, name, NULL, &s, &n) < 0)
+        if (api_client_list_unit_states(f->client, name, machine, &s, &n) < 0)
                 return 0;
         for (size_t i = 0; i < n; i++) {
                 const char *a = strempty(s[i].systemd_active_state);
@@ -306,7 +307,7 @@ static int update_wave(Fleetctl *f, char **wave, const UnitFile *uf, const char 
         }
         STRV_FOREACH(n, wave)
                 for (;;) {
-                        int r = runs_version(f, *n, hash);
+                        int r = runs_version(f, *n, NULL, hash);
 
                         if (r > 0)
                                 break;
@@ -329,9 +330,10 @@ static int update_wave(Fleetctl *f, char **wave, const UnitFile *uf, const char 
         return 0;
 }
 
-/* The running units a FILE's content goes to: the unit itself, or a template's instances. */
+/* The running units a FILE's content goes to: the unit itself, or a template's instances;
+ * global ones go to *ret_global (updated machine by machine). */
 static int update_targets(Fleetctl *f, const char *name, const ApiUnit *all, size_t n_all,
-                          char ***ret) {
+                          char ***ret, char ***ret_global) {
         _cleanup_free_ char *prefix = NULL;
         const char *at = strchr(name, '@');
         bool tmpl = unit_name_is_template(name);
@@ -345,10 +347,14 @@ static int update_targets(Fleetctl *f, const char *name, const ApiUnit *all, siz
                          : !streq(n, name))
                         continue;
                 if (api_unit_is_global(&all[i])) {
-                        fleetctl_stderr("Unit %s is global: rolling updates of global units are "
-                                        "not supported yet",
-                                        n);
-                        return -EOPNOTSUPP;
+                        if (!streq(strempty(all[i].desired_state), "launched")) {
+                                fleetctl_stderr("Unit %s is not running (%s), nothing updated", n,
+                                                strempty(all[i].desired_state));
+                                return -EINVAL;
+                        }
+                        if (strv_extend(ret_global, n) < 0)
+                                return -ENOMEM;
+                        continue;
                 }
                 if (!streq(strempty(all[i].current_state), "launched")) {
                         fleetctl_stderr("Unit %s is not running (%s), nothing updated", n,
@@ -358,25 +364,157 @@ static int update_targets(Fleetctl *f, const char *name, const ApiUnit *all, siz
                 if (strv_extend(ret, n) < 0)
                         return -ENOMEM;
         }
-        if (!*ret) {
+        if (!*ret && !*ret_global) {
                 fleetctl_stderr("No running unit to update for %s", name);
                 return -ENOENT;
         }
         return 0;
 }
 
-static bool in_registry(const ApiUnit *all, size_t n_all, const char *name) {
+static const ApiUnit *find_unit(const ApiUnit *all, size_t n_all, const char *name) {
         for (size_t i = 0; i < n_all; i++)
                 if (streq(strempty(all[i].name), name))
-                        return true;
-        return false;
+                        return &all[i];
+        return NULL;
+}
+
+static bool in_registry(const ApiUnit *all, size_t n_all, const char *name) {
+        return find_unit(all, n_all, name) != NULL;
+}
+
+/*
+ * A global unit, machine by machine (fleet-c's pins, README "Rolling out a new version"): every
+ * machine that reports the unit is pinned to the old content, the unit gets the new content
+ * (job/ and global/, the pinned agents keep the old one), then the pins go, --max-unavailable
+ * machines at a time, each machine running the new content, active for --min-healthy, before
+ * the next ones. A failure leaves the machines not reached yet pinned to the old content.
+ * The copies are named "<name>/<machineID>" in the report (unit names never hold a '/').
+ */
+static int update_global(Fleetctl *f, const ApiUnit *u, const UnitFile *uf, const char *hash,
+                         char ***done, char ***todo) {
+        _cleanup_strv_free_ char **machines = NULL, **pinned = NULL, **olds = NULL;
+        _cleanup_free_ char *msg = NULL;
+        char old[UNIT_HASH_HEX_LEN + 1];
+        char *one[] = {u->name, NULL};
+        ApiUnitState *s = NULL;
+        size_t n = 0;
+        int r;
+
+        r = api_unit_hash(u, old);
+        if (r < 0)
+                return r;
+        if (api_client_list_unit_states(f->client, u->name, NULL, &s, &n) < 0) {
+                fleetctl_stderr("Error retrieving state of unit %s: %s", u->name,
+                                api_client_error(f->client));
+                return -EIO;
+        }
+        /* Each machine keeps the content it runs (that of a pin left by an interrupted rollout
+         * included), or the unit's current content if it reports none. */
+        for (size_t i = 0; i < n && r >= 0; i++)
+                if (s[i].machine_id && !strv_contains(machines, s[i].machine_id)) {
+                        const char *h = unit_hash_is_valid(s[i].hash) ? s[i].hash : old;
+                        _cleanup_free_ char *e = NULL;
+
+                        r = asprintf(&e, "%s %s", s[i].machine_id, h) < 0 ? -ENOMEM : 0;
+                        r = r < 0 ? r : strv_extend(&olds, e);
+                        r = r < 0 ? r : strv_extend(&machines, s[i].machine_id);
+                }
+        api_unit_state_array_free(s, n);
+        if (r < 0)
+                return r;
+        if (!machines) {
+                fleetctl_stderr("Global unit %s runs on no machine, nothing updated", u->name);
+                return -ENOENT;
+        }
+        strv_sort(machines);
+        STRV_FOREACH(m, machines) {
+                _cleanup_free_ char *e = NULL;
+
+                if (asprintf(&e, "%s/%s", u->name, *m) < 0 || strv_extend(todo, e) < 0)
+                        return -ENOMEM;
+        }
+
+        /* Pin every machine to the old content, then give the unit the new one. */
+        for (size_t i = 0; machines[i]; i++) {
+                const char *m = machines[i], *h = old;
+
+                STRV_FOREACH(o, olds)
+                        if (strneq(*o, m, strlen(m)) && (*o)[strlen(m)] == ' ')
+                                h = *o + strlen(m) + 1;
+
+                if (api_client_put_pin(f->client, m, u->name, h) < 0) {
+                        fleetctl_stderr("Error pinning unit %s to %.7s on %s: %s", u->name, h, m,
+                                        api_client_error(f->client));
+                        STRV_FOREACH(p, pinned)
+                                (void) api_client_delete_pin(f->client, *p, u->name);
+                        return -EIO;
+                }
+                if (strv_extend(&pinned, m) < 0)
+                        return -ENOMEM;
+                fleetctl_stdout("Pinned global unit %s to %.7s on %s", u->name, h, m);
+        }
+        if (fleetctl_put_unit_file(f, u->name, uf, "launched", &msg) < 0) {
+                fleetctl_stderr("Error replacing unit %s: %s", u->name, strempty(msg));
+                STRV_FOREACH(p, pinned)
+                        (void) api_client_delete_pin(f->client, *p, u->name);
+                return -EIO;
+        }
+
+        for (size_t i = 0; machines[i]; i += (size_t) f->max_unavailable) {
+                uint64_t start = clock_now_usec(CLOCK_MONOTONIC);
+
+                for (size_t k = i; k < i + (size_t) f->max_unavailable && machines[k]; k++) {
+                        fleetctl_stdout("Updating global unit %s on %s to %.7s", u->name,
+                                        machines[k], hash);
+                        if (api_client_delete_pin(f->client, machines[k], u->name) < 0) {
+                                fleetctl_stderr("Error unpinning unit %s on %s: %s", u->name,
+                                                machines[k], api_client_error(f->client));
+                                return -EIO;
+                        }
+                }
+                for (size_t k = i; k < i + (size_t) f->max_unavailable && machines[k]; k++) {
+                        const char *why = NULL, *unit = NULL;
+
+                        for (;;) {
+                                r = runs_version(f, u->name, machines[k], hash);
+                                if (r > 0)
+                                        break;
+                                if (r < 0 ||
+                                    (f->block_attempts > 0 &&
+                                     clock_now_usec(CLOCK_MONOTONIC) - start >
+                                             (uint64_t) f->block_attempts * WAIT_ATTEMPT_USEC)) {
+                                        fleetctl_stderr("Unit %s %s in its new version on %s",
+                                                        u->name,
+                                                        r < 0 ? "failed to start"
+                                                              : "timed out becoming active",
+                                                        machines[k]);
+                                        return -EIO;
+                                }
+                                fleetctl_sleep_usec(WAIT_POLL_USEC);
+                        }
+                        if (wait_healthy(f, one, machines[k], &why, &unit) < 0) {
+                                fleetctl_stderr("Unit %s %s on %s", u->name, why, machines[k]);
+                                return -EIO;
+                        }
+                }
+                for (size_t k = i; k < i + (size_t) f->max_unavailable && machines[k]; k++) {
+                        _cleanup_free_ char *e = NULL;
+
+                        fleetctl_stdout("Global unit %s runs %.7s on %s", u->name, hash,
+                                        machines[k]);
+                        if (asprintf(&e, "%s/%s", u->name, machines[k]) < 0 ||
+                            strv_extend(done, e) < 0)
+                                return -ENOMEM;
+                }
+        }
+        return 0;
 }
 
 static int update_one_file(Fleetctl *f, const char *arg, const ApiUnit *all, size_t n_all,
                            char ***done, char ***todo) {
         _cleanup_(unit_file_freep) UnitFile *uf = NULL;
         _cleanup_free_ char *path = NULL, *name = NULL, *msg = NULL;
-        _cleanup_strv_free_ char **targets = NULL;
+        _cleanup_strv_free_ char **targets = NULL, **globals = NULL;
         char hash[UNIT_HASH_HEX_LEN + 1];
         size_t n;
         int r;
@@ -391,7 +529,7 @@ static int update_one_file(Fleetctl *f, const char *arg, const ApiUnit *all, siz
         }
         r = unit_file_hash(uf, hash);
         if (r >= 0)
-                r = update_targets(f, name, all, n_all, &targets);
+                r = update_targets(f, name, all, n_all, &targets, &globals);
         if (r < 0)
                 return r;
         /* A template in the registry gets the new content too (instances created later). */
@@ -417,13 +555,18 @@ static int update_one_file(Fleetctl *f, const char *arg, const ApiUnit *all, siz
                         if (strv_extend(done, *w) < 0)
                                 return -ENOMEM;
         }
+        STRV_FOREACH(g, globals) {
+                r = update_global(f, find_unit(all, n_all, *g), uf, hash, done, todo);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
 int fleetctl_rolling_update(Fleetctl *f, char **args, size_t n_args) {
         _cleanup_strv_free_ char **done = NULL, **todo = NULL;
         ApiUnit *all = NULL;
-        size_t n_all = 0;
+        size_t n_all = 0, n;
         int r = 0;
 
         if (!f->replace) {
@@ -456,7 +599,8 @@ int fleetctl_rolling_update(Fleetctl *f, char **args, size_t n_args) {
                         report("update", "updated", done, todo);
                 return 1;
         }
-        fleetctl_stdout("Updated %zu unit%s", strv_length(done), strv_length(done) == 1 ? "" : "s");
+        n = fleetctl_rolling_count_units(done);
+        fleetctl_stdout("Updated %zu unit%s", n, n == 1 ? "" : "s");
         return 0;
 }
 

@@ -507,7 +507,9 @@ const Command fleetctl_unit_commands[] = {
          "fleet-c: --replace --rolling replaces running units one at a time: each FILE's\n"
          "new content goes to the unit of that name, or, for a template, to every running\n"
          "instance of it, at most --max-unavailable at a time, each active in its new version\n"
-         "for --min-healthy seconds before the next; it stops at the first that fails.",
+         "for --min-healthy seconds before the next; it stops at the first that fails. A\n"
+         "global unit is updated machine by machine the same way: the machines not reached\n"
+         "yet keep the old content (pinned) until their turn, and stay on it after a failure.",
          start_flags, ELEMENTSOF(start_flags), run_start, true},
         {"stop", "[--no-block|--block-attempts=N] UNIT...",
          "Instruct systemd to stop one or more units in the cluster.",

@@ -52,3 +52,17 @@ int fleetctl_rolling_select(char *const *names, char *const *args, size_t n_args
         *ret = TAKE_PTR(out);
         return 0;
 }
+
+size_t fleetctl_rolling_count_units(char *const *done) {
+        size_t n = 0;
+
+        for (size_t i = 0; done && done[i]; i++) {
+                size_t len = strcspn(done[i], "/");
+                bool seen = false;
+
+                for (size_t k = 0; k < i && !seen; k++)
+                        seen = strcspn(done[k], "/") == len && strneq(done[k], done[i], len);
+                n += !seen;
+        }
+        return n;
+}

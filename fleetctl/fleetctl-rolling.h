@@ -17,3 +17,10 @@
  */
 int fleetctl_rolling_select(char *const *names, char *const *args, size_t n_args, char ***ret,
                             char **reterr_message);
+
+/*
+ * How many units a rolling update's list of updated copies names: "<name>" for a unit that is
+ * not global, "<name>/<machineID>" for a global unit's copy on one machine (unit names never
+ * hold a '/'), each unit counted once. No I/O.
+ */
+size_t fleetctl_rolling_count_units(char *const *done);

@@ -60,11 +60,26 @@ START_TEST(test_select) {
 }
 END_TEST
 
+START_TEST(test_count_units) {
+        char *none[] = {NULL};
+        char *plain[] = {(char *) "web@1.service", (char *) "web@2.service", NULL};
+        char *mixed[] = {(char *) "web@1.service", (char *) "g.service/m1",
+                         (char *) "g.service/m2",  (char *) "g.service/m3",
+                         (char *) "g.services/m1", NULL};
+
+        ck_assert_uint_eq(fleetctl_rolling_count_units(NULL), 0);
+        ck_assert_uint_eq(fleetctl_rolling_count_units(none), 0);
+        ck_assert_uint_eq(fleetctl_rolling_count_units(plain), 2);
+        ck_assert_uint_eq(fleetctl_rolling_count_units(mixed), 3);
+}
+END_TEST
+
 static Suite *rolling_suite(void) {
         Suite *s = suite_create("fleetctl-rolling");
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_select);
+        tcase_add_test(tc, test_count_units);
         suite_add_tcase(s, tc);
         return s;
 }
