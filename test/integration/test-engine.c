@@ -755,7 +755,12 @@ START_TEST(test_content_gc) {
         Machine m1 = {};
         char hash[REGISTRY_HASH_LEN + 1];
         const char *orphan = "abcdefabcdefabcdefabcdefabcdefabcdefabcd";
-        _cleanup_free_ char *key = NULL;
+        const char *pinned = "0123401234012340123401234012340123401234";
+        RegistryKey pk = {.kind = REGISTRY_KEY_PIN,
+                          .name = (char *) "g.service",
+                          .machine_id = (char *) "m1"};
+        _cleanup_free_ char *key = NULL, *pkey = NULL;
+        RegistryPin pin = {};
 
         machine_up(&m1, "m1", 10 * SEC, NULL);
         create_job("keep.service", UNIT(""), JOB_STATE_LAUNCHED, hash);
@@ -764,10 +769,22 @@ START_TEST(test_content_gc) {
         ck_assert_int_eq(etcd_put_sync(admin_client, &q, NULL), 0);
         ck_assert(!unit_absent((void *) orphan));
 
+        /* a content only a pin names (a rolling update of a global unit) stays */
+        ck_assert_int_gt(asprintf(&pkey, "%sunit/%s", prefix, pinned), 0);
+        EtcdPutRequest pq = {.key = pkey, .value = "[Service]\nExecStart=/bin/false\n"};
+        ck_assert_int_eq(etcd_put_sync(admin_client, &pq, NULL), 0);
+        memcpy(pin.hash, pinned, sizeof(pin.hash));
+        ck_assert_int_eq(registry_put_pin_sync(admin, "m1", "g.service", &pin, NULL), 0);
+
         node_start(&n, "m1");
         ck_assert_int_eq(wait_for(unit_absent, (void *) orphan, WAIT), 0);
         wait_placed("keep.service", "m1");
         run_for(300 * MSEC);
+        ck_assert(!unit_absent(hash));
+        ck_assert(!unit_absent((void *) pinned));
+        /* the pin gone, its content is collected */
+        ck_assert_int_eq(registry_delete_sync(admin, &pk, NULL), 0);
+        ck_assert_int_eq(wait_for(unit_absent, (void *) pinned, WAIT), 0);
         ck_assert(!unit_absent(hash));
         node_stop(&n);
         machine_done(&m1);
