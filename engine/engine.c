@@ -60,6 +60,7 @@ struct Engine {
         EngineStats stats;
         usec_t agent_ttl;
         MajorityTracker *majority; /* leader only; reset when leadership ends */
+        char **majority_released;  /* held machines released by a draining cordon, as logged */
         sd_event_source *majority_timer;
         bool started, stopping;
 
@@ -422,16 +423,33 @@ static void majority_timer_arm(Engine *e) {
 /* The majority rule (majority.h): hold the units of machines that expired together with more
  * than half of the machines known. */
 static int majority_apply(Engine *e) {
-        _cleanup_strv_free_ char **live = NULL, **scheduled = NULL, **held = NULL;
+        _cleanup_strv_free_ char **live = NULL, **scheduled = NULL, **held = NULL,
+                                 **draining = NULL, **released = NULL;
         size_t before = majority_tracker_n_held(e->majority), known, expired, n_held;
         int r, n_new;
 
         r = mirror_machine_ids(e->mirror, &live, &scheduled);
+        if (r >= 0)
+                r = mirror_draining_ids(e->mirror, &draining);
         if (r < 0)
                 return r;
         n_new = majority_tracker_observe(e->majority, loop_now(e), live, scheduled);
         if (n_new < 0)
                 return n_new;
+        /* A draining cordon on a held machine (fleetctl drain) releases its units. */
+        r = majority_tracker_set_released(e->majority, draining);
+        STRV_FOREACH(id, draining)
+                if (r >= 0 && majority_tracker_is_released(e->majority, *id))
+                        r = strv_extend(&released, *id);
+        if (r < 0)
+                return r;
+        STRV_FOREACH(id, released)
+                if (!strv_contains(e->majority_released, *id))
+                        log_warning("Majority rule: machine %s is being drained: releasing the "
+                                    "units held there, placing them elsewhere",
+                                    *id);
+        strv_free(e->majority_released);
+        e->majority_released = TAKE_PTR(released);
         r = majority_tracker_held(e->majority, &held);
         if (r < 0)
                 return r;
@@ -673,6 +691,7 @@ static void leadership_drop(Engine *e) {
         placements_clear(e);
         if (e->majority)
                 majority_tracker_reset(e->majority);
+        e->majority_released = strv_free(e->majority_released);
         if (e->majority_timer)
                 (void) sd_event_source_set_enabled(e->majority_timer, SD_EVENT_OFF);
         e->stats.machines_held = 0;
@@ -912,6 +931,7 @@ Engine *engine_free(Engine *e) {
         leadership_drop(e);
         leader_free(e->leader);
         majority_tracker_free(e->majority);
+        strv_free(e->majority_released);
         sd_event_source_disable_unref(e->majority_timer);
         sd_event_source_disable_unref(e->kick_source);
         sd_event_source_disable_unref(e->tick_timer);

@@ -21,6 +21,7 @@ struct MajorityTracker {
         size_t n_seen;
         bool started; /* an observation was made since the last reset */
         size_t known, expired;
+        char **released; /* majority_tracker_set_released() */
 };
 
 int majority_tracker_new(MajorityTracker **ret, usec_t window, usec_t settle, usec_t grace) {
@@ -46,6 +47,7 @@ void majority_tracker_reset(MajorityTracker *t) {
         t->n_seen = 0;
         t->started = false;
         t->known = t->expired = 0;
+        t->released = strv_free(t->released);
 }
 
 MajorityTracker *majority_tracker_free(MajorityTracker *t) {
@@ -145,17 +147,38 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
         return n_new;
 }
 
+int majority_tracker_set_released(MajorityTracker *t, char *const *ids) {
+        char **c = NULL;
+
+        if (ids && !(c = strv_copy((char **) ids)))
+                return -ENOMEM;
+        strv_free(t->released);
+        t->released = c;
+        return 0;
+}
+
+/* Held by the rule, or for now, and not released by the operator. */
+static bool seen_holds(const MajorityTracker *t, const Seen *s) {
+        return (s->held || s->tentative) && !strv_contains(t->released, s->id);
+}
+
 bool majority_tracker_is_held(const MajorityTracker *t, const char *id) {
         const Seen *s = seen_find(t, id);
 
-        return s && (s->held || s->tentative);
+        return s && seen_holds(t, s);
+}
+
+bool majority_tracker_is_released(const MajorityTracker *t, const char *id) {
+        const Seen *s = seen_find(t, id);
+
+        return s && (s->held || s->tentative) && strv_contains(t->released, id);
 }
 
 size_t majority_tracker_n_held(const MajorityTracker *t) {
         size_t n = 0;
 
         for (size_t i = 0; i < t->n_seen; i++)
-                n += t->seen[i].held;
+                n += t->seen[i].held && !strv_contains(t->released, t->seen[i].id);
         return n;
 }
 
@@ -163,7 +186,7 @@ int majority_tracker_held(const MajorityTracker *t, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
 
         for (size_t i = 0; i < t->n_seen; i++)
-                if ((t->seen[i].held || t->seen[i].tentative) && strv_extend(&l, t->seen[i].id) < 0)
+                if (seen_holds(t, &t->seen[i]) && strv_extend(&l, t->seen[i].id) < 0)
                         return -ENOMEM;
         strv_sort(l);
         *ret = TAKE_PTR(l);
@@ -182,7 +205,7 @@ usec_t majority_tracker_next_change(const MajorityTracker *t) {
                 const Seen *s = &t->seen[i];
                 usec_t end;
 
-                if (!s->tentative)
+                if (!s->tentative || strv_contains(t->released, s->id))
                         continue;
                 end = s->gone_at + t->settle;
                 if (!s->ever_live)

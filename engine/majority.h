@@ -7,9 +7,10 @@
  * while those machines are at most half of the machines it knows. When more expire together
  * (etcd came back after an outage and revoked every lease, or the engine sits on the small side
  * of a partition), their units are held where they are: the machines are "held" until each
- * comes back (registers again). An operator releases a held machine's units by deleting its
- * schedule entries (etcdctl del --prefix <prefix>schedule/<machine-id>/): the jobs are then
- * unscheduled and placed elsewhere.
+ * comes back (registers again). An operator releases a held machine's units with a draining
+ * cordon (fleet-c: `fleetctl drain MACHINE`, cordon/<id> = {"draining":true}): the machine is
+ * then not held (majority_tracker_set_released()) and its jobs are placed elsewhere. (Deleting
+ * its schedule entries, etcdctl del --prefix <prefix>schedule/<machine-id>/, does it too.)
  *
  * Pure: the caller passes the clock and what it sees; no I/O.
  *
@@ -58,13 +59,23 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
 /* When the earliest hold for `settle` or `grace` ends (observe again then), 0 if none. */
 usec_t majority_tracker_next_change(const MajorityTracker *t);
 
-/* Whether the units of machine id are held. */
+/*
+ * The machines an operator released (those with a draining cordon; NULL = none), replacing the
+ * previous list: while listed, a machine is never held, by the rule or for now, but it still
+ * counts as expired for the rule, and its sticky hold comes back if it is no longer listed
+ * while its units are still there (the cordon lifted before they moved). 0 or -ENOMEM.
+ */
+int majority_tracker_set_released(MajorityTracker *t, char *const *ids);
+
+/* Whether the units of machine id are held (and not released). */
 bool majority_tracker_is_held(const MajorityTracker *t, const char *id);
+/* Whether machine id would be held but is released. */
+bool majority_tracker_is_released(const MajorityTracker *t, const char *id);
 
 /* The machines whose units must stay (held, or for now within settle or grace), sorted (strv,
  * NULL if none: caller frees), or -ENOMEM. */
 int majority_tracker_held(const MajorityTracker *t, char ***ret);
-/* The machines held by the rule (sticky holds only). */
+/* The machines held by the rule (sticky holds only), released ones left out. */
 size_t majority_tracker_n_held(const MajorityTracker *t);
 
 /* How many machines the last observation counted as known and as expired. */

@@ -1073,6 +1073,19 @@ int mirror_set_held_machines(Mirror *m, char *const *ids) {
         return 0;
 }
 
+int mirror_draining_ids(const Mirror *m, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        MirrorCordon *c;
+        StrMapIter i = {};
+
+        while (strmap_next(&m->cordons, &i, NULL, (void **) &c))
+                if (c->draining && strv_extend(&l, c->id) < 0)
+                        return -ENOMEM;
+        strv_sort(l);
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 int mirror_machine_ids(const Mirror *m, char ***ret_live, char ***ret_scheduled) {
         _cleanup_strv_free_ char **live = NULL, **scheduled = NULL;
         MirrorMachine *mm;

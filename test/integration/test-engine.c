@@ -926,18 +926,16 @@ static const char *job_on(const char *const *jobs, const char *machine) {
 
 /*
  * Two of three machines expire together: more than half, so the engine holds their units
- * where they are (etcd came back from an outage, or the engine is on the small side). One
- * comes back and keeps its unit; the other's unit moves once an operator deletes its schedule
- * entries.
+ * where they are (etcd came back from an outage, or the engine is on the small side). An
+ * operator drains one (a draining cordon): its unit moves, the other stays held; the other
+ * comes back and keeps its unit.
  */
 START_TEST(test_majority_holds) {
         static const char *const jobs[] = {"j1.service", "j2.service", "j3.service", NULL};
         HeldWait held = {};
-        _cleanup_free_ char *sched3 = NULL;
         Node n = {};
         Machine m1 = {}, m2 = {}, m3 = {}, m2b = {};
         const char *on2, *on3;
-        EtcdDeleteRequest del = {.prefix = true};
 
         machine_up(&m1, "m1", 10 * SEC, NULL);
         machine_up(&m2, "m2", 2 * SEC, NULL);
@@ -964,20 +962,25 @@ START_TEST(test_majority_holds) {
         ck_assert_str_eq(job_on(jobs, "m2"), on2);
         ck_assert_str_eq(job_on(jobs, "m3"), on3);
 
-        /* m2 registers again: no longer held, its unit stays with it. */
-        machine_up(&m2b, "m2", 10 * SEC, NULL);
+        /* An operator drains m3 (fleetctl drain: a draining cordon of the expired machine):
+         * released, its unit is placed anew; m2 stays held. */
+        ck_assert_int_eq(
+                registry_put_cordon_sync(admin, "m3", &(RegistryCordon){.draining = true}, NULL),
+                0);
+        Placed p = {on3, NULL, "m3", _JOB_STATE_INVALID};
+        ck_assert_int_eq(wait_for(is_placed, &p, WAIT), 0);
         held.want = 1;
         ck_assert_int_eq(wait_for(held_is, &held, WAIT), 0);
         run_for(1 * SEC);
         ck_assert_str_eq(job_on(jobs, "m2"), on2);
-        ck_assert_str_eq(job_on(jobs, "m3"), on3);
+        ck_assert_ptr_null(job_on(jobs, "m3"));
 
-        /* An operator gives m3 up: its schedule entries deleted, its unit is placed anew. */
-        ck_assert_int_ge(asprintf(&sched3, "%sschedule/m3/", prefix), 0);
-        del.key = sched3;
-        ck_assert_int_eq(etcd_delete_sync(admin_client, &del, NULL), 0);
-        Placed p = {on3, NULL, "m3", _JOB_STATE_INVALID};
-        ck_assert_int_eq(wait_for(is_placed, &p, WAIT), 0);
+        /* m2 registers again: no longer held, its unit stays with it. */
+        machine_up(&m2b, "m2", 10 * SEC, NULL);
+        held.want = 0;
+        ck_assert_int_eq(wait_for(held_is, &held, WAIT), 0);
+        run_for(1 * SEC);
+        ck_assert_str_eq(job_on(jobs, "m2"), on2);
         machine_crash(&m1);
         node_stop(&n);
         machine_done(&m1);

@@ -165,6 +165,51 @@ START_TEST(test_small_side_of_partition) {
 }
 END_TEST
 
+/* fleet-c: `fleetctl drain` of a held machine (a draining cordon) releases its units. */
+START_TEST(test_drain_releases_held_machine) {
+        _cleanup_(majority_tracker_freep) MajorityTracker *t = tracker();
+        size_t known, expired;
+
+        ck_assert_int_eq(majority_tracker_observe(t, 10 * S, L(m1, m2, m3), L(m1, m2, m3)), 0);
+        ck_assert_int_eq(majority_tracker_observe(t, 11 * S, L(m1), L(m1, m2, m3)), 2);
+        assert_held(t, "m2 m3");
+        ck_assert_uint_eq(majority_tracker_n_held(t), 2);
+        /* A draining cordon on a live machine releases nothing. */
+        ck_assert_int_eq(majority_tracker_set_released(t, L(m1)), 0);
+        assert_held(t, "m2 m3");
+        ck_assert(!majority_tracker_is_released(t, "m1"));
+        /* The operator drains m2: only m2 is released; it still counts as expired. */
+        ck_assert_int_eq(majority_tracker_set_released(t, L(m1, m2)), 0);
+        ck_assert_int_eq(majority_tracker_observe(t, 12 * S, L(m1), L(m1, m2, m3)), 0);
+        assert_held(t, "m3");
+        ck_assert(majority_tracker_is_released(t, "m2"));
+        ck_assert(!majority_tracker_is_released(t, "m3"));
+        ck_assert(!majority_tracker_is_held(t, "m2"));
+        ck_assert_uint_eq(majority_tracker_n_held(t), 1);
+        majority_tracker_counts(t, &known, &expired);
+        ck_assert_uint_eq(known, 3);
+        ck_assert_uint_eq(expired, 2);
+        /* The cordon lifted before m2's units moved: held again (sticky). */
+        ck_assert_int_eq(majority_tracker_set_released(t, NULL), 0);
+        ck_assert_int_eq(majority_tracker_observe(t, 13 * S, L(m1), L(m1, m2, m3)), 0);
+        assert_held(t, "m2 m3");
+        /* Drained again: its units moved, m2 no longer counts; m3 stays held. */
+        ck_assert_int_eq(majority_tracker_set_released(t, L(m2)), 0);
+        ck_assert_int_eq(majority_tracker_observe(t, 14 * S, L(m1), L(m1, m3)), 0);
+        assert_held(t, "m3");
+        ck_assert(!majority_tracker_is_released(t, "m2"));
+        /* A machine just gone (held for the settle time only) is released at once too. */
+        majority_tracker_reset(t);
+        ck_assert_int_eq(majority_tracker_observe(t, 20 * S, L(m1, m2, m3), L(m1, m2, m3)), 0);
+        ck_assert_int_eq(majority_tracker_observe(t, 21 * S, L(m1, m2), L(m1, m2, m3)), 0);
+        assert_held(t, "m3");
+        ck_assert_uint_eq(majority_tracker_next_change(t), 21 * S + SETTLE);
+        ck_assert_int_eq(majority_tracker_set_released(t, L(m3)), 0);
+        assert_held(t, "");
+        ck_assert_uint_eq(majority_tracker_next_change(t), 0);
+}
+END_TEST
+
 START_TEST(test_bad_parameters) {
         MajorityTracker *t = NULL;
 
@@ -186,6 +231,7 @@ static Suite *majority_suite(void) {
         tcase_add_test(tc, test_everyone_expires);
         tcase_add_test(tc, test_new_leader);
         tcase_add_test(tc, test_small_side_of_partition);
+        tcase_add_test(tc, test_drain_releases_held_machine);
         tcase_add_test(tc, test_bad_parameters);
         suite_add_tcase(s, tc);
         return s;

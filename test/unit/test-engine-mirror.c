@@ -291,6 +291,15 @@ START_TEST(test_mirror_cordons) {
         del(m, P "state/a.service/m1", 1);
         del(m, P "state/a.service/m1", 0);
         del(m, P "state/b.service/m2", 0);
+        {
+                _cleanup_strv_free_ char **d = NULL;
+
+                /* draining machines, live or not (m9: the engine may hold its units) */
+                ck_assert_int_eq(mirror_draining_ids(m, &d), 0);
+                ck_assert_uint_eq(strv_length(d), 2);
+                ck_assert_str_eq(d[0], "m1");
+                ck_assert_str_eq(d[1], "m9");
+        }
         del(m, P "cordon/m1", 1);
         del(m, P "cordon/m1", 0);
         v = view(m);
