@@ -7,7 +7,9 @@
  *                                     (state "cordoned" or "draining"; sorted by machine ID)
  *   PUT    /fleet-c/v1/cordons/<id>   body {"draining":true|false} (may be empty: false);
  *                                     204, 400 for a bad body, 404 for a machine that is not
- *                                     in the cluster
+ *                                     in the cluster and has no units scheduled (one whose
+ *                                     lease expired may be drained: the engine releases the
+ *                                     units it holds there)
  *   DELETE /fleet-c/v1/cordons/<id>   204 (uncordon; also when there was no cordon)
  * No I/O; unit-tested.
  */

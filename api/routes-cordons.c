@@ -65,6 +65,8 @@ static void cordon_machine_done(ApiCtx *c, int error) {
                 return;
         }
         (void) api_fetch_entries(c, 0, &n);
+        if (n == 0)
+                (void) api_fetch_entries(c, 1, &n);
         if (n == 0) {
                 api_ctx_reply_error(c, 404, "machine does not exist");
                 return;
@@ -102,8 +104,10 @@ void api_route_cordon_put(ApiCtx *c) {
         p->draining = draining;
         c->data = p;
         c->free_data = free;
-        /* Only a machine in the cluster can be cordoned. */
+        /* Only a machine in the cluster can be cordoned, or one whose lease expired but that
+         * still has units scheduled (the engine may hold them: draining it releases them). */
         (void) api_fetch_get(c, &k);
+        (void) api_fetch_list(c, REGISTRY_KEY_SCHEDULE, c->match.item, true);
         api_fetch_wait(c, cordon_machine_done);
 }
 

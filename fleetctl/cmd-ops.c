@@ -71,6 +71,63 @@ static int resolve_machine(Fleetctl *f, const char *verb, const char *arg, const
         return r;
 }
 
+/* As resolve_machine(), but also a machine whose lease expired and that still has units
+ * scheduled (drain releases the units the engine holds there) or a cordon (uncordon lifts
+ * it): a malloc'd ID in *ret_id, *ret_live whether it is in the machine list. */
+static int resolve_machine_or_expired(Fleetctl *f, const char *verb, const char *arg, char **ret_id,
+                                      bool *ret_live) {
+        _cleanup_strv_free_ char **scheduled = NULL;
+        _cleanup_free_ ApiMachine *all = NULL;
+        _cleanup_free_ char *msg = NULL;
+        const ApiMachine *m;
+        ApiUnit *u = NULL;
+        size_t n = 0, n_all = 0;
+        int r;
+
+        (void) fleetctl_machine_lookup("", f); /* loads the list */
+        r = fleetctl_machine_resolve(f->machines, f->n_machines, arg, &m, &msg);
+        if (r == -ENOENT || r == -EEXIST) {
+                _cleanup_strv_free_ char **cordons = NULL;
+
+                if (api_client_list_units(f->client, &u, &n) < 0) {
+                        fleetctl_stderr("Error %s machine: %s", verb, api_client_error(f->client));
+                        return -EIO;
+                }
+                for (size_t i = 0; r != -ENOMEM && i < n; i++)
+                        if (u[i].machine_id && !strv_contains(scheduled, u[i].machine_id) &&
+                            strv_extend(&scheduled, u[i].machine_id) < 0)
+                                r = -ENOMEM;
+                /* alternating ID, state */
+                if (api_client_list_cordons(f->client, &cordons) >= 0)
+                        for (size_t i = 0; r != -ENOMEM && cordons[i] && cordons[i + 1]; i += 2)
+                                if (!strv_contains(scheduled, cordons[i]) &&
+                                    strv_extend(&scheduled, cordons[i]) < 0)
+                                        r = -ENOMEM;
+                if (r != -ENOMEM)
+                        r = fleetctl_machines_with(f->machines, f->n_machines, scheduled, &all,
+                                                   &n_all);
+                if (r >= 0) {
+                        free(msg);
+                        msg = NULL;
+                        r = fleetctl_machine_resolve(all, n_all, arg, &m, &msg);
+                }
+        }
+        if (r >= 0) {
+                *ret_live = false;
+                for (size_t i = 0; !*ret_live && i < f->n_machines; i++)
+                        *ret_live = streq(strempty(f->machines[i].id), m->id);
+                *ret_id = strdup(m->id);
+                if (!*ret_id)
+                        r = -ENOMEM;
+        }
+        api_unit_array_free(u, n);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                fleetctl_stderr("Error %s machine: %s", verb, strempty(msg));
+        return r;
+}
+
 static int set_cordon(Fleetctl *f, const char *verb, const char *arg, bool draining,
                       const ApiMachine **ret) {
         const ApiMachine *m;
@@ -118,21 +175,22 @@ static int run_uncordon(Fleetctl *f, char **args, size_t n_args) {
                 return 1;
         }
         for (size_t i = 0; i < n_args; i++) {
-                const ApiMachine *m;
+                _cleanup_free_ char *id = NULL;
+                bool live;
                 int r;
 
-                if (resolve_machine(f, "uncordoning", args[i], &m) < 0) {
+                if (resolve_machine_or_expired(f, "uncordoning", args[i], &id, &live) < 0) {
                         ret = 1;
                         continue;
                 }
-                r = api_client_delete_cordon(f->client, m->id);
+                r = api_client_delete_cordon(f->client, id);
                 if (r < 0) {
-                        fleetctl_stderr("Error uncordoning machine %s: %s", m->id,
+                        fleetctl_stderr("Error uncordoning machine %s: %s", id,
                                         api_client_error(f->client));
                         ret = 1;
                         continue;
                 }
-                fleetctl_stdout("Machine %s uncordoned", m->id);
+                fleetctl_stdout("Machine %s uncordoned", id);
         }
         return ret;
 }
@@ -180,7 +238,8 @@ static bool reported_on(const ApiUnitState *s, size_t n, const char *name, const
 }
 
 /* Poll once: update and print each unit's progress. Returns how many are still waiting. */
-static size_t drain_poll(Fleetctl *f, const char *id, Moving *mv, size_t n, size_t *failed) {
+static size_t drain_poll(Fleetctl *f, const char *id, bool live, Moving *mv, size_t n,
+                         size_t *failed) {
         ApiUnitState *s = NULL;
         size_t ns = 0, waiting = 0;
 
@@ -203,7 +262,9 @@ static size_t drain_poll(Fleetctl *f, const char *id, Moving *mv, size_t n, size
                 }
                 if (!on && !mv[i].left) {
                         mv[i].left = true;
-                        fleetctl_stdout("Unit %s stopped on the drained machine", mv[i].name);
+                        if (live)
+                                fleetctl_stdout("Unit %s stopped on the drained machine",
+                                                mv[i].name);
                 }
                 mv[i].step = fleetctl_drain_step(r == -ENOENT ? NULL : &u, id, on);
                 switch (mv[i].step) {
@@ -232,14 +293,14 @@ static size_t drain_poll(Fleetctl *f, const char *id, Moving *mv, size_t n, size
 }
 
 /* Wait until every unit has moved (or cannot): 0, or 1 after saying why not. */
-static int drain_wait(Fleetctl *f, const char *id, Moving *mv, size_t n) {
+static int drain_wait(Fleetctl *f, const char *id, bool live, Moving *mv, size_t n) {
         size_t failed = 0, waiting = n;
 
         for (int attempt = 1; waiting > 0; attempt++) {
                 uint64_t deadline = clock_now_usec(CLOCK_MONOTONIC) + WAIT_ATTEMPT_USEC;
 
                 do {
-                        waiting = drain_poll(f, id, mv, n, &failed);
+                        waiting = drain_poll(f, id, live, mv, n, &failed);
                         if (waiting == 0)
                                 break;
                         fleetctl_sleep_usec(WAIT_POLL_USEC);
@@ -263,30 +324,37 @@ static int drain_wait(Fleetctl *f, const char *id, Moving *mv, size_t n) {
 }
 
 static int run_drain(Fleetctl *f, char **args, size_t n_args) {
-        const ApiMachine *m;
+        _cleanup_free_ char *id = NULL;
         Moving *mv = NULL;
         size_t n = 0;
+        bool live;
         int r, ret;
 
         if (n_args != 1) {
                 fleetctl_stderr("One machine must be given");
                 return 1;
         }
-        if (resolve_machine(f, "draining", args[0], &m) < 0)
+        if (resolve_machine_or_expired(f, "draining", args[0], &id, &live) < 0)
                 return 1;
         /* Before the cordon: the engine unschedules them as soon as it sees it. */
-        r = units_to_move(f, m->id, &mv, &n);
+        r = units_to_move(f, id, &mv, &n);
         if (r < 0) {
                 fleetctl_stderr("Error listing units: %s",
                                 r == -ENOMEM ? "out of memory" : api_client_error(f->client));
                 return 1;
         }
-        if (set_cordon(f, "draining", m->id, true, NULL) < 0)
+        r = api_client_put_cordon(f->client, id, true);
+        if (r < 0) {
+                fleetctl_stderr("Error draining machine %s: %s", id,
+                                r == -ENOENT ? "machine does not exist"
+                                             : api_client_error(f->client));
                 ret = 1;
-        else {
-                fleetctl_stdout("Draining machine %s: %zu unit%s to move", m->id, n,
-                                n == 1 ? "" : "s");
-                ret = f->no_block ? 0 : drain_wait(f, m->id, mv, n);
+        } else {
+                /* A machine whose lease expired: its units are released where the engine held
+                 * them (the majority rule), or were moving already. */
+                fleetctl_stdout("Draining %smachine %s: %zu unit%s to move", live ? "" : "expired ",
+                                id, n, n == 1 ? "" : "s");
+                ret = f->no_block ? 0 : drain_wait(f, id, live, mv, n);
         }
         for (size_t i = 0; i < n; i++)
                 free(mv[i].name);
@@ -337,7 +405,10 @@ const Command fleetctl_ops_commands[] = {
          "fleetctl waits until every unit has moved, printing each step, unless --no-block.\n"
          "It exits 1 if a unit cannot be placed on any other machine (it is stopped and its\n"
          "reason printed) or if --block-attempts runs out. uncordon lets units come back.\n\n"
-         "MACHINE is a machine ID or a unique prefix of one.\n\n"
+         "MACHINE is a machine ID or a unique prefix of one. It may be a machine whose\n"
+         "lease expired and that still has units scheduled: when the engine holds them\n"
+         "there (more than half of the machines expired together), draining it releases\n"
+         "them and they are placed elsewhere now.\n\n"
          "\tfleetctl drain 586c13e0",
          drain_flags, ELEMENTSOF(drain_flags), run_drain, true},
         {"uncordon", "MACHINE...", "Let the engine place units on machines again (fleet-c)",

@@ -52,6 +52,28 @@ int fleetctl_machine_resolve(const ApiMachine *ms, size_t n, const char *arg,
         return -EEXIST;
 }
 
+int fleetctl_machines_with(const ApiMachine *ms, size_t n, char *const *ids, ApiMachine **ret,
+                           size_t *ret_n) {
+        ApiMachine *a = calloc(n + strv_length((char **) ids) + 1, sizeof(*a));
+        size_t k = 0;
+
+        if (!a)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                a[k++] = (ApiMachine){.id = ms[i].id, .primary_ip = ms[i].primary_ip};
+        for (size_t i = 0; ids && ids[i]; i++) {
+                bool known = false;
+
+                for (size_t j = 0; j < k && !known; j++)
+                        known = streq(strempty(a[j].id), ids[i]);
+                if (!known)
+                        a[k++] = (ApiMachine){.id = ids[i]};
+        }
+        *ret = a;
+        *ret_n = k;
+        return 0;
+}
+
 int fleetctl_cordons_parse(const char *text, size_t len, char ***ret, char **reterr_message) {
         _cleanup_strv_free_ char **l = NULL;
         json_auto_t *j = json_loadb(text ? text : "", len, 0, NULL);

@@ -22,6 +22,15 @@
 int fleetctl_machine_resolve(const ApiMachine *ms, size_t n, const char *arg,
                              const ApiMachine **ret, char **reterr_message);
 
+/*
+ * ms (n of them) and, after them, a machine with only an ID for each of ids that is not among
+ * ms (machines whose lease expired but that still have units scheduled, which drain and
+ * uncordon take too), in a new array *ret (free() it; the IDs are borrowed from ms and ids),
+ * *ret_n of them. 0 or -ENOMEM.
+ */
+int fleetctl_machines_with(const ApiMachine *ms, size_t n, char *const *ids, ApiMachine **ret,
+                           size_t *ret_n);
+
 /* {"cordons":[{"machineID":"...","state":"..."}]} -> a strv of alternating ID, state. -EINVAL
  * with a message for anything else, -ENOMEM. */
 int fleetctl_cordons_parse(const char *text, size_t len, char ***ret, char **reterr_message);

@@ -820,6 +820,12 @@ START_TEST(test_cordons_and_reasons) {
 
         expect(request("GET", "/fleet-c/v1/cordons", NULL), 200, "{\"cordons\":[]}");
         expect_error(request("PUT", "/fleet-c/v1/cordons/m1", NULL), 404, "machine does not exist");
+        /* a machine whose lease expired but that still has units scheduled can be drained (the
+         * engine may hold its units) */
+        put_key("schedule/m9/x.service", "{\"hash\":\"0123456789abcdef0123456789abcdef01234567\","
+                                         "\"desiredState\":\"launched\"}");
+        expect(request("PUT", "/fleet-c/v1/cordons/m9", "{\"draining\":true}"), 204, NULL);
+        expect(request("DELETE", "/fleet-c/v1/cordons/m9", NULL), 204, NULL);
         put_machine("m1", "10.0.0.1", NULL, 0);
         put_machine("m2", "10.0.0.2", NULL, 0);
         expect(request("PUT", "/fleet-c/v1/cordons/m1", NULL), 204, NULL);

@@ -35,6 +35,32 @@ START_TEST(test_resolve) {
 }
 END_TEST
 
+/* drain and uncordon also take a machine whose lease expired but that has units scheduled */
+START_TEST(test_machines_with) {
+        ApiMachine live[] = {{.id = (char *) "586c13e07e8d4787a269b2b68375c8b1"},
+                             {.id = (char *) "90058c6e00000000000000000000000a"}};
+        char *scheduled[] = {(char *) "90058c6e00000000000000000000000a",
+                             (char *) "5f00a1b2000000000000000000000000",
+                             (char *) "24ca04a3000000000000000000000000", NULL};
+        _cleanup_free_ ApiMachine *all = NULL, *only = NULL;
+        _cleanup_free_ char *msg = NULL;
+        const ApiMachine *m = NULL;
+        size_t n = 0;
+
+        ck_assert_int_eq(fleetctl_machines_with(live, 2, scheduled, &all, &n), 0);
+        ck_assert_uint_eq(n, 4);
+        ck_assert_ptr_eq(all[0].id, live[0].id);
+        ck_assert_str_eq(all[2].id, "5f00a1b2000000000000000000000000");
+        ck_assert_str_eq(all[3].id, "24ca04a3000000000000000000000000");
+        ck_assert_int_eq(fleetctl_machine_resolve(all, n, "24c", &m, &msg), 0);
+        ck_assert_str_eq(m->id, "24ca04a3000000000000000000000000");
+        ck_assert_int_eq(fleetctl_machine_resolve(all, n, "5", &m, &msg), -EEXIST);
+        ck_assert_ptr_nonnull(strstr(msg, "586c13e0..., 5f00a1b2..."));
+        ck_assert_int_eq(fleetctl_machines_with(NULL, 0, NULL, &only, &n), 0);
+        ck_assert_uint_eq(n, 0);
+}
+END_TEST
+
 START_TEST(test_cordons_parse) {
         const char *ok = "{\"cordons\":[{\"machineID\":\"m1\",\"state\":\"cordoned\"},"
                          "{\"machineID\":\"m2\",\"state\":\"draining\"}]}";
@@ -87,6 +113,7 @@ static Suite *cordon_suite(void) {
         TCase *tc = tcase_create("core");
 
         tcase_add_test(tc, test_resolve);
+        tcase_add_test(tc, test_machines_with);
         tcase_add_test(tc, test_cordons_parse);
         tcase_add_test(tc, test_drain_step);
         suite_add_tcase(s, tc);
