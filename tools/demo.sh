@@ -12,8 +12,9 @@
 #      another machine, the sidekick announces the new endpoint, curl answers from there;
 #      the failover time is measured (crash -> curl answering from the new machine)
 #   4. templates: web@1..3 spread over the 3 machines by Conflicts=web@*.service
-#   5. fleet-c's maintenance commands: a rolling update of web@2 and web@3, then a drain of
-#      web@1's machine (web@1 and its sidekick move together; the global unit stays)
+#   5. fleet-c's maintenance commands: a rolling update of web@2 and web@3, one of the global
+#      unit machine by machine, then a drain of web@1's machine (web@1 and its sidekick move
+#      together; the global unit stays)
 # Every step checks what it shows (fleetctl, etcd, curl, and systemd inside the machines);
 # the demo exits non-zero with a clear message at the first step that does not behave.
 # The cluster is taken down at the end, also on failure or ^C.
@@ -358,6 +359,25 @@ done
 good "web@2 and web@3 run version 2, updated one after the other in $(secs "$T_ROLL") s"
 
 say ""
+say "A new version of the global unit global-monitor.service, machine by machine: fleetctl pins"
+say "every machine to the old content, gives the unit the new one, then unpins one machine at a"
+say "time; each must run the new content before the next one is touched."
+GDIR=$(mktemp -d /tmp/fleet-demo-gm.XXXXXX)
+sed 's/^Description=Per-machine monitor$/Description=Per-machine monitor, version 2/' \
+	"$EXAMPLES/global-monitor.service" >"$GDIR/global-monitor.service"
+t0=$(now_us)
+fctl start --replace --rolling --min-healthy 0.5 "$GDIR/global-monitor.service" ||
+	fail "the rolling update of global-monitor.service failed"
+T_GROLL=$(ms_since "$t0")
+rm -rf "$GDIR"
+for m in $LIVE; do
+	d=$(cluster exec "$m" systemctl show -p Description --value global-monitor.service 2>/dev/null)
+	[ "$d" = "Per-machine monitor, version 2" ] || fail "global-monitor.service on $m is '$d', not version 2"
+	sd_active "$m" global-monitor.service || fail "global-monitor.service is not active on $m after the update"
+done
+good "global-monitor.service runs version 2 on $LIVE, updated one machine after the other in $(secs "$T_GROLL") s"
+
+say ""
 say "Draining $W1B, where web@1 and its sidekick run: fleet stops them there, then starts them"
 say "together on another machine; the global unit stays. First web@2 and web@3 go, so that"
 say "web@1 (Conflicts=web@*) has somewhere to go."
@@ -385,6 +405,7 @@ cat <<EOF
   failover of web@1 after the crash of $W1:        $(secs "$T_FAILOVER") s (crash -> curl answered by $W1B; agent_ttl $FLEET_CLUSTER_AGENT_TTL$([ "$W1" != "$LEADER" ] || echo "; $W1 ran the engine leader"))
   a crashed machine back in the cluster:          $(secs "$T_REJOIN") s
   rolling update of web@2 and web@3:              $(secs "$T_ROLL") s (1 s healthy each)
+  rolling update of global-monitor.service:       $(secs "$T_GROLL") s (3 machines, 0.5 s healthy each)
   drain of $W1B (web@1 and its sidekick moved):    $(secs "$T_DRAIN") s
   whole demo:                                     $(secs "$(ms_since "$T_START")") s
 ${G}${B}demo: every step behaved${N}
