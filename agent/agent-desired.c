@@ -181,6 +181,8 @@ static void on_targets(Agent *a, RegistryWatch *w, int error, const RegistryWatc
                 (void) registry_watch_restart(w, 0);
                 return;
         }
+        if (r > 0 && !u->resync)
+                log_debug("Registry: %s changed (%zu event(s))", what, u->n_events);
         if (global)
                 a->global_synced = true;
         else
@@ -470,6 +472,7 @@ static void on_content(Registry *r, int error, RegistryList *list, void *userdat
                 log_warning_errno(error, "Failed to fetch unit content %s: %m%s", c->hash,
                                   error == -ENOENT ? " (not in the registry)" : "");
         c->error = error;
+        log_debug("Fetched unit content %s", c->hash);
         agent_pass_kick(a);
 }
 

@@ -37,8 +37,11 @@ static void ctx_free(ApiCtx *c) {
 
 void api_ctx_reply(ApiCtx *c, unsigned status, const char *content_type, const char *body,
                    size_t len, const char *const *headers) {
-        int r = http_request_reply(c->req, status, content_type, body, len, headers);
+        int r;
 
+        log_debug("HTTP %u for %s %s", status, http_request_method(c->req),
+                  http_request_path(c->req));
+        r = http_request_reply(c->req, status, content_type, body, len, headers);
         if (r < 0)
                 log_warning_errno(r, "Failed to answer HTTP request, ignoring: %m");
         /*
