@@ -156,9 +156,11 @@ int fleetctl_why_line(const ApiUnit *u, bool global, const ApiUnitState *states,
 }
 
 uint64_t fleetctl_poll_delay(unsigned n) {
-        uint64_t d = 10 * 1000;
+        uint64_t d = WAIT_POLL_FAST_USEC * 2;
 
-        for (unsigned i = 0; i < n && d < WAIT_POLL_USEC; i++)
+        if (n < WAIT_POLL_FAST_N)
+                return WAIT_POLL_FAST_USEC;
+        for (unsigned i = WAIT_POLL_FAST_N; i < n && d < WAIT_POLL_USEC; i++)
                 d *= 2;
         return MIN(d, (uint64_t) WAIT_POLL_USEC);
 }

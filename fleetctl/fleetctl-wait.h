@@ -64,10 +64,15 @@ int fleetctl_why_line(const ApiUnit *u, bool global, const ApiUnitState *states,
                       bool full, MachineLookup lookup, void *userdata, char **ret);
 
 /*
- * How long to sleep before poll number n (0-based) of a wait: 10 ms, doubling, at most
- * WAIT_POLL_USEC (fleet's fixed interval). Most waits end within a few hundred milliseconds, so
- * the first polls come quickly; a long wait costs the API no more than fleet's polling did.
+ * How long to sleep before poll number n (0-based) of a wait: WAIT_POLL_FAST_USEC for the first
+ * WAIT_POLL_FAST_N polls, then 10 ms, doubling, at most WAIT_POLL_USEC (fleet's fixed
+ * interval). A start's two waits (launched, then active) each end some 10 - 20 ms after they
+ * begin; with polls 5 ms apart fleetctl notices at most 5 ms late (10 ms, doubling, noticed
+ * up to 10 - 20 ms late). The API answers these reads from memory; a long wait costs it no
+ * more than fleet's polling did.
  */
+#define WAIT_POLL_FAST_USEC (5 * 1000)
+#define WAIT_POLL_FAST_N 16
 uint64_t fleetctl_poll_delay(unsigned n);
 
 /*

@@ -163,8 +163,10 @@ END_TEST
 START_TEST(test_poll_delay) {
         static const uint64_t want[] = {10000, 20000, 40000, 80000, 160000, 250000, 250000};
 
+        for (unsigned n = 0; n < WAIT_POLL_FAST_N; n++)
+                ck_assert_uint_eq(fleetctl_poll_delay(n), 5000);
         for (unsigned n = 0; n < ELEMENTSOF(want); n++)
-                ck_assert_uint_eq(fleetctl_poll_delay(n), want[n]);
+                ck_assert_uint_eq(fleetctl_poll_delay(WAIT_POLL_FAST_N + n), want[n]);
         ck_assert_uint_eq(fleetctl_poll_delay(1000), WAIT_POLL_USEC);
         ck_assert_uint_eq(fleetctl_poll_delay(UINT_MAX), WAIT_POLL_USEC);
 }
