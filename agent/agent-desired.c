@@ -362,8 +362,10 @@ int agent_watches_open(Agent *a) {
         int r;
 
         if (!a->watch_retry_timer) {
+                /* Accuracy 1 ms: agent_watches_resync() arms it for "now", which with sd-event's
+                 * default accuracy (0 = 250 ms) could wait up to 250 ms. */
                 r = sd_event_add_time_relative(a->event, &a->watch_retry_timer, CLOCK_MONOTONIC, 0,
-                                               0, on_watch_retry, a);
+                                               USEC_PER_MSEC, on_watch_retry, a);
                 if (r < 0)
                         return r;
                 (void) sd_event_source_set_enabled(a->watch_retry_timer, SD_EVENT_OFF);
