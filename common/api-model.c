@@ -19,54 +19,74 @@ void api_index_done(ApiIndex *x) {
         *x = (ApiIndex){};
 }
 
-static int push(const RegistryEntry ***a, size_t *n, const RegistryEntry *e) {
-        const RegistryEntry **na = realloc(*a, (*n + 1) * sizeof(**a));
+static bool indexed(const RegistryEntry *e) {
+        /* jobs, states and metadata are used for their values; unit contents, schedule
+         * entries and machines may come from keys-only listings */
+        return e->has_value ||
+               (e->key.kind != REGISTRY_KEY_JOB && e->key.kind != REGISTRY_KEY_STATE &&
+                e->key.kind != REGISTRY_KEY_METADATA && e->key.kind != REGISTRY_KEY_REASON);
+}
 
-        if (!na)
-                return -ENOMEM;
-        na[(*n)++] = e;
-        *a = na;
-        return 0;
+/* The array and count of kind, or NULL for kinds the index does not keep. */
+static const RegistryEntry ***array_of(ApiIndex *x, RegistryKeyKind kind, size_t **ret_n) {
+        switch (kind) {
+        case REGISTRY_KEY_JOB:
+                *ret_n = &x->n_jobs;
+                return &x->jobs;
+        case REGISTRY_KEY_UNIT:
+                *ret_n = &x->n_units;
+                return &x->units;
+        case REGISTRY_KEY_SCHEDULE:
+                *ret_n = &x->n_schedule;
+                return &x->schedule;
+        case REGISTRY_KEY_STATE:
+                *ret_n = &x->n_states;
+                return &x->states;
+        case REGISTRY_KEY_MACHINE:
+                *ret_n = &x->n_machines;
+                return &x->machines;
+        case REGISTRY_KEY_METADATA:
+                *ret_n = &x->n_metadata;
+                return &x->metadata;
+        case REGISTRY_KEY_REASON:
+                *ret_n = &x->n_reasons;
+                return &x->reasons;
+        default:
+                return NULL;
+        }
 }
 
 int api_index_add(ApiIndex *x, const RegistryEntry *entries, size_t n) {
+        size_t grow[_REGISTRY_KEY_KIND_MAX] = {};
+
+        /* one allocation per kind: count first (a listing of the registry copy is one kind,
+         * but any mix is accepted) */
+        for (size_t i = 0; i < n; i++)
+                if (indexed(&entries[i]) && entries[i].key.kind >= 0 &&
+                    entries[i].key.kind < _REGISTRY_KEY_KIND_MAX)
+                        grow[entries[i].key.kind]++;
+        for (RegistryKeyKind k = 0; k < _REGISTRY_KEY_KIND_MAX; k++) {
+                size_t *count;
+                const RegistryEntry ***a = array_of(x, k, &count);
+                const RegistryEntry **na;
+
+                if (!a || grow[k] == 0)
+                        continue;
+                na = realloc(*a, (*count + grow[k]) * sizeof(**a));
+                if (!na)
+                        return -ENOMEM;
+                *a = na;
+        }
         for (size_t i = 0; i < n; i++) {
                 const RegistryEntry *e = &entries[i];
-                int r = 0;
+                size_t *count;
+                const RegistryEntry ***a;
 
-                /* jobs, states and metadata are used for their values; unit contents,
-                 * schedule entries and machines may come from keys-only listings */
-                if (!e->has_value &&
-                    (e->key.kind == REGISTRY_KEY_JOB || e->key.kind == REGISTRY_KEY_STATE ||
-                     e->key.kind == REGISTRY_KEY_METADATA || e->key.kind == REGISTRY_KEY_REASON))
+                if (!indexed(e) || e->key.kind < 0 || e->key.kind >= _REGISTRY_KEY_KIND_MAX)
                         continue;
-                switch (e->key.kind) {
-                case REGISTRY_KEY_JOB:
-                        r = push(&x->jobs, &x->n_jobs, e);
-                        break;
-                case REGISTRY_KEY_UNIT:
-                        r = push(&x->units, &x->n_units, e);
-                        break;
-                case REGISTRY_KEY_SCHEDULE:
-                        r = push(&x->schedule, &x->n_schedule, e);
-                        break;
-                case REGISTRY_KEY_STATE:
-                        r = push(&x->states, &x->n_states, e);
-                        break;
-                case REGISTRY_KEY_MACHINE:
-                        r = push(&x->machines, &x->n_machines, e);
-                        break;
-                case REGISTRY_KEY_METADATA:
-                        r = push(&x->metadata, &x->n_metadata, e);
-                        break;
-                case REGISTRY_KEY_REASON:
-                        r = push(&x->reasons, &x->n_reasons, e);
-                        break;
-                default:
-                        break;
-                }
-                if (r < 0)
-                        return r;
+                a = array_of(x, e->key.kind, &count);
+                if (a)
+                        (*a)[(*count)++] = e;
         }
         return 0;
 }
