@@ -21,6 +21,7 @@ struct ApiCache {
         sd_event_source *idle_timer;
         Listener listeners[API_CACHE_MAX_LISTENERS];
         size_t n_listeners;
+        ApiRender render; /* answers rendered from the copy, by its revision */
 };
 
 static void on_changed(RegistryCacheWatch *w, int error, const RegistryWatchUpdate *u,
@@ -43,6 +44,7 @@ static void stop(ApiCache *c) {
         log_debug("API: registry copy unused for %s, dropping it",
                   format_timespan(buf, c->idle_usec));
         c->watch = registry_cache_watch_free(c->watch);
+        api_render_clear(&c->render);
         (void) sd_event_source_set_enabled(c->idle_timer, SD_EVENT_OFF);
 }
 
@@ -91,6 +93,10 @@ const RegistryCache *api_cache_current(const ApiCache *c, int64_t revision) {
         return rc;
 }
 
+ApiRender *api_cache_render(ApiCache *c) {
+        return &c->render;
+}
+
 int api_cache_listen(ApiCache *c, registry_cache_changed_t changed, void *userdata) {
         assert(c);
         assert(changed);
@@ -119,6 +125,7 @@ int api_cache_new(ApiCache **ret, sd_event *e, Registry *r, usec_t idle_usec) {
         if (!c)
                 return -ENOMEM;
         c->registry = r;
+        api_render_init(&c->render, 0);
         c->idle_usec = idle_usec > 0 ? idle_usec : USEC_PER_SEC;
         k = sd_event_add_time_relative(e, &c->idle_timer, CLOCK_MONOTONIC, c->idle_usec,
                                        USEC_PER_SEC, on_idle_timer, c);
@@ -134,6 +141,7 @@ ApiCache *api_cache_free(ApiCache *c) {
         if (!c)
                 return NULL;
         registry_cache_watch_free(c->watch);
+        api_render_clear(&c->render);
         sd_event_source_disable_unref(c->idle_timer);
         free(c);
         return NULL;

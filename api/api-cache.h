@@ -18,6 +18,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "api-render.h"
 #include "macro.h"
 #include "registry-cache-watch.h"
 #include "time-util.h"
@@ -39,6 +40,9 @@ const RegistryCache *api_cache_peek(const ApiCache *c);
 /* The copy if it is valid, its watch live (etcd reachable and the stream open), and current
  * with at least revision; else NULL (read etcd instead). */
 const RegistryCache *api_cache_current(const ApiCache *c, int64_t revision);
+
+/* The answers rendered from the copy (api-render.h), dropped with the copy. */
+ApiRender *api_cache_render(ApiCache *c);
 
 /*
  * Call changed after every update, like registry_cache_watch_new()'s callback (w is NULL),

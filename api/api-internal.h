@@ -77,6 +77,9 @@ struct ApiCtx {
         int fetch_error;
         ApiFetchDone fetch_done;
 
+        int64_t copy_revision; /* of the registry copy the reads were answered from */
+        bool read_etcd;        /* a read went to etcd */
+
         EtcdCall *write_call;
         uint16_t page; /* list routes: the page asked for */
         void *data;    /* per-route state, freed with free_data */
@@ -117,6 +120,16 @@ void api_fetch_reset(ApiCtx *c);
 
 /* The page asked for by ?nextPageToken; on a bad token answers 400 and returns < 0. */
 int api_ctx_page(ApiCtx *c, uint16_t *ret_page);
+
+/*
+ * Rendered answers (api-render.h) of read routes whose every read came from the registry
+ * copy, keyed by key (what the request asked: route, page, filters) and the copy's revision.
+ * api_ctx_reply_rendered(): answer 200 with the kept body and return true, or return false.
+ * api_ctx_reply_json_render(): keep json (when every read came from the copy), then answer
+ * like api_ctx_reply_json().
+ */
+bool api_ctx_reply_rendered(ApiCtx *c, const char *key);
+void api_ctx_reply_json_render(ApiCtx *c, const char *key, char *json);
 /* Index every fetched entry (borrowed from c: valid until api_fetch_reset or the reply). */
 int api_ctx_index(ApiCtx *c, ApiIndex *ret);
 /* "<limit,page>" token text for page (0 = none: NULL). */

@@ -116,6 +116,13 @@ static void write_api(FILE *f, const ApiMetrics *m) {
         metrics_sample_u64(f, "fleet_api_registry_reads_total", "source=\"memory\"",
                            m->reads_memory);
         metrics_sample_u64(f, "fleet_api_registry_reads_total", "source=\"etcd\"", m->reads_etcd);
+        metrics_family(
+                f, "fleet_api_list_answers_total", "counter",
+                "List answers (units, state, machines pages) read from the in-memory copy, "
+                "by whether the answer rendered at the copy's revision was reused or built.");
+        metrics_sample_u64(f, "fleet_api_list_answers_total", "answer=\"reused\"",
+                           m->answers_reused);
+        metrics_sample_u64(f, "fleet_api_list_answers_total", "answer=\"built\"", m->answers_built);
 }
 
 int api_metrics_write(FILE *f, const ApiMetrics *m) {

@@ -32,7 +32,8 @@ typedef struct ApiMetrics {
         const char *etcd_op_names[_ETCD_REQUEST_TYPE_MAX]; /* label of each op (NULL: skip) */
         const uint64_t *api_requests; /* API_METRICS_N_CODES counters, or NULL */
         size_t api_pending;
-        uint64_t reads_memory, reads_etcd; /* registry reads of GET routes, by where from */
+        uint64_t reads_memory, reads_etcd;      /* registry reads of GET routes, by where from */
+        uint64_t answers_reused, answers_built; /* list answers from the copy: kept / rendered */
 } ApiMetrics;
 
 /* Write every metric with its HELP and TYPE lines. Returns 0 or -EIO (ferror). */

@@ -165,14 +165,18 @@ static bool read_cache_wanted(const ApiCtx *c) {
  * answers).
  */
 static const RegistryCache *read_cache(ApiCtx *c) {
+        const RegistryCache *rc;
+
         if (!read_cache_wanted(c))
                 return NULL;
         (void) api_cache_use(c->api->cache);
         /* this API's own writes, and every write of this process (agent, engine, a test) */
-        return api_cache_current(
-                c->api->cache,
-                MAX(c->api->write_revision,
-                    etcd_client_get_write_revision(registry_get_client(c->api->registry))));
+        rc = api_cache_current(c->api->cache, MAX(c->api->write_revision,
+                                                  etcd_client_get_write_revision(
+                                                          registry_get_client(c->api->registry))));
+        if (rc)
+                c->copy_revision = registry_cache_get_revision(rc);
+        return rc;
 }
 
 /* The entries of kind whose key starts with sub, as registry_key_dir() words it (SCHEDULE and
@@ -233,6 +237,7 @@ int api_fetch_list(ApiCtx *c, RegistryKeyKind kind, const char *sub, bool keys_o
         }
         if (rc || read_cache_wanted(c))
                 c->api->reads_etcd++;
+        c->read_etcd = true;
         r = registry_list(c->api->registry, kind, sub, 0, keys_only, on_fetched, s, &s->call);
         if (r < 0) {
                 fetch_fail(c, r);
@@ -263,6 +268,7 @@ int api_fetch_get(ApiCtx *c, const RegistryKey *key) {
         }
         if (read_cache_wanted(c))
                 c->api->reads_etcd++;
+        c->read_etcd = true;
         r = registry_get(c->api->registry, key, on_fetched, s, &s->call);
         if (r < 0) {
                 fetch_fail(c, r);
@@ -304,6 +310,8 @@ void api_fetch_reset(ApiCtx *c) {
                 c->slots[i].list = registry_list_free(c->slots[i].list);
         c->n_slots = 0;
         c->fetch_error = 0;
+        c->copy_revision = 0;
+        c->read_etcd = false;
 }
 
 /* ---- shared helpers ------------------------------------------------------------------------ */
@@ -341,6 +349,34 @@ int api_ctx_index(ApiCtx *c, ApiIndex *ret) {
         api_index_sort(&x);
         *ret = x;
         return 0;
+}
+
+/* The copy's revision if every read of this request came from it, else 0. */
+static int64_t ctx_copy_revision(const ApiCtx *c) {
+        return c->read_etcd || c->n_slots == 0 ? 0 : c->copy_revision;
+}
+
+bool api_ctx_reply_rendered(ApiCtx *c, const char *key) {
+        int64_t revision = ctx_copy_revision(c);
+        const char *body;
+        size_t len;
+
+        if (revision <= 0 || !key)
+                return false;
+        body = api_render_get(api_cache_render(c->api->cache), key, revision, &len);
+        if (!body)
+                return false;
+        api_ctx_reply(c, 200, "application/json", body, len, NULL);
+        return true;
+}
+
+void api_ctx_reply_json_render(ApiCtx *c, const char *key, char *json) {
+        int64_t revision = ctx_copy_revision(c);
+
+        if (json && key && revision > 0 &&
+            api_render_put(api_cache_render(c->api->cache), key, revision, json, strlen(json)) < 0)
+                log_debug("API: no memory to keep a rendered answer, ignoring");
+        api_ctx_reply_json(c, 200, json);
 }
 
 const char *api_ctx_page_token(ApiCtx *c, uint16_t page, char buf[static API_PAGE_TOKEN_LEN + 1]) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* /machines: list with merged metadata, and PATCH of the dynamic metadata (reference 9.8). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,7 +9,7 @@
 
 static void machines_list_done(ApiCtx *c, int error) {
         _cleanup_(api_index_done) ApiIndex x = {};
-        char buf[API_PAGE_TOKEN_LEN + 1];
+        char buf[API_PAGE_TOKEN_LEN + 1], key[32];
         ApiMachine *machines = NULL;
         size_t n = 0, start, count;
         uint16_t next;
@@ -19,6 +20,9 @@ static void machines_list_done(ApiCtx *c, int error) {
                 api_ctx_reply_registry_error(c, error, NULL);
                 return;
         }
+        snprintf(key, sizeof(key), "machines %u", (unsigned) c->page);
+        if (api_ctx_reply_rendered(c, key))
+                return;
         r = api_ctx_index(c, &x);
         if (r >= 0)
                 r = api_index_machines(&x, &machines, &n);
@@ -32,7 +36,7 @@ static void machines_list_done(ApiCtx *c, int error) {
                 api_ctx_reply_internal(c, r);
                 return;
         }
-        api_ctx_reply_json(c, 200, json);
+        api_ctx_reply_json_render(c, key, json);
 }
 
 void api_route_machines_list(ApiCtx *c) {

@@ -24,6 +24,8 @@ static void metrics_reply(ApiCtx *c, const ApiIndex *x) {
                 .api_pending = a->n_pending - 1, /* not this scrape */
                 .reads_memory = a->reads_cached,
                 .reads_etcd = a->reads_etcd,
+                .answers_reused = api_cache_render(a->cache)->hits,
+                .answers_built = api_cache_render(a->cache)->misses,
         };
         _cleanup_free_ char *text = NULL;
         size_t len = 0;

@@ -1,13 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* /state: unit states reported by the agents (reference 9.7). */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "api-internal.h"
 #include "api-validate.h"
 
 static void states_list_done(ApiCtx *c, int error) {
         _cleanup_(api_index_done) ApiIndex x = {};
+        _cleanup_free_ char *key = NULL;
         char buf[API_PAGE_TOKEN_LEN + 1];
+        const char *machine_id = http_request_query(c->req, "machineID"),
+                   *name = http_request_query(c->req, "unitName");
         ApiUnitState *states = NULL;
         size_t n = 0, start, count;
         uint16_t next;
@@ -18,11 +23,17 @@ static void states_list_done(ApiCtx *c, int error) {
                 api_ctx_reply_registry_error(c, error, NULL);
                 return;
         }
+        /* the filters with their lengths: no two requests that differ share a key (NULL = "") */
+        if (asprintf(&key, "state %u %zu:%s %zu:%s", (unsigned) c->page,
+                     strlen(strempty(machine_id)), strempty(machine_id), strlen(strempty(name)),
+                     strempty(name)) < 0)
+                key = NULL; /* not kept then */
+        if (api_ctx_reply_rendered(c, key))
+                return;
         /* Filters are exact and apply before paging; the first value of each counts. */
         r = api_ctx_index(c, &x);
         if (r >= 0)
-                r = api_index_unit_states(&x, http_request_query(c->req, "machineID"),
-                                          http_request_query(c->req, "unitName"), &states, &n);
+                r = api_index_unit_states(&x, machine_id, name, &states, &n);
         if (r >= 0) {
                 api_page_slice(n, c->api->token_limit, c->page, &start, &count, &next);
                 r = api_unit_state_page_format(states + start, count,
@@ -33,7 +44,7 @@ static void states_list_done(ApiCtx *c, int error) {
                 api_ctx_reply_internal(c, r);
                 return;
         }
-        api_ctx_reply_json(c, 200, json);
+        api_ctx_reply_json_render(c, key, json);
 }
 
 void api_route_states_list(ApiCtx *c) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* /units: list, get, create/replace/set desiredState, destroy (reference 9.6). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@
 static void units_list_done(ApiCtx *c, int error) {
         _cleanup_(api_index_done) ApiIndex x = {};
         _cleanup_free_ const RegistryJob **jobs = NULL;
-        char buf[API_PAGE_TOKEN_LEN + 1];
+        char buf[API_PAGE_TOKEN_LEN + 1], key[32];
         ApiUnit *units = NULL;
         size_t n_jobs = 0, start, n = 0, i;
         uint16_t next;
@@ -27,6 +28,9 @@ static void units_list_done(ApiCtx *c, int error) {
                 api_ctx_reply_registry_error(c, error, NULL);
                 return;
         }
+        snprintf(key, sizeof(key), "units %u", (unsigned) c->page);
+        if (api_ctx_reply_rendered(c, key))
+                return;
         r = api_ctx_index(c, &x);
         if (r >= 0)
                 r = api_index_visible_jobs(&x, &jobs, &n_jobs);
@@ -49,7 +53,7 @@ static void units_list_done(ApiCtx *c, int error) {
                 api_ctx_reply_internal(c, r);
                 return;
         }
-        api_ctx_reply_json(c, 200, json);
+        api_ctx_reply_json_render(c, key, json);
 }
 
 void api_route_units_list(ApiCtx *c) {

@@ -1138,6 +1138,123 @@ START_TEST(test_reads_from_memory) {
 }
 END_TEST
 
+/* fleet_api_list_answers_total{answer="<answer>"} of a /metrics scrape. */
+static uint64_t list_answers(const char *answer) {
+        _cleanup_free_ char *needle = NULL;
+        Resp r = request("GET", "/metrics", NULL);
+        unsigned long long n = 0;
+        const char *p;
+
+        ck_assert_int_eq(r.status, 200);
+        ck_assert_int_ge(asprintf(&needle, "fleet_api_list_answers_total{answer=\"%s\"} ", answer),
+                         0);
+        p = strstr(r.body, needle);
+        ck_assert_msg(p, "no %s in /metrics", needle);
+        ck_assert_int_eq(sscanf(p + strlen(needle), "%llu", &n), 1);
+        resp_done(&r);
+        return n;
+}
+
+/* List answers from the copy are rendered once per revision and reused byte for byte; every
+ * page and filter has its own; a write (read your writes) and a change made around this API
+ * give a new answer. */
+START_TEST(test_rendered_answers) {
+        static const char *const paths[] = {
+                "/fleet/v1/units",
+                "/fleet/v1/units?nextPageToken=AgACAA%3D%3D",
+                "/fleet/v1/state",
+                "/fleet/v1/state?nextPageToken=AgACAA%3D%3D",
+                "/fleet/v1/state?machineID=m1",
+                "/fleet/v1/state?unitName=m1",
+                "/fleet/v1/state?machineID=m1&unitName=b.service",
+                "/fleet/v1/state?machineID=m1%20&unitName=b.service",
+                "/fleet/v1/machines",
+        };
+        char *first[ELEMENTSOF(paths)] = {};
+        uint64_t reused0, built0, memory0;
+        int i;
+
+        expect(request("PUT", U "a.service", "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
+        expect(request("PUT", U "b.service", "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
+        expect(request("PUT", U "c.service", "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
+        put_state("a.service", "m1", HX, JOB_STATE_LAUNCHED);
+        put_state("a.service", "m2", HX, JOB_STATE_LAUNCHED);
+        put_state("b.service", "m1", HX, JOB_STATE_LOADED);
+        put_machine("m1", "10.0.0.1", NULL, 0);
+
+        memory0 = reads_from("memory");
+        for (i = 0; i < 100 && reads_from("memory") == memory0; i++) {
+                Resp r = request("GET", "/fleet/v1/units", NULL);
+
+                ck_assert_int_eq(r.status, 200);
+                resp_done(&r);
+                run_for(20 * 1000);
+        }
+        ck_assert_msg(i < 100, "GETs never came from memory");
+
+        /* twice each: built once, then reused, the same bytes */
+        built0 = list_answers("built");
+        reused0 = list_answers("reused");
+        for (size_t k = 0; k < ELEMENTSOF(paths); k++) {
+                Resp r = request("GET", paths[k], NULL);
+
+                ck_assert_int_eq(r.status, 200);
+                first[k] = TAKE_PTR(r.body);
+        }
+        for (size_t k = 0; k < ELEMENTSOF(paths); k++)
+                expect(request("GET", paths[k], NULL), 200, first[k]);
+        ck_assert_uint_eq(list_answers("built") - built0, ELEMENTSOF(paths));
+        ck_assert_uint_eq(list_answers("reused") - reused0, ELEMENTSOF(paths));
+        /* each page and filter its own answer */
+        ck_assert_str_eq(first[0],
+                         "{\"nextPageToken\":\"AgACAA==\",\"units\":[{\"currentState\":"
+                         "\"inactive\",\"desiredState\":\"inactive\",\"name\":"
+                         "\"a.service\",\"options\":" HELLO_OPTIONS_OUT
+                         "},{\"currentState\":\"inactive\",\"desiredState\":"
+                         "\"inactive\",\"name\":\"b.service\",\"options\":" HELLO_OPTIONS_OUT
+                         "}]}");
+        ck_assert_str_eq(first[1],
+                         "{\"units\":[{\"currentState\":\"inactive\",\"desiredState\":"
+                         "\"inactive\",\"name\":\"c.service\",\"options\":" HELLO_OPTIONS_OUT
+                         "}]}");
+        ck_assert_str_eq(first[4],
+                         "{\"nextPageToken\":\"AgACAA==\",\"states\":[" STATE_OUT(
+                                 "a.service", "m1", HX) "," STATE_OUT("b.service", "m1", HX) "]}");
+        ck_assert_str_eq(first[5], "{}");
+        ck_assert_str_eq(first[6], "{\"states\":[" STATE_OUT("b.service", "m1", HX) "]}");
+        ck_assert_str_eq(first[7], "{}");
+        ck_assert_str_eq(first[8], "{\"machines\":[{\"id\":\"m1\",\"primaryIP\":\"10.0.0.1\"}]}");
+
+        /* read your writes: this API's PUT shows on the next page read at once */
+        expect(request("PUT", U "d.service", "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
+        expect(request("GET", paths[1], NULL), 200,
+               "{\"nextPageToken\":\"AgADAA==\",\"units\":[{\"currentState\":\"inactive\","
+               "\"desiredState\":\"inactive\","
+               "\"name\":\"c.service\",\"options\":" HELLO_OPTIONS_OUT
+               "},{\"currentState\":\"inactive\",\"desiredState\":\"inactive\",\"name\":"
+               "\"d.service\",\"options\":" HELLO_OPTIONS_OUT "}]}");
+        /* a change made around this API shows once the watch brings it */
+        put_state("c.service", "m1", HX, JOB_STATE_LOADED);
+        for (i = 0; i < 100; i++) {
+                Resp r = request("GET", paths[3], NULL);
+                bool changed = r.status == 200 && !streq(r.body, first[3]);
+
+                resp_done(&r);
+                if (changed)
+                        break;
+                run_for(20 * 1000);
+        }
+        ck_assert_msg(i < 100, "the state listing never changed");
+        expect(request("GET", paths[4], NULL), 200,
+               "{\"nextPageToken\":\"AgACAA==\",\"states\":[" STATE_OUT(
+                       "a.service", "m1", HX) "," STATE_OUT("b.service", "m1", HX) "]}");
+        expect(request("GET", "/fleet/v1/state?machineID=m1&nextPageToken=AgACAA%3D%3D", NULL), 200,
+               "{\"states\":[" STATE_OUT("c.service", "m1", HX) "]}");
+        for (size_t k = 0; k < ELEMENTSOF(paths); k++)
+                free(first[k]);
+}
+END_TEST
+
 static bool api_has_pending(void *userdata) {
         return api_n_pending(api) > 0;
 }
@@ -1195,6 +1312,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_metrics);
         tcase_add_test(tc, test_etcd_unavailable);
         tcase_add_test(tc, test_reads_from_memory);
+        tcase_add_test(tc, test_rendered_answers);
         tcase_add_test(tc, test_free_with_pending);
         suite_add_tcase(s, tc);
         return s;
