@@ -15,6 +15,9 @@
 #   start      3 machines: `fleetctl start` of 100 units one after another (blocking, the
 #              default) and 100 with --no-block back to back; command start -> systemd's
 #              ActiveEnterTimestampMonotonic in the machine                       ~1 min
+#   churn      the same 3 machines: 20 fleetctl clients in parallel, each churning its own
+#              10 units (start, stop, destroy, blocking, one unit after another), twice:
+#              wall time of each fleetctl command                              ~1-2 min
 #   failover   3 machines, agent_ttl 5s: crash (fleet-cluster kill) the machine running a
 #              unit -> active on another machine; 10 crashes with the engine leader
 #              elsewhere, then 3 that take the engine leader's machine down too; the crashed
@@ -23,8 +26,9 @@
 #              that get watch events) for one `fleetctl start`                      ~30 s
 #   idle       1 machine, 1 unit: etcd requests per minute over a 60 s window (etcd's own
 #              grpc_server_started_total), fleetd RSS idle                         ~1.5 min
-#   api        the same machine with 1,000 units loaded: fleetd RSS, GET /fleet/v1/units
-#              requests/s, fleetctl list-units / list-unit-files wall time        ~1.5 min
+#   api        the same machine with 1,000 units loaded: fleetd RSS, GET /fleet/v1/units,
+#              /state, /machines requests/s (bench-get: one keep-alive connection per client,
+#              thousands of GETs), fleetctl list-units / list-unit-files wall time  ~1.5 min
 # Altogether about 10 minutes on 2 CPUs.
 #
 # Settings (environment):
@@ -39,7 +43,8 @@
 #                                 default (demo) and e2e clusters; set 0 on a machine of your own
 #   BENCH_SCALE_SIZES="100:1000 1000:10000 10000:100000"   M:U pairs for bench-scale
 #   BENCH_START_UNITS=100  BENCH_FAILOVER_REPS=10  BENCH_IDLE_WINDOW=60  BENCH_API_UNITS=1000
-#   BENCH_API_REQUESTS=200        GETs per API measurement
+#   BENCH_API_REQUESTS=2000       GETs per API measurement
+#   BENCH_CHURN_CLIENTS=20  BENCH_CHURN_UNITS=200  BENCH_CHURN_ROUNDS=2
 #   BENCH_QUICK=1                 a shorter run for development: sizes up to 10,000 units, 3
 #                                 failover crashes, a 20 s idle window (~5 min instead of ~10)
 set -u
@@ -67,7 +72,10 @@ START_UNITS=${BENCH_START_UNITS:-100}
 FAILOVER_REPS=${BENCH_FAILOVER_REPS:-10}
 IDLE_WINDOW=${BENCH_IDLE_WINDOW:-60}
 API_UNITS=${BENCH_API_UNITS:-1000}
-API_REQUESTS=${BENCH_API_REQUESTS:-200}
+API_REQUESTS=${BENCH_API_REQUESTS:-2000}
+CHURN_CLIENTS=${BENCH_CHURN_CLIENTS:-20}
+CHURN_UNITS=${BENCH_CHURN_UNITS:-200}
+CHURN_ROUNDS=${BENCH_CHURN_ROUNDS:-2}
 AGENT_TTL_S=5
 
 # A developer's own cluster settings must neither leak in nor let us touch their cluster.
@@ -78,7 +86,7 @@ export FLEET_CLUSTER_AGENT_TTL=${AGENT_TTL_S}s
 export BUILD
 BASE=$FLEET_CLUSTER_INDEX_BASE
 
-ALL_SECTIONS="scheduler scale start failover fanout idle api"
+ALL_SECTIONS="scheduler scale start churn failover fanout idle api"
 SECTIONS=${*:-$ALL_SECTIONS}
 for s in $SECTIONS; do
 	case " $ALL_SECTIONS " in *" $s "*) ;; *)
@@ -369,6 +377,56 @@ section_start() {
 	[ "${#names[@]}" = 0 ] || "$FLEETCTL" destroy "${names[@]}" >>"$LOG" 2>&1
 }
 
+# --- churn ---------------------------------------------------------------------------------
+churn_client() {   # churn_client DIR: start, stop, destroy each unit in DIR, CHURN_ROUNDS times
+	local dir=$1 round f op t0 t1 rc
+	cd "$dir" || return 1
+	for round in $(seq 1 "$CHURN_ROUNDS"); do
+		for f in *.service; do
+			for op in start stop destroy; do
+				t0=${EPOCHREALTIME/./}
+				timeout 60 "$FLEETCTL" "$op" --block-attempts 120 "$f" >>"$dir/log" 2>&1
+				rc=$?
+				t1=${EPOCHREALTIME/./}
+				echo "$op $(( (t1 - t0) / 1000 )) $rc $round $f"
+			done
+		done
+	done >"$dir/ops"
+}
+
+section_churn() {
+	local dir=$WORK/churn h cmd c u per n fails op
+	say "== churn: 3 machines, $CHURN_CLIENTS parallel fleetctl clients churning $CHURN_UNITS units"
+	if [ -z "$CLUSTER_STARTED" ] || [ "$(cluster machines | wc -l)" != 3 ]; then
+		cluster_down; cluster3_up || return 1
+	fi
+	rm -rf "$dir"; mkdir -p "$dir"
+	per=$((CHURN_UNITS / CHURN_CLIENTS))
+	for c in $(seq -f '%02g' 1 "$CHURN_CLIENTS"); do
+		mkdir -p "$dir/c$c"
+		for u in $(seq -f '%03g' 1 "$per"); do unit_file "$dir/c$c/bench-churn-$c-$u.service" "bench churn $c $u"; done
+	done
+	h=$(host)
+	cmd="$CHURN_CLIENTS x (for each of its $per units: fleetctl start; fleetctl stop; fleetctl destroy) x $CHURN_ROUNDS rounds, in parallel"
+	say "-- $cmd   [$h]"
+	for c in $(seq -f '%02g' 1 "$CHURN_CLIENTS"); do churn_client "$dir/c$c" & done
+	wait
+	cat "$dir"/c*/ops >"$dir/ops"
+	n=$(wc -l <"$dir/ops")
+	fails=$(awk '$3 != 0' "$dir/ops" | wc -l)
+	awk '{ print $2 }' "$dir/ops" >"$dir/lat"
+	for op in start stop destroy; do
+		awk -v o=$op '$1 == o { print $2 }' "$dir/ops" >"$dir/lat-$op"
+		note "$op: p50 $(pct 50 "$dir/lat-$op") ms, p90 $(pct 90 "$dir/lat-$op") ms, max $(pct 100 "$dir/lat-$op") ms"
+	done
+	[ "$fails" = 0 ] || broken "churn: $fails of $n fleetctl commands failed (see $dir/c*/log)"
+	[ "$n" = $((CHURN_CLIENTS * per * 3 * CHURN_ROUNDS)) ] || broken "churn: $n commands ran, not $((CHURN_CLIENTS * per * 3 * CHURN_ROUNDS))"
+	record churn "$CHURN_CLIENTS parallel fleetctl clients churning $CHURN_UNITS units (start/stop/destroy, blocking), per operation p50" \
+		"$(pct 50 "$dir/lat")" ms "<=150" "" "$h" "$cmd"
+	record churn "· per operation p90 ($n operations; start / stop / destroy p50 $(pct 50 "$dir/lat-start") / $(pct 50 "$dir/lat-stop") / $(pct 50 "$dir/lat-destroy") ms)" \
+		"$(pct 90 "$dir/lat")" ms "<=500" "" "$h" "$cmd"
+}
+
 # --- failover ------------------------------------------------------------------------------
 # The 3-machine cluster: m1 boots first and so normally holds the engine leadership; m2 and
 # m3 carry role=worker, which the failover unit requires, so that a crash of the unit's machine
@@ -577,20 +635,10 @@ section_idle() {
 }
 
 # --- api -----------------------------------------------------------------------------------
-api_rate() {   # api_rate URL N PARALLEL -> requests/s (and checks every answer is 200)
-	local url=$1 n=$2 p=$3 t0 t1 i per ok args=()
-	per=$((n / p))
-	for _ in $(seq 1 "$per"); do args+=(-o /dev/null "$url"); done
-	t0=$(now_us)
-	for i in $(seq 1 "$p"); do
-		curl -s --max-time 120 -w '%{http_code}\n' "${args[@]}" >"$WORK/api-codes-$i" &
-	done
-	wait
-	t1=$(now_us)
-	ok=$(cat "$WORK"/api-codes-* | grep -c '^200$')
-	rm -f "$WORK"/api-codes-*
-	[ "$ok" = $((per * p)) ] || { echo "only $ok of $((per * p)) answers were 200" >&2; return 1; }
-	awk -v n=$((per * p)) -v d=$((t1 - t0)) 'BEGIN { printf "%.0f", n / (d / 1e6) }'
+api_rate() {   # api_rate URL N PARALLEL -> requests/s (bench-get checks every answer is 200)
+	local out
+	out=$("$BENCHBIN/bench-get" "$2" "$3" "$1") || return 1
+	echo "${out%% *}"
 }
 median_wall_ms() {   # median_wall_ms REPS CMD...: median wall time in ms of CMD
 	local reps=$1 i t0 t1
@@ -603,7 +651,7 @@ median_wall_ms() {   # median_wall_ms REPS CMD...: median wall time in ms of CMD
 }
 
 section_api() {
-	local dir=$WORK/api h cmd t0 t1 i rss anon file url r1 r4 ip
+	local dir=$WORK/api h cmd t0 t1 i rss anon file url r1 r4 ip what
 	say "== api: 1 machine, $API_UNITS units loaded"
 	if [ -z "$CLUSTER_STARTED" ] || [ "$(cluster machines | wc -l)" != 1 ]; then
 		cluster_down; cluster_up 1 || return 1
@@ -626,19 +674,30 @@ section_api() {
 	ip=$(cluster ip m1)
 	url="http://$ip:49153/fleet/v1/units"
 	h=$(host)
-	cmd="curl -s -o /dev/null $url (x$API_REQUESTS, one keep-alive connection)"
+	cmd="bench-get $API_REQUESTS 1 $url (one keep-alive connection)"
 	r1=$(api_rate "$url" "$API_REQUESTS" 1 2>>"$LOG") || { broken "api: GET /fleet/v1/units failed"; return 1; }
-	record api "GET /fleet/v1/units (first page of $API_UNITS units), 1 client" "$r1" "req/s" "" "" "$h" "$cmd"
+	record api "GET /fleet/v1/units (first page of $API_UNITS units), 1 keep-alive client" "$r1" "req/s" ">=2000" "13-15 req/s" "$h" "$cmd"
 	h=$(host)
-	cmd="4 x curl -s -o /dev/null $url (x$((API_REQUESTS / 4)) each, in parallel)"
+	cmd="bench-get $API_REQUESTS 4 $url (4 keep-alive connections in parallel)"
 	r4=$(api_rate "$url" "$API_REQUESTS" 4 2>>"$LOG") || { broken "api: GET /fleet/v1/units failed"; return 1; }
-	record api "GET /fleet/v1/units, 4 parallel clients" "$r4" "req/s" "" "" "$h" "$cmd"
+	record api "GET /fleet/v1/units, 4 parallel keep-alive clients" "$r4" "req/s" "" "" "$h" "$cmd"
+	for what in state machines; do
+		h=$(host)
+		cmd="bench-get $API_REQUESTS 1 http://$ip:49153/fleet/v1/$what (one keep-alive connection)"
+		r1=$(api_rate "http://$ip:49153/fleet/v1/$what" "$API_REQUESTS" 1 2>>"$LOG") ||
+			{ broken "api: GET /fleet/v1/$what failed"; return 1; }
+		record api "GET /fleet/v1/$what (first page), 1 keep-alive client" "$r1" "req/s" "" "" "$h" "$cmd"
+	done
 	h=$(host)
 	record api "fleetctl list-units wall time, $API_UNITS units (median of 5)" \
-		"$(median_wall_ms 5 "$FLEETCTL" list-units --no-legend)" ms "" "" "$h" "fleetctl list-units"
+		"$(median_wall_ms 5 "$FLEETCTL" list-units --no-legend)" ms "<=30" "" "$h" "fleetctl list-units"
 	h=$(host)
 	record api "fleetctl list-unit-files wall time, $API_UNITS units (median of 5)" \
-		"$(median_wall_ms 5 "$FLEETCTL" list-unit-files --no-legend)" ms "" "" "$h" "fleetctl list-unit-files"
+		"$(median_wall_ms 5 "$FLEETCTL" list-unit-files --no-legend)" ms "<=30" "848-931 ms" "$h" "fleetctl list-unit-files"
+	h=$(host)
+	read -r rss anon file < <(fleetd_status VmRSS RssAnon RssFile | tr '\n' ' ')
+	record api "fleetd RssAnon with $API_UNITS units loaded, after the reads above (heap, stacks)" \
+		"$(kb_mb "$anon")" MB "<=4" "" "$h" "grep RssAnon /proc/<fleetd>/status (in m1)"
 	api_units_listed() { [ "$("$FLEETCTL" list-units --no-legend 2>/dev/null | grep -c '^bench-api-')" = "$API_UNITS" ]; }
 	wait_for 30 api_units_listed ||
 		broken "api: fleetctl list-units does not show $API_UNITS bench-api units (shows $("$FLEETCTL" list-units --no-legend 2>/dev/null | grep -c '^bench-api-'))"
@@ -647,7 +706,7 @@ section_api() {
 # --- main ----------------------------------------------------------------------------------
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (the cluster sections boot systemd in namespaces)" >&2; exit 1; }
 mkdir -p "$BIN" || exit 1
-for f in bin/fleetd bin/fleetctl bench/bench-scale bench/bench-start bench/bench-scheduler; do
+for f in bin/fleetd bin/fleetctl bench/bench-scale bench/bench-start bench/bench-scheduler bench/bench-get; do
 	if [ -x "$B/$f" ]; then
 		cp -f "$B/$f" "$BIN/" || exit 1
 	elif [ "$f" != bench/bench-scheduler ]; then
@@ -663,6 +722,7 @@ for s in $SECTIONS; do
 	scheduler) section_scheduler ;;
 	scale) section_scale ;;
 	start) section_start ;;
+	churn) section_churn ;;
 	failover) section_failover ;;
 	fanout) section_fanout ;;
 	idle) section_idle ;;
