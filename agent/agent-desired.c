@@ -412,7 +412,6 @@ static void content_free(AgentContent *c) {
                 return;
         etcd_call_cancel(c->call);
         free(c->text);
-        unit_file_free(c->unit);
         free(c);
 }
 
@@ -455,7 +454,6 @@ static int content_accept(AgentContent *c, char *text) {
         c->text = text;
         c->len = len;
         c->has_install = unit_file_has_section(u, "Install");
-        c->unit = TAKE_PTR(u);
         return 0;
 }
 
@@ -519,8 +517,13 @@ static int wanted_prepare(Agent *a, const char *name, AgentWanted *w) {
         if (c->error)
                 return c->error;
         if (!w->xfleet || !streq(w->xfleet_hash, w->target.hash)) {
+                _cleanup_(unit_file_freep) UnitFile *u = NULL;
+
                 w->xfleet = xfleet_free(w->xfleet);
-                r = xfleet_parse(c->unit, name, &w->xfleet);
+                /* content_accept() parsed this text already: only -ENOMEM can fail here */
+                r = unit_file_parse(c->text, c->len, &u, NULL);
+                if (r >= 0)
+                        r = xfleet_parse(u, name, &w->xfleet);
                 if (r < 0)
                         return r;
                 memcpy(w->xfleet_hash, w->target.hash, sizeof(w->xfleet_hash));
