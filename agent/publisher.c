@@ -18,17 +18,28 @@ typedef enum HaveState {
         HAVE_PRESENT,
 } HaveState;
 
+/*
+ * One unit's state as the publisher keeps it: systemd's three state words are interned in the
+ * publisher (a few dozen distinct words; with 1,000 units, six copies of each per unit were
+ * ~200 KB), so they are compared by pointer and never freed one by one.
+ */
+typedef struct State {
+        const char *load_state, *active_state, *sub_state; /* interned, never NULL */
+        char unit_hash[REGISTRY_HASH_LEN + 1];
+        JobState fleet_state;
+} State;
+
 typedef struct Entry {
         Publisher *publisher;
-        char *name;
+        char *name; /* also the key in Publisher.entries */
         bool want_present;
-        RegistryUnitState want;
+        State want;
         HaveState have;
-        RegistryUnitState have_state; /* HAVE_PRESENT: what etcd holds */
+        State have_state; /* HAVE_PRESENT: what etcd holds */
         int64_t have_lease;
         EtcdCall *call;
         bool sending_present;
-        RegistryUnitState sending;
+        State sending;
         int64_t sending_lease;
 } Entry;
 
@@ -37,7 +48,8 @@ struct Publisher {
         Registry *registry;
         char *machine_id;
         int64_t lease;
-        StrMap entries; /* name -> Entry, own_keys */
+        StrMap entries; /* name -> Entry (keys borrowed from Entry.name) */
+        StrMap words;   /* interned state words: word -> the same malloc'd word */
         size_t n_in_flight;
         sd_event_source *flush_source; /* defer: coalesces changes */
         sd_event_source *retry_timer;
@@ -46,26 +58,37 @@ struct Publisher {
         PublisherStats stats;
 };
 
-static bool state_equal(const RegistryUnitState *a, const RegistryUnitState *b) {
-        return streq(strempty(a->load_state), strempty(b->load_state)) &&
-               streq(strempty(a->active_state), strempty(b->active_state)) &&
-               streq(strempty(a->sub_state), strempty(b->sub_state)) &&
-               streq(a->unit_hash, b->unit_hash) && a->fleet_state == b->fleet_state;
+static bool state_equal(const State *a, const State *b) {
+        return a->load_state == b->load_state && a->active_state == b->active_state &&
+               a->sub_state == b->sub_state && streq(a->unit_hash, b->unit_hash) &&
+               a->fleet_state == b->fleet_state;
 }
 
-static int state_copy(const RegistryUnitState *src, RegistryUnitState *ret) {
-        RegistryUnitState s = {
-                .load_state = strdup(strempty(src->load_state)),
-                .active_state = strdup(strempty(src->active_state)),
-                .sub_state = strdup(strempty(src->sub_state)),
+/* The publisher's copy of word (NULL counts as ""), or NULL without memory. */
+static const char *intern(Publisher *p, const char *word) {
+        char *w = strmap_get(&p->words, strempty(word));
+
+        if (w)
+                return w;
+        w = strdup(strempty(word));
+        if (!w || strmap_put(&p->words, w, w, NULL) < 0) {
+                free(w);
+                return NULL;
+        }
+        return w;
+}
+
+static int state_from(Publisher *p, const RegistryUnitState *src, State *ret) {
+        State s = {
+                .load_state = intern(p, src->load_state),
+                .active_state = intern(p, src->active_state),
+                .sub_state = intern(p, src->sub_state),
                 .fleet_state = src->fleet_state,
         };
 
-        memcpy(s.unit_hash, src->unit_hash, sizeof(s.unit_hash));
-        if (!s.load_state || !s.active_state || !s.sub_state) {
-                registry_unit_state_done(&s);
+        if (!s.load_state || !s.active_state || !s.sub_state)
                 return -ENOMEM;
-        }
+        memcpy(s.unit_hash, src->unit_hash, sizeof(s.unit_hash));
         *ret = s;
         return 0;
 }
@@ -81,9 +104,6 @@ static void entry_free(Entry *e) {
         if (!e)
                 return;
         etcd_call_cancel(e->call);
-        registry_unit_state_done(&e->want);
-        registry_unit_state_done(&e->have_state);
-        registry_unit_state_done(&e->sending);
         free(e->name);
         free(e);
 }
@@ -108,7 +128,6 @@ static void on_written(Registry *r, int error, int64_t revision, void *userdata)
                                   e->sending_present ? "publish" : "delete", e->name,
                                   format_timespan(buf, p->backoff));
                 e->have = HAVE_UNKNOWN;
-                registry_unit_state_done(&e->sending);
                 if (!p->paused) {
                         p->paused = true;
                         (void) sd_event_source_set_time_relative(p->retry_timer, p->backoff);
@@ -117,12 +136,10 @@ static void on_written(Registry *r, int error, int64_t revision, void *userdata)
                 return;
         }
         p->backoff = 0;
-        registry_unit_state_done(&e->have_state);
         if (e->sending_present) {
                 p->stats.puts++;
                 e->have = HAVE_PRESENT;
                 e->have_state = e->sending;
-                e->sending = (RegistryUnitState){};
                 e->have_lease = e->sending_lease;
         } else {
                 p->stats.deletes++;
@@ -140,13 +157,17 @@ static int entry_send(Publisher *p, Entry *e) {
         int r;
 
         if (e->want_present) {
-                RegistryUnitState s = e->want;
+                RegistryUnitState s = {
+                        .name = e->name,
+                        .machine_id = p->machine_id,
+                        .load_state = (char *) e->want.load_state,
+                        .active_state = (char *) e->want.active_state,
+                        .sub_state = (char *) e->want.sub_state,
+                        .fleet_state = e->want.fleet_state,
+                };
 
-                s.name = e->name;
-                s.machine_id = p->machine_id;
-                r = state_copy(&e->want, &e->sending);
-                if (r < 0)
-                        return r;
+                memcpy(s.unit_hash, e->want.unit_hash, sizeof(s.unit_hash));
+                e->sending = e->want;
                 e->sending_lease = p->lease;
                 r = registry_put_state(p->registry, &s, p->lease, on_written, e, &e->call);
         } else {
@@ -156,10 +177,8 @@ static int entry_send(Publisher *p, Entry *e) {
                 r = registry_delete(p->registry, &key, on_written, e, &e->call);
         }
         e->sending_present = e->want_present;
-        if (r < 0) {
-                registry_unit_state_done(&e->sending);
+        if (r < 0)
                 return r;
-        }
         p->n_in_flight++;
         return 0;
 }
@@ -202,26 +221,25 @@ int publisher_set(Publisher *p, const char *name, const RegistryUnitState *s) {
                         return -ENOMEM;
                 e->publisher = p;
                 e->name = strdup(name);
-                if (!e->name || strmap_put(&p->entries, name, e, NULL) < 0) {
+                if (!e->name || strmap_put(&p->entries, e->name, e, NULL) < 0) {
                         entry_free(e);
                         return -ENOMEM;
                 }
         }
         if (s) {
-                RegistryUnitState c;
+                State c;
 
-                if (e->want_present && state_equal(&e->want, s))
-                        return 0;
-                r = state_copy(s, &c);
+                r = state_from(p, s, &c);
                 if (r < 0)
                         return r;
-                registry_unit_state_done(&e->want);
+                if (e->want_present && state_equal(&e->want, &c))
+                        return 0;
                 e->want = c;
                 e->want_present = true;
         } else {
                 if (!e->want_present && e->have == HAVE_ABSENT)
                         return 0;
-                registry_unit_state_done(&e->want);
+                e->want = (State){};
                 e->want_present = false;
         }
         schedule_flush(p);
@@ -256,7 +274,6 @@ int publisher_new(Publisher **ret, sd_event *event, Registry *registry, const ch
         p = calloc(1, sizeof(Publisher));
         if (!p)
                 return -ENOMEM;
-        p->entries.own_keys = true;
         p->event = sd_event_ref(event);
         p->registry = registry;
         p->machine_id = strdup(machine_id);
@@ -279,12 +296,17 @@ int publisher_new(Publisher **ret, sd_event *event, Registry *registry, const ch
 Publisher *publisher_free(Publisher *p) {
         StrMapIter i = {};
         Entry *e;
+        char *w;
 
         if (!p)
                 return NULL;
         while (strmap_next(&p->entries, &i, NULL, (void **) &e))
                 entry_free(e);
         strmap_done(&p->entries);
+        i = (StrMapIter){};
+        while (strmap_next(&p->words, &i, NULL, (void **) &w))
+                free(w);
+        strmap_done(&p->words);
         sd_event_source_disable_unref(p->flush_source);
         sd_event_source_disable_unref(p->retry_timer);
         sd_event_unref(p->event);
