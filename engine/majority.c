@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "majority.h"
+#include "strmap.h"
 #include "strv.h"
 
 typedef struct Seen {
@@ -17,8 +18,9 @@ typedef struct Seen {
 struct MajorityTracker {
         usec_t window, settle, grace;
         usec_t started_at;
-        Seen *seen;
-        size_t n_seen;
+        Seen **seen; /* in no particular order */
+        size_t n_seen, allocated;
+        StrMap index; /* id -> Seen (keys borrowed from it): O(1) per machine at 10,000 */
         bool started; /* an observation was made since the last reset */
         size_t known, expired;
         char **released; /* majority_tracker_set_released() */
@@ -40,11 +42,14 @@ int majority_tracker_new(MajorityTracker **ret, usec_t window, usec_t settle, us
 }
 
 void majority_tracker_reset(MajorityTracker *t) {
-        for (size_t i = 0; i < t->n_seen; i++)
-                free(t->seen[i].id);
+        for (size_t i = 0; i < t->n_seen; i++) {
+                free(t->seen[i]->id);
+                free(t->seen[i]);
+        }
         free(t->seen);
         t->seen = NULL;
-        t->n_seen = 0;
+        t->n_seen = t->allocated = 0;
+        strmap_done(&t->index);
         t->started = false;
         t->known = t->expired = 0;
         t->released = strv_free(t->released);
@@ -59,39 +64,62 @@ MajorityTracker *majority_tracker_free(MajorityTracker *t) {
 }
 
 static Seen *seen_find(const MajorityTracker *t, const char *id) {
-        for (size_t i = 0; i < t->n_seen; i++)
-                if (streq(t->seen[i].id, id))
-                        return &t->seen[i];
-        return NULL;
+        return strmap_get(&t->index, id);
 }
 
 static Seen *seen_ensure(MajorityTracker *t, const char *id) {
-        Seen *s = seen_find(t, id), *n;
+        _cleanup_free_ Seen *s = NULL;
+        Seen *old = seen_find(t, id);
+        void *prev;
 
-        if (s)
-                return s;
-        n = realloc(t->seen, sizeof(Seen) * (t->n_seen + 1));
-        if (!n)
+        if (old)
+                return old;
+        s = calloc(1, sizeof(*s));
+        if (!s)
                 return NULL;
-        t->seen = n;
-        s = &n[t->n_seen];
-        *s = (Seen){.id = strdup(id)};
-        if (!s->id)
+        if (t->n_seen >= t->allocated) {
+                size_t a = MAX(2 * t->allocated, (size_t) 16);
+                Seen **n = reallocarray(t->seen, a, sizeof(*n));
+
+                if (!n)
+                        return NULL;
+                t->seen = n;
+                t->allocated = a;
+        }
+        s->id = strdup(id);
+        if (!s->id || strmap_put(&t->index, s->id, s, &prev) < 0) {
+                free(s->id);
                 return NULL;
-        t->n_seen++;
-        return s;
+        }
+        t->seen[t->n_seen++] = s;
+        return TAKE_PTR(s);
 }
 
 static void seen_remove_at(MajorityTracker *t, size_t i) {
-        free(t->seen[i].id);
+        Seen *s = t->seen[i];
+
+        (void) strmap_remove(&t->index, s->id);
+        free(s->id);
+        free(s);
         t->seen[i] = t->seen[--t->n_seen];
+}
+
+/* A set of the strings of l (keys borrowed). 0, -ENOMEM. */
+static int set_of(char *const *l, StrMap *ret) {
+        STRV_FOREACH(i, l)
+                if (strmap_put(ret, *i, *i, NULL) < 0)
+                        return -ENOMEM;
+        return 0;
 }
 
 int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                              char *const *scheduled) {
+        _cleanup_(strmap_done) StrMap owners = {};
         size_t n_live = 0, expired = 0;
         int n_new = 0;
 
+        if (set_of(scheduled, &owners) < 0)
+                return -ENOMEM;
         if (!t->started) {
                 /* No history: what still owns schedule entries was known a moment ago. */
                 STRV_FOREACH(id, scheduled)
@@ -101,7 +129,7 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                 t->started_at = now;
         }
         for (size_t i = 0; i < t->n_seen; i++)
-                t->seen[i].live = false;
+                t->seen[i]->live = false;
         STRV_FOREACH(id, live) {
                 Seen *s = seen_ensure(t, *id);
 
@@ -111,7 +139,7 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                 *s = (Seen){.id = s->id, .live = true, .ever_live = true};
         }
         for (size_t i = t->n_seen; i-- > 0;) {
-                Seen *s = &t->seen[i];
+                Seen *s = t->seen[i];
 
                 if (s->live)
                         continue;
@@ -119,8 +147,7 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                         s->gone_at = now;
                 /* Its units moved (or it never had any), or it went away longer than a window
                  * ago without being held: it no longer counts. */
-                if (!strv_contains(scheduled, s->id) ||
-                    (!s->held && s->gone_at + t->window < now)) {
+                if (!strmap_get(&owners, s->id) || (!s->held && s->gone_at + t->window < now)) {
                         seen_remove_at(t, i);
                         continue;
                 }
@@ -128,7 +155,7 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
         }
         if (2 * expired > n_live + expired)
                 for (size_t i = 0; i < t->n_seen; i++) {
-                        Seen *s = &t->seen[i];
+                        Seen *s = t->seen[i];
 
                         if (!s->live && !s->held) {
                                 s->held = true;
@@ -136,7 +163,7 @@ int majority_tracker_observe(MajorityTracker *t, usec_t now, char *const *live,
                         }
                 }
         for (size_t i = 0; i < t->n_seen; i++) {
-                Seen *s = &t->seen[i];
+                Seen *s = t->seen[i];
 
                 s->tentative = !s->live && !s->held &&
                                (now < s->gone_at + t->settle ||
@@ -178,7 +205,7 @@ size_t majority_tracker_n_held(const MajorityTracker *t) {
         size_t n = 0;
 
         for (size_t i = 0; i < t->n_seen; i++)
-                n += t->seen[i].held && !strv_contains(t->released, t->seen[i].id);
+                n += t->seen[i]->held && !strv_contains(t->released, t->seen[i]->id);
         return n;
 }
 
@@ -186,7 +213,7 @@ int majority_tracker_held(const MajorityTracker *t, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
 
         for (size_t i = 0; i < t->n_seen; i++)
-                if (seen_holds(t, &t->seen[i]) && strv_extend(&l, t->seen[i].id) < 0)
+                if (seen_holds(t, t->seen[i]) && strv_extend(&l, t->seen[i]->id) < 0)
                         return -ENOMEM;
         strv_sort(l);
         *ret = TAKE_PTR(l);
@@ -202,7 +229,7 @@ usec_t majority_tracker_next_change(const MajorityTracker *t) {
         usec_t next = 0;
 
         for (size_t i = 0; i < t->n_seen; i++) {
-                const Seen *s = &t->seen[i];
+                const Seen *s = t->seen[i];
                 usec_t end;
 
                 if (!s->tentative || strv_contains(t->released, s->id))

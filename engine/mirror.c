@@ -51,6 +51,12 @@ typedef struct MirrorMachine {
         char **overlay;  /* from metadata/<id>/<key>: alternating key, value; unique keys */
 } MirrorMachine;
 
+/* How many schedule entries name a machine (live or not). */
+typedef struct MirrorOwner {
+        size_t n;
+        char id[]; /* the map's key */
+} MirrorOwner;
+
 typedef struct MirrorEntry {
         char *key; /* "<machine>/<job>" (both are key components, so without '/') */
         char *machine;
@@ -67,6 +73,7 @@ struct Mirror {
         StrMap cordons;  /* machine ID -> MirrorCordon (cordon/<id>) */
         StrMap states;   /* "<machine>/<job>" -> the same string: a state/<job>/<machine> exists */
         StrMap pins;     /* "<machine>/<job>" -> MirrorPin (pin/<machine>/<job>, fleet-c) */
+        StrMap owners;   /* machine ID -> MirrorOwner: machines named by schedule entries */
         size_t n_live;
         size_t n_held;        /* at the last view */
         char **held_machines; /* mirror_set_held_machines() */
@@ -170,6 +177,7 @@ void mirror_clear(Mirror *m) {
         CLEAR_MAP(m->cordons, cordon_free);
         CLEAR_MAP(m->states, free);
         CLEAR_MAP(m->pins, pin_free);
+        CLEAR_MAP(m->owners, free);
         m->n_live = 0;
 }
 
@@ -408,6 +416,36 @@ static char *entry_key(const char *machine, const char *job) {
         return k;
 }
 
+/* One more schedule entry names machine. 0, -ENOMEM. */
+static int owner_add(Mirror *m, const char *machine) {
+        MirrorOwner *o = strmap_get(&m->owners, machine);
+        size_t len;
+        void *prev;
+        int r;
+
+        if (o) {
+                o->n++;
+                return 0;
+        }
+        len = strlen(machine);
+        o = malloc(sizeof(*o) + len + 1);
+        if (!o)
+                return -ENOMEM;
+        o->n = 1;
+        memcpy(o->id, machine, len + 1);
+        r = strmap_put(&m->owners, o->id, o, &prev);
+        if (r < 0)
+                free(o);
+        return r;
+}
+
+static void owner_drop(Mirror *m, const char *machine) {
+        MirrorOwner *o = strmap_get(&m->owners, machine);
+
+        if (o && --o->n == 0)
+                free(strmap_remove(&m->owners, machine));
+}
+
 static int put_entry(Mirror *m, const char *machine, const char *job, const RegistryTarget *t) {
         _cleanup_(entry_freep) MirrorEntry *e = NULL;
         _cleanup_free_ char *key = entry_key(machine, job);
@@ -431,9 +469,14 @@ static int put_entry(Mirror *m, const char *machine, const char *job, const Regi
         if (!e->machine || !e->job)
                 return -ENOMEM;
         e->target = *t;
-        r = strmap_put(&m->schedule, e->key, e, &prev);
+        r = owner_add(m, machine);
         if (r < 0)
                 return r;
+        r = strmap_put(&m->schedule, e->key, e, &prev);
+        if (r < 0) {
+                owner_drop(m, machine);
+                return r;
+        }
         TAKE_PTR(e);
         return 1;
 }
@@ -448,6 +491,7 @@ static int delete_entry(Mirror *m, const char *machine, const char *job) {
         e = strmap_remove(&m->schedule, key);
         if (!e)
                 return 0;
+        owner_drop(m, e->machine);
         entry_free(e);
         return 1;
 }
@@ -1086,20 +1130,39 @@ int mirror_draining_ids(const Mirror *m, char ***ret) {
         return 0;
 }
 
+/* A strv of at most n strings, copies of the keys of map whose value passes keep (NULL:
+ * all). NULL on OOM. */
+static char **map_keys(const StrMap *map, size_t n, bool (*keep)(const void *value)) {
+        _cleanup_strv_free_ char **l = calloc(n + 1, sizeof(char *));
+        StrMapIter i = {};
+        const char *key;
+        void *value;
+        size_t k = 0;
+
+        if (!l)
+                return NULL;
+        while (k < n && strmap_next(map, &i, &key, &value)) {
+                if (keep && !keep(value))
+                        continue;
+                l[k] = strdup(key);
+                if (!l[k++])
+                        return NULL;
+        }
+        return TAKE_PTR(l);
+}
+
+static bool machine_is_live(const void *value) {
+        return ((const MirrorMachine *) value)->live;
+}
+
 int mirror_machine_ids(const Mirror *m, char ***ret_live, char ***ret_scheduled) {
         _cleanup_strv_free_ char **live = NULL, **scheduled = NULL;
-        MirrorMachine *mm;
-        MirrorEntry *e;
-        StrMapIter i = {};
 
-        while (strmap_next(&m->machines, &i, NULL, (void **) &mm))
-                if (mm->live && strv_extend(&live, mm->id) < 0)
-                        return -ENOMEM;
-        i = (StrMapIter){};
-        while (strmap_next(&m->schedule, &i, NULL, (void **) &e))
-                if (!strv_contains(scheduled, e->machine) &&
-                    strv_extend(&scheduled, e->machine) < 0)
-                        return -ENOMEM;
+        /* O(machines): a pass asks this every time. */
+        live = map_keys(&m->machines, m->n_live, machine_is_live);
+        scheduled = map_keys(&m->owners, strmap_size(&m->owners), NULL);
+        if (!live || !scheduled)
+                return -ENOMEM;
         *ret_live = TAKE_PTR(live);
         *ret_scheduled = TAKE_PTR(scheduled);
         return 0;

@@ -63,8 +63,8 @@ int mirror_set_held_machines(Mirror *m, char *const *ids);
 /* The machines with a draining cordon, live or not, sorted (strv, NULL if none). 0 or -ENOMEM. */
 int mirror_draining_ids(const Mirror *m, char ***ret);
 
-/* The live machines and the machines owning schedule entries (two strvs, may be NULL). 0 or
- * -ENOMEM. */
+/* The live machines and the machines owning schedule entries (two strvs, empty when none),
+ * in O(machines). 0 or -ENOMEM. */
 int mirror_machine_ids(const Mirror *m, char ***ret_live, char ***ret_scheduled);
 
 /*

@@ -373,6 +373,37 @@ START_TEST(test_mirror_held_machines) {
         v = view(m);
         ck_assert_uint_eq(v->snapshot->n_jobs, 2);
         ck_assert_uint_eq(v->n_held, 0);
+
+        /* A machine owns schedule entries until its last one goes, counted once. */
+        put(m, P "schedule/m2/b.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 8,
+            1);
+        put(m, P "schedule/m2/b.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"loaded\"}", 9,
+            1);
+        live = strv_free(live);
+        scheduled = strv_free(scheduled);
+        ck_assert_int_eq(mirror_machine_ids(m, &live, &scheduled), 0);
+        ck_assert_uint_eq(strv_length(scheduled), 2);
+        del(m, P "schedule/m2/a.service", 1);
+        live = strv_free(live);
+        scheduled = strv_free(scheduled);
+        ck_assert_int_eq(mirror_machine_ids(m, &live, &scheduled), 0);
+        ck_assert_uint_eq(strv_length(scheduled), 2);
+        del(m, P "schedule/m2/b.service", 1);
+        del(m, P "schedule/m2/b.service", 0);
+        live = strv_free(live);
+        scheduled = strv_free(scheduled);
+        ck_assert_int_eq(mirror_machine_ids(m, &live, &scheduled), 0);
+        ck_assert_uint_eq(strv_length(scheduled), 1);
+        ck_assert_str_eq(scheduled[0], "m1");
+        del(m, P "schedule/m1/b.service", 1);
+        del(m, P "machine/m1", 1);
+        live = strv_free(live);
+        scheduled = strv_free(scheduled);
+        ck_assert_int_eq(mirror_machine_ids(m, &live, &scheduled), 0);
+        ck_assert_ptr_nonnull(live);
+        ck_assert_ptr_nonnull(scheduled);
+        ck_assert_uint_eq(strv_length(live), 0);
+        ck_assert_uint_eq(strv_length(scheduled), 0);
 }
 END_TEST
 
