@@ -482,8 +482,10 @@ static int pass_compute(Engine *e, Pass *p) {
         if (r < 0)
                 return log_error_errno(r, "Failed to build the cluster snapshot: %m");
         r = scheduler_run(p->view->snapshot, &res);
-        if (r < 0)
+        if (r < 0) {
+                mirror_gc_suspect_all(e->mirror); /* the view took the suspects */
                 return log_error_errno(r, "Scheduler pass failed: %m");
+        }
         in = (ReconcileInput){
                 .snapshot = p->view->snapshot,
                 .result = res,
@@ -499,8 +501,13 @@ static int pass_compute(Engine *e, Pass *p) {
                 .n_pinned = p->view->n_pinned,
         };
         r = reconcile_plan(&in, &p->plan);
-        if (r < 0)
+        if (r < 0) {
+                mirror_gc_suspect_all(e->mirror);
                 return log_error_errno(r, "Failed to plan schedule changes: %m");
+        }
+        /* Until their deletion shows in the mirror, look at them again in each pass. */
+        for (size_t i = 0; i < p->plan->n_garbage; i++)
+                mirror_gc_suspect(e->mirror, p->plan->garbage[i].hash);
         for (size_t i = 0; i < p->view->n_held; i++)
                 log_debug("Leaving %s alone: its unit content %s is missing or unreadable",
                           p->view->held[i].name, p->view->held[i].hash);

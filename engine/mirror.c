@@ -74,6 +74,10 @@ struct Mirror {
         StrMap states;   /* "<machine>/<job>" -> the same string: a state/<job>/<machine> exists */
         StrMap pins;     /* "<machine>/<job>" -> MirrorPin (pin/<machine>/<job>, fleet-c) */
         StrMap owners;   /* machine ID -> MirrorOwner: machines named by schedule entries */
+        /* Garbage collection looks only at contents that may have lost their last reference
+         * since the last view (hashes, owned keys), or at all of them after a resync. */
+        StrMap suspects;
+        bool suspect_all;
         size_t n_live;
         size_t n_held;        /* at the last view */
         char **held_machines; /* mirror_set_held_machines() */
@@ -154,6 +158,8 @@ int mirror_new(Mirror **ret) {
         m = calloc(1, sizeof(*m));
         if (!m)
                 return -ENOMEM;
+        m->suspects.own_keys = true;
+        m->suspect_all = true;
         *ret = m;
         return 0;
 }
@@ -178,6 +184,8 @@ void mirror_clear(Mirror *m) {
         CLEAR_MAP(m->states, free);
         CLEAR_MAP(m->pins, pin_free);
         CLEAR_MAP(m->owners, free);
+        strmap_done(&m->suspects);
+        m->suspect_all = true;
         m->n_live = 0;
 }
 
@@ -192,6 +200,21 @@ Mirror *mirror_free(Mirror *m) {
 
 /* ---- updates ----------------------------------------------------------------------------- */
 
+void mirror_gc_suspect_all(Mirror *m) {
+        assert(m);
+        strmap_done(&m->suspects);
+        m->suspect_all = true;
+}
+
+void mirror_gc_suspect(Mirror *m, const char *hash) {
+        assert(m);
+        if (m->suspect_all || !hash || !hash[0] || strmap_get(&m->suspects, hash))
+                return;
+        /* Without memory for the set, look at every content next time. */
+        if (strmap_put(&m->suspects, hash, m, NULL) < 0)
+                m->suspect_all = true;
+}
+
 static int put_job(Mirror *m, const char *name, const RegistryJob *rj, int64_t mod_revision) {
         _cleanup_(job_freep) MirrorJob *j = NULL;
         MirrorJob *old = strmap_get(&m->jobs, name);
@@ -203,6 +226,7 @@ static int put_job(Mirror *m, const char *name, const RegistryJob *rj, int64_t m
                 old->state = rj->desired_state;
                 old->global = rj->global;
                 if (!streq(old->hash, rj->hash)) {
+                        mirror_gc_suspect(m, old->hash);
                         memcpy(old->hash, rj->hash, sizeof(old->hash));
                         old->xfleet = xfleet_free(old->xfleet);
                         old->xfleet_hash[0] = '\0';
@@ -275,7 +299,7 @@ static int put_unit(Mirror *m, const char *hash, const RegistryEntry *e) {
         r = strmap_put(&m->units, u->hash, u, &prev);
         if (r < 0)
                 return r;
-        TAKE_PTR(u);
+        mirror_gc_suspect(m, TAKE_PTR(u)->hash); /* perhaps no job names it (yet) */
         /* New content matters only to jobs that were held waiting for it. */
         return m->n_held > 0;
 }
@@ -457,6 +481,8 @@ static int put_entry(Mirror *m, const char *machine, const char *job, const Regi
                 return -ENOMEM;
         old = strmap_get(&m->schedule, key);
         if (old) {
+                if (!streq(old->target.hash, t->hash))
+                        mirror_gc_suspect(m, old->target.hash);
                 old->target = *t;
                 return 1;
         }
@@ -492,6 +518,7 @@ static int delete_entry(Mirror *m, const char *machine, const char *job) {
         if (!e)
                 return 0;
         owner_drop(m, e->machine);
+        mirror_gc_suspect(m, e->target.hash);
         entry_free(e);
         return 1;
 }
@@ -594,6 +621,7 @@ static int delete_job(Mirror *m, const char *name) {
 
         if (!j)
                 return 0;
+        mirror_gc_suspect(m, j->hash);
         job_free(j);
         return 1;
 }
@@ -615,6 +643,8 @@ static int put_pin(Mirror *m, const char *machine, const char *job, const Regist
                 pin_free(p);
                 return r;
         }
+        if (prev)
+                mirror_gc_suspect(m, ((MirrorPin *) prev)->hash); /* it kept another content */
         pin_free(prev);
         return 0;
 }
@@ -629,6 +659,7 @@ static int delete_pin(Mirror *m, const char *machine, const char *job) {
         p = strmap_remove(&m->pins, key);
         if (!p)
                 return 0;
+        mirror_gc_suspect(m, p->hash);
         pin_free(p);
         return 1;
 }
@@ -882,20 +913,32 @@ static int view_add_schedule(Mirror *m, MirrorView *v) {
         return 0;
 }
 
+static void view_add_unit(MirrorView *v, const MirrorUnit *u) {
+        memcpy(v->unit_hashes[v->n_units], u->hash, sizeof(u->hash));
+        v->units[v->n_units] = (ReconcileUnit){v->unit_hashes[v->n_units], u->mod_revision};
+        v->n_units++;
+}
+
+/* The contents garbage collection looks at: the suspects, or all after a resync. */
 static int view_add_units(Mirror *m, MirrorView *v) {
-        size_t n = strmap_size(&m->units);
+        size_t n = m->suspect_all ? strmap_size(&m->units) : strmap_size(&m->suspects);
         StrMapIter i = {};
+        const char *hash;
         MirrorUnit *u;
 
         v->units = calloc(MAX(n, (size_t) 1), sizeof(*v->units));
         v->unit_hashes = calloc(MAX(n, (size_t) 1), sizeof(*v->unit_hashes));
         if (!v->units || !v->unit_hashes)
                 return -ENOMEM;
-        while (strmap_next(&m->units, &i, NULL, (void **) &u)) {
-                memcpy(v->unit_hashes[v->n_units], u->hash, sizeof(u->hash));
-                v->units[v->n_units] = (ReconcileUnit){v->unit_hashes[v->n_units], u->mod_revision};
-                v->n_units++;
-        }
+        if (m->suspect_all)
+                while (strmap_next(&m->units, &i, NULL, (void **) &u))
+                        view_add_unit(v, u);
+        else
+                while (strmap_next(&m->suspects, &i, &hash, NULL))
+                        if ((u = strmap_get(&m->units, hash)))
+                                view_add_unit(v, u);
+        strmap_done(&m->suspects);
+        m->suspect_all = false;
         return 0;
 }
 
@@ -1004,8 +1047,10 @@ int mirror_build_view(Mirror *m, MirrorView **ret) {
                 r = view_add_cordons(m, v);
         if (r >= 0)
                 r = view_add_pins(m, v);
-        if (r < 0)
+        if (r < 0) {
+                mirror_gc_suspect_all(m); /* the suspects may be gone with the view */
                 return r;
+        }
         *ret = TAKE_PTR(v);
         return 0;
 }

@@ -69,12 +69,20 @@ int mirror_machine_ids(const Mirror *m, char ***ret_live, char ***ret_scheduled)
 
 /*
  * What one pass works on, all owned (strings copied out of the mirror, so the mirror may
- * change while the pass's writes are in flight): the snapshot, the stored contents, and the
- * jobs held out of the snapshot because their content is missing or unreadable.
+ * change while the pass's writes are in flight): the snapshot, the stored contents garbage
+ * collection should look at, and the jobs held out of the snapshot because their content is
+ * missing or unreadable.
+ *
+ * Contents: with one content per unit, sorting and searching all of them on every pass cost
+ * more than the scheduler (100,000 units). So a view lists only the "suspects": contents that
+ * may have lost their last reference since the last view (a new content; the old hash of a job,
+ * or of a schedule entry, that changed or went away), or every content after a resync (and
+ * after a failed view). Building a view forgets the suspects; mirror_gc_suspect() puts back
+ * one whose collection did not finish.
  */
 typedef struct MirrorView {
         ClusterSnapshot *snapshot;
-        ReconcileUnit *units;
+        ReconcileUnit *units; /* the suspects that exist, see above */
         size_t n_units;
         ReconcileHeldJob *held; /* content missing or unreadable, or on a held machine */
         size_t n_held;
@@ -92,6 +100,10 @@ typedef struct MirrorView {
  * 0, -ENOMEM. */
 int mirror_build_view(Mirror *m, MirrorView **ret);
 MirrorView *mirror_view_free(MirrorView *v);
+
+/* Let the next view list content hash (NULL/"" ignored) / every content among its suspects. */
+void mirror_gc_suspect(Mirror *m, const char *hash);
+void mirror_gc_suspect_all(Mirror *m);
 DEFINE_CLEANUP(MirrorView *, mirror_view_free);
 
 size_t mirror_n_jobs(const Mirror *m);

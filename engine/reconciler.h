@@ -87,7 +87,9 @@ typedef struct ReconcileHeldJob {
 typedef struct ReconcileInput {
         const ClusterSnapshot *snapshot; /* what the scheduler ran on */
         const SchedulerResult *result;   /* its result */
-        const ReconcileUnit *units;      /* every unit content stored (for garbage collection) */
+        /* unit contents to garbage-collect if nothing references them (every content, or only
+         * those that may have lost their last reference: the result is the same) */
+        const ReconcileUnit *units;
         size_t n_units;
         const ReconcileHeldJob *held;
         size_t n_held;

@@ -111,6 +111,18 @@ START_TEST(test_mirror_jobs_and_content) {
         ck_assert_uint_eq(v->n_units, 2);
         v = mirror_view_free(v);
 
+        /* Nothing changed: no content can have lost its last reference. */
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 0);
+        v = mirror_view_free(v);
+        mirror_gc_suspect(m, H1);
+        mirror_gc_suspect(m, H3); /* not stored: left out */
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 1);
+        ck_assert_str_eq(v->units[0].hash, H1);
+        ck_assert_int_eq(v->units[0].mod_revision, 9);
+        v = mirror_view_free(v);
+
         /* Unreadable content: held. Deleting the job and contents empties the mirror. */
         put(m, P "unit/" H3, "[Service\n", 11, 0);
         put(m, P "job/bad.service",
@@ -119,8 +131,21 @@ START_TEST(test_mirror_jobs_and_content) {
         ck_assert_uint_eq(v->n_held, 1);
         ck_assert_str_eq(v->held[0].name, "bad.service");
         v = mirror_view_free(v);
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 0);
+        v = mirror_view_free(v);
         del(m, P "job/bad.service", 1);
         del(m, P "job/bad.service", 0);
+        /* A job gone: its content is a suspect. */
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 1);
+        ck_assert_str_eq(v->units[0].hash, H3);
+        v = mirror_view_free(v);
+        /* After a failed pass, or a resync: every content. */
+        mirror_gc_suspect_all(m);
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 3);
+        v = mirror_view_free(v);
         del(m, P "job/web@1.service", 1);
         del(m, P "unit/" H1, 0);
         del(m, P "unit/" H2, 0);
@@ -231,6 +256,58 @@ START_TEST(test_mirror_schedule_and_ignored) {
 END_TEST
 
 /* Stored reasons reach the view but never call for a pass; jobs carry their mod_revision. */
+/* Garbage collection's suspects from schedule entries, and a resync. */
+START_TEST(test_mirror_gc_suspects) {
+        _cleanup_(mirror_freep) Mirror *m = NULL;
+        _cleanup_(mirror_view_freep) MirrorView *v = NULL;
+
+        ck_assert_int_eq(mirror_new(&m), 0);
+        put(m, P "unit/" H1, "[Service]\nExecStart=/bin/true\n", 2, 0);
+        put(m, P "unit/" H2, "[Service]\nExecStart=/bin/false\n", 3, 0);
+        put(m, P "schedule/m1/a.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"launched\"}", 4,
+            1);
+        v = view(m); /* a new mirror: every content */
+        ck_assert_uint_eq(v->n_units, 2);
+        v = mirror_view_free(v);
+        /* Same hash: no suspect. Another hash: the old one is. */
+        put(m, P "schedule/m1/a.service", "{\"hash\":\"" H1 "\",\"desiredState\":\"loaded\"}", 5,
+            1);
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 0);
+        v = mirror_view_free(v);
+        put(m, P "schedule/m1/a.service", "{\"hash\":\"" H2 "\",\"desiredState\":\"loaded\"}", 6,
+            1);
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 1);
+        ck_assert_str_eq(v->units[0].hash, H1);
+        v = mirror_view_free(v);
+        del(m, P "schedule/m1/a.service", 1);
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 1);
+        ck_assert_str_eq(v->units[0].hash, H2);
+        v = mirror_view_free(v);
+        /* A pin moved to another content, or gone, leaves the content it kept suspect. */
+        put(m, P "pin/m1/g.service", "{\"hash\":\"" H1 "\"}", 7, 0);
+        put(m, P "pin/m1/g.service", "{\"hash\":\"" H2 "\"}", 8, 0);
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 1);
+        ck_assert_str_eq(v->units[0].hash, H1);
+        v = mirror_view_free(v);
+        del(m, P "pin/m1/g.service", 1);
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 1);
+        ck_assert_str_eq(v->units[0].hash, H2);
+        v = mirror_view_free(v);
+        /* A resync starts over with every content. */
+        mirror_clear(m);
+        put(m, P "unit/" H1, "[Service]\nExecStart=/bin/true\n", 2, 0);
+        put(m, P "unit/" H2, "[Service]\nExecStart=/bin/false\n", 3, 0);
+        put(m, P "unit/" H3, "[Service]\nExecStart=/bin/false\n", 3, 0);
+        v = view(m);
+        ck_assert_uint_eq(v->n_units, 3);
+}
+END_TEST
+
 START_TEST(test_mirror_reasons) {
         _cleanup_(mirror_freep) Mirror *m = NULL;
         _cleanup_(mirror_view_freep) MirrorView *v = NULL;
@@ -414,6 +491,7 @@ static Suite *mirror_suite(void) {
         tcase_add_test(tc, test_mirror_jobs_and_content);
         tcase_add_test(tc, test_mirror_machines_and_metadata);
         tcase_add_test(tc, test_mirror_schedule_and_ignored);
+        tcase_add_test(tc, test_mirror_gc_suspects);
         tcase_add_test(tc, test_mirror_reasons);
         tcase_add_test(tc, test_mirror_cordons);
         tcase_add_test(tc, test_mirror_pins);
