@@ -947,6 +947,7 @@ static int view_add_cordons(Mirror *m, MirrorView *v) {
         MirrorCordon *c;
         const char *key;
         StrMapIter i = {};
+        bool draining = false;
         int r;
 
         while (strmap_next(&m->cordons, &i, NULL, (void **) &c)) {
@@ -955,7 +956,10 @@ static int view_add_cordons(Mirror *m, MirrorView *v) {
                                                         : SNAPSHOT_CORDON_CORDONED);
                 if (r < 0 && r != -ENOENT)
                         return r;
+                draining = draining || c->draining;
         }
+        if (!draining)
+                return 0; /* the states matter only on draining machines: skip 100,000 */
         i = (StrMapIter){};
         while (strmap_next(&m->states, &i, (const char **) &key, NULL)) {
                 _cleanup_free_ char *machine = NULL;
