@@ -26,6 +26,12 @@ struct RegistryWatch {
         int64_t revision;
         unsigned in_handler;
         bool freed;
+
+        /* A listing in pages (opts.page_size > 0). */
+        char *list_end;  /* the directory's range end */
+        char *list_last; /* the last key delivered, NULL before the first page */
+        int64_t list_revision;
+        bool list_started; /* a page was delivered: the next ones are not resyncs */
 };
 
 static void stop(RegistryWatch *w) {
@@ -59,6 +65,8 @@ RegistryWatch *registry_watch_free(RegistryWatch *w) {
                 w->freed = true;
                 return NULL;
         }
+        free(w->list_end);
+        free(w->list_last);
         free(w->dir);
         free(w);
         return NULL;
@@ -81,6 +89,8 @@ static bool deliver(RegistryWatch *w, int error, const RegistryWatchUpdate *u) {
         w->in_handler--;
         if (w->freed) {
                 if (w->in_handler == 0) {
+                        free(w->list_end);
+                        free(w->list_last);
                         free(w->dir);
                         free(w);
                 }
@@ -150,11 +160,95 @@ static void on_list(EtcdClient *c, int error, EtcdResponse *resp, void *userdata
                 schedule_relist(w);
 }
 
+static int send_page(RegistryWatch *w);
+
+/* One page of a listing in pages: decode it, hand it over, ask for the next one or watch. */
+static void on_page(EtcdClient *c, int error, EtcdResponse *resp, void *userdata) {
+        RegistryWatch *w = userdata;
+        _cleanup_(registry_list_freep) RegistryList *l = NULL;
+        EtcdResult page = {};
+        bool more = false;
+        size_t skip;
+
+        w->list_call = NULL;
+        if (error >= 0) {
+                /* From the second page on, the first key is the previous page's last. */
+                skip = w->list_last && resp->kv.n_kvs > 0 &&
+                       streq(resp->kv.kvs[0].key, w->list_last);
+                more = resp->kv.more;
+                if (w->list_revision == 0)
+                        w->list_revision = resp->revision;
+                page = (EtcdResult){.kvs = resp->kv.kvs + skip,
+                                    .n_kvs = resp->kv.n_kvs - MIN(skip, resp->kv.n_kvs)};
+                if (page.n_kvs > 0) {
+                        free(w->list_last);
+                        w->list_last = strdup(page.kvs[page.n_kvs - 1].key);
+                        if (!w->list_last)
+                                error = -ENOMEM;
+                }
+                if (more && page.n_kvs == 0)
+                        error = -EBADMSG; /* no progress */
+        }
+        if (error >= 0)
+                error = registry_list_from_result(w->registry, &page, w->list_revision, false, &l);
+        if (error < 0) {
+                log_debug("registry: listing %s failed: %s", w->dir, strerror(-error));
+                if (is_fatal(error))
+                        (void) deliver(w, error, NULL);
+                else
+                        schedule_relist(w);
+                return;
+        }
+        RegistryWatchUpdate u = {.resync = !w->list_started,
+                                 .more = more,
+                                 .revision = w->list_revision,
+                                 .entries = l->entries,
+                                 .n_entries = l->n_entries};
+        w->list_started = true;
+        if (!deliver(w, 0, &u) || w->list_call || w->watch)
+                return; /* freed or restarted by the handler */
+        if (more) {
+                error = send_page(w);
+        } else {
+                w->backoff_usec = 0;
+                w->revision = w->list_revision;
+                error = start_watch(w, w->list_revision + 1);
+        }
+        if (error < 0)
+                schedule_relist(w);
+}
+
+static int send_page(RegistryWatch *w) {
+        EtcdRangeRequest q = {
+                .key = w->list_last ?: w->dir,
+                .range_end = w->list_end,
+                .limit = w->list_last ? w->opts.page_size + 1 : w->opts.page_size,
+                .revision = w->list_revision,
+        };
+
+        return etcd_range(w->registry->client, &q, on_page, w, &w->list_call);
+}
+
 static int start_list(RegistryWatch *w) {
         Registry *r = w->registry;
         EtcdRangeRequest q = {.key = w->dir, .prefix = true};
+        size_t n;
+        int e;
 
-        return etcd_range_all(r->client, &q, 0, on_list, w, &w->list_call);
+        if (w->opts.page_size <= 0)
+                return etcd_range_all(r->client, &q, 0, on_list, w, &w->list_call);
+        free(w->list_last);
+        w->list_last = NULL;
+        w->list_revision = 0;
+        w->list_started = false;
+        if (!w->list_end) {
+                e = etcd_prefix_range_end(w->dir, &w->list_end, &n);
+                if (e < 0)
+                        return e;
+                if (n != strlen(w->list_end)) /* only a prefix of 0xff bytes has no end */
+                        return -EINVAL;
+        }
+        return send_page(w);
 }
 
 static void events_free(RegistryEvent *ev, size_t n) {

@@ -222,12 +222,16 @@ typedef struct RegistryEvent {
  * What one handler call brings:
  *   resync:  entries = the complete current contents of the watched directory at revision
  *            (first call in resync mode, and again after a compaction): REPLACE all state.
+ *            With options.page_size > 0, only the first page of it: more is set, and the
+ *            following calls bring the next pages (resync false, more set but on the last),
+ *            all at the same revision; a listing that fails midway starts over with a resync.
  *   else:    events in revision order since the previous call (n_events may be 0: created
  *            or progress), revision = the revision they bring the caller up to.
  * Everything is borrowed for the duration of the call.
  */
 typedef struct RegistryWatchUpdate {
         bool resync;
+        bool more; /* a listing in pages: more pages follow (no events before the last) */
         int64_t revision;
         const RegistryEntry *entries;
         size_t n_entries;
@@ -247,6 +251,11 @@ typedef struct RegistryWatchOptions {
         bool resync;
         int64_t start_revision;
         bool prev_kv;
+        /* resync mode: > 0 delivers each listing in pages of this many keys (see
+         * RegistryWatchUpdate.more), so that the caller never holds the whole listing twice,
+         * and etcd 3.4, which walks the rest of the range for every page, walks it less often
+         * with large pages. 0: the whole listing in one call. */
+        int64_t page_size;
 } RegistryWatchOptions;
 
 /* error 0: u non-NULL. error < 0: the watch stopped (u NULL); see RegistryWatchOptions. The

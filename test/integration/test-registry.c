@@ -544,6 +544,123 @@ START_TEST(test_watch_resync_after_compaction) {
 }
 END_TEST
 
+/* A listing in pages (the engine's): each page handed over as it comes. */
+typedef struct Paged {
+        size_t n_pages, n_listings, n_complete, n_entries, n_events;
+        bool in_listing, bad_order;
+        int64_t revision;
+        char last_job[64];
+        EtcdClient *side; /* compacts after the first page of the first listing */
+        const char *side_key;
+} Paged;
+
+static void on_paged(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
+        Paged *x = userdata;
+
+        ck_assert_int_ge(error, 0);
+        if (!u->resync && !x->in_listing) {
+                ck_assert(!u->more);
+                x->n_events += u->n_events;
+                return;
+        }
+        ck_assert_uint_eq(u->n_events, 0);
+        if (u->resync) {
+                x->n_listings++;
+                x->n_entries = 0;
+                x->last_job[0] = '\0';
+                x->revision = u->revision;
+                x->in_listing = true;
+        }
+        ck_assert_int_eq(u->revision, x->revision); /* every page at one revision */
+        x->n_pages++;
+        for (size_t i = 0; i < u->n_entries; i++) {
+                const RegistryKey *k = &u->entries[i].key;
+
+                if (k->kind != REGISTRY_KEY_JOB)
+                        continue;
+                x->bad_order = x->bad_order || strcmp(x->last_job, k->name) >= 0;
+                (void) snprintf(x->last_job, sizeof(x->last_job), "%s", k->name);
+        }
+        x->n_entries += u->n_entries;
+        if (!u->more) {
+                x->n_complete++;
+                x->in_listing = false;
+        }
+        if (x->side && x->n_listings == 1 && u->more) {
+                Watcher wx = {.side = x->side, .side_key = x->side_key};
+
+                write_and_compact(&wx);
+                x->side = NULL;
+        }
+}
+
+typedef struct PagedWait {
+        size_t complete, events;
+        Paged x;
+} PagedWait;
+
+static bool paged_until(void *userdata) {
+        const PagedWait *pw = userdata;
+
+        return pw->x.n_complete >= pw->complete && pw->x.n_events >= pw->events;
+}
+
+START_TEST(test_watch_paged_listing) {
+        _cleanup_(registry_watch_freep) RegistryWatch *w = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *side_event = NULL;
+        _cleanup_(etcd_client_freep) EtcdClient *side = NULL;
+        _cleanup_free_ char *mkey = NULL;
+        _cleanup_free_ PagedWait *pw = calloc(1, sizeof(PagedWait));
+        EtcdClientConfig cfg = {.endpoints = etcd_launcher_endpoints(etcd)};
+        RegistryWatchOptions o = {.resync = true, .page_size = 3};
+        static const char *hashes[] = {HASH1, HASH2, HASH1, HASH2, HASH1, HASH2, HASH1};
+        Paged *x = &pw->x;
+
+        for (size_t i = 0; i < ELEMENTSOF(hashes); i++) {
+                char name[32];
+                RegistryJob j;
+
+                (void) snprintf(name, sizeof(name), "p%zu.service", i);
+                j = job(name, hashes[i], JOB_STATE_LAUNCHED, false);
+                ck_assert_int_eq(registry_create_job_sync(reg, &j, "x", NULL), 0);
+        }
+        /* 7 jobs + 2 contents = 9 keys: pages of 3, then a last one (etcd cannot tell that
+         * nothing follows the third). */
+        ck_assert_int_eq(
+                registry_watch_new(reg, _REGISTRY_KEY_KIND_INVALID, NULL, &o, on_paged, x, &w), 0);
+        pw->complete = 1;
+        ck_assert_int_eq(etcd_launcher_run_until(event, paged_until, pw, 30 * SEC), 0);
+        ck_assert_uint_eq(x->n_listings, 1);
+        ck_assert_uint_eq(x->n_entries, 9);
+        ck_assert_uint_ge(x->n_pages, 3);
+        ck_assert(!x->bad_order);
+        ck_assert_int_eq(x->revision, current_revision());
+        ck_assert_int_eq(registry_watch_get_revision(w), x->revision);
+
+        /* Then events, as without pages. */
+        RegistryJob b = job("b.service", HASH2, JOB_STATE_LOADED, false);
+        ck_assert_int_eq(registry_create_job_sync(reg, &b, "x", NULL), 0);
+        pw->events = 1;
+        ck_assert_int_eq(etcd_launcher_run_until(event, paged_until, pw, 30 * SEC), 0);
+
+        /* The snapshot revision compacted between two pages: the listing starts over with
+         * a resync, and has the write made meanwhile. */
+        w = registry_watch_free(w);
+        ck_assert_int_eq(sd_event_new(&side_event), 0);
+        ck_assert_int_eq(etcd_client_new(&side, side_event, &cfg), 0);
+        ck_assert_int_eq(registry_key_machine(registry_get_prefix(reg), "m7", &mkey), 0);
+        *x = (Paged){.side = side, .side_key = mkey};
+        ck_assert_int_eq(
+                registry_watch_new(reg, _REGISTRY_KEY_KIND_INVALID, NULL, &o, on_paged, x, &w), 0);
+        pw->complete = 1;
+        pw->events = 0;
+        ck_assert_int_eq(etcd_launcher_run_until(event, paged_until, pw, 30 * SEC), 0);
+        ck_assert_uint_eq(x->n_listings, 2);
+        ck_assert_uint_eq(x->n_complete, 1);
+        ck_assert_uint_eq(x->n_entries, 11); /* 8 jobs, 2 contents, machine m7 */
+}
+END_TEST
+
 static bool got_error(void *userdata) {
         return ((Watcher *) userdata)->n_errors > 0;
 }
@@ -583,6 +700,7 @@ static Suite *registry_suite(void) {
         tcase_add_test(tc, test_watch_engine_resync);
         tcase_add_test(tc, test_watch_resync_after_compaction);
         tcase_add_test(tc, test_watch_compacted_reported);
+        tcase_add_test(tc, test_watch_paged_listing);
         suite_add_tcase(s, tc);
         return s;
 }
