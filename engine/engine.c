@@ -33,11 +33,17 @@ _Static_assert(RECONCILE_MAX_BATCH == REGISTRY_MAX_TXN_OPS, "batch size is etcd'
 #define LIST_PAGE_SIZE 10000
 #define TIMER_ACCURACY_USEC USEC_PER_MSEC
 
-/* Where and why a job was placed (for engine_explain). */
+/* A reason text, shared by the placements that give it (100,000 placements, a few reasons). */
+typedef struct Reason {
+        size_t refs;
+        char text[];
+} Reason;
+
+/* Where and why a job was placed (for engine_explain); one allocation per placed job. */
 typedef struct Placement {
-        char *job;
-        char *machine;
-        char *reason;
+        Reason *reason;
+        const char *machine; /* in job's buffer */
+        char job[];          /* job NUL machine NUL */
 } Placement;
 
 /* One pass whose writes are in flight. Strings in plan borrow from view and e->last_result. */
@@ -86,6 +92,7 @@ struct Engine {
         Pass *pass;
         SchedulerResult *last_result;
         StrMap placements; /* job -> Placement */
+        StrMap reasons;    /* text -> Reason, the placements' */
         GcCall gc[GC_MAX_IN_FLIGHT];
         size_t n_gc;
 
@@ -106,12 +113,36 @@ static usec_t loop_now(Engine *e) {
         return t;
 }
 
-static Placement *placement_free(Placement *p) {
+static Reason *reason_get(Engine *e, const char *text) {
+        Reason *r = strmap_get(&e->reasons, text);
+        size_t len;
+
+        if (r) {
+                r->refs++;
+                return r;
+        }
+        len = strlen(text);
+        r = malloc(sizeof(*r) + len + 1);
+        if (!r)
+                return NULL;
+        r->refs = 1;
+        memcpy(r->text, text, len + 1);
+        if (strmap_put(&e->reasons, r->text, r, NULL) < 0) {
+                free(r);
+                return NULL;
+        }
+        return r;
+}
+
+static void reason_put(Engine *e, Reason *r) {
+        if (r && --r->refs == 0)
+                free(strmap_remove(&e->reasons, r->text));
+}
+
+static Placement *placement_free(Engine *e, Placement *p) {
         if (!p)
                 return NULL;
-        free(p->job);
-        free(p->machine);
-        free(p->reason);
+        reason_put(e, p->reason);
         free(p);
         return NULL;
 }
@@ -121,32 +152,34 @@ static void placements_clear(Engine *e) {
         StrMapIter i = {};
 
         while (strmap_next(&e->placements, &i, NULL, (void **) &p))
-                placement_free(p);
+                placement_free(e, p);
         strmap_done(&e->placements);
+        strmap_done(&e->reasons); /* empty by now */
 }
 
 /* Remember where job went and why. Failure only costs an explanation. */
 static void placement_set(Engine *e, const char *job, const char *machine, const char *reason) {
-        Placement *p = calloc(1, sizeof(*p)), *old = NULL;
+        size_t lj = strlen(job), lm = strlen(machine);
+        Placement *p = malloc(sizeof(*p) + lj + 1 + lm + 1), *old = NULL;
 
         if (!p)
                 return;
-        p->job = strdup(job);
-        p->machine = strdup(machine);
-        p->reason = strdup(reason);
-        if (!p->job || !p->machine || !p->reason ||
-            strmap_put(&e->placements, p->job, p, (void **) &old) < 0) {
-                placement_free(p);
+        memcpy(p->job, job, lj + 1);
+        memcpy(p->job + lj + 1, machine, lm + 1);
+        p->machine = p->job + lj + 1;
+        p->reason = reason_get(e, reason);
+        if (!p->reason || strmap_put(&e->placements, p->job, p, (void **) &old) < 0) {
+                placement_free(e, p);
                 return;
         }
-        placement_free(old);
+        placement_free(e, old);
 }
 
 static void placement_drop(Engine *e, const char *job, const char *machine) {
         Placement *p = strmap_get(&e->placements, job);
 
         if (p && streq(p->machine, machine))
-                placement_free(strmap_remove(&e->placements, job));
+                placement_free(e, strmap_remove(&e->placements, job));
 }
 
 static int own_revision_add(Engine *e, int64_t rev) {
@@ -798,7 +831,7 @@ static int explain_scheduled(const Engine *e, const char *job, char *const *mach
         int r;
 
         if (p && streq(p->machine, m))
-                r = asprintf(ret, "scheduled on Machine(%s): %s", m, p->reason);
+                r = asprintf(ret, "scheduled on Machine(%s): %s", m, p->reason->text);
         else
                 r = asprintf(ret, "scheduled on Machine(%s): it still can run there%s", m,
                              mirror_has_machine(e->mirror, m) ? "" : " (machine gone, moving)");

@@ -57,11 +57,13 @@ typedef struct MirrorOwner {
         char id[]; /* the map's key */
 } MirrorOwner;
 
+/* One allocation per entry (100,000 of them): the strings live in buf. */
 typedef struct MirrorEntry {
-        char *key; /* "<machine>/<job>" (both are key components, so without '/') */
-        char *machine;
-        char *job;
+        const char *machine; /* in buf */
+        const char *job;     /* in buf */
         RegistryTarget target;
+        char key[]; /* "<machine>/<job>" (both are key components, so without '/'), then
+                     * "<machine>" NUL */
 } MirrorEntry;
 
 struct Mirror {
@@ -111,11 +113,6 @@ static MirrorMachine *machine_free(MirrorMachine *m) {
 }
 
 static MirrorEntry *entry_free(MirrorEntry *e) {
-        if (!e)
-                return NULL;
-        free(e->key);
-        free(e->machine);
-        free(e->job);
         free(e);
         return NULL;
 }
@@ -126,6 +123,22 @@ static MirrorPin *pin_free(MirrorPin *p) {
         free(p->key);
         free(p);
         return NULL;
+}
+
+static MirrorEntry *entry_new(const char *machine, const char *job, const RegistryTarget *t) {
+        size_t lm = strlen(machine), lj = strlen(job);
+        MirrorEntry *e = malloc(sizeof(*e) + lm + 1 + lj + 1 + lm + 1);
+
+        if (!e)
+                return NULL;
+        memcpy(e->key, machine, lm);
+        e->key[lm] = '/';
+        memcpy(e->key + lm + 1, job, lj + 1);
+        memcpy(e->key + lm + 1 + lj + 1, machine, lm + 1);
+        e->job = e->key + lm + 1;
+        e->machine = e->key + lm + 1 + lj + 1;
+        e->target = *t;
+        return e;
 }
 
 static MirrorCordon *cordon_free(MirrorCordon *c) {
@@ -486,15 +499,9 @@ static int put_entry(Mirror *m, const char *machine, const char *job, const Regi
                 old->target = *t;
                 return 1;
         }
-        e = calloc(1, sizeof(*e));
+        e = entry_new(machine, job, t);
         if (!e)
                 return -ENOMEM;
-        e->key = TAKE_PTR(key);
-        e->machine = strdup(machine);
-        e->job = strdup(job);
-        if (!e->machine || !e->job)
-                return -ENOMEM;
-        e->target = *t;
         r = owner_add(m, machine);
         if (r < 0)
                 return r;
