@@ -46,9 +46,10 @@ typedef struct Placement {
         char job[];          /* job NUL machine NUL */
 } Placement;
 
-/* One pass whose writes are in flight. Strings in plan borrow from view and e->last_result. */
+/* One pass whose writes are in flight. Strings in plan borrow from view and result. */
 typedef struct Pass {
         MirrorView *view;
+        SchedulerResult *result;
         ReconcilePlan *plan;
         int64_t term;
         size_t batch, n_batches;
@@ -90,9 +91,9 @@ struct Engine {
         uint64_t pass_generation; /* the generation the last pass computed from */
         bool pass_clean;          /* it found nothing to write or delete, and nothing failed */
         Pass *pass;
-        SchedulerResult *last_result;
-        StrMap placements; /* job -> Placement */
-        StrMap reasons;    /* text -> Reason, the placements' */
+        SchedulerResult *last_result; /* the last pass's unscheduled jobs only */
+        StrMap placements;            /* job -> Placement */
+        StrMap reasons;               /* text -> Reason, the placements' */
         GcCall gc[GC_MAX_IN_FLIGHT];
         size_t n_gc;
 
@@ -271,6 +272,7 @@ static Pass *pass_free(Pass *p) {
         etcd_call_cancel(p->call);
         mirror_view_free(p->view);
         reconcile_plan_free(p->plan);
+        scheduler_result_free(p->result);
         free(p);
         return NULL;
 }
@@ -509,7 +511,8 @@ static int majority_apply(Engine *e) {
 }
 
 static int pass_compute(Engine *e, Pass *p) {
-        _cleanup_(scheduler_result_freep) SchedulerResult *res = NULL;
+        _cleanup_(scheduler_result_freep) SchedulerResult *unscheduled = NULL;
+        SchedulerResult *res;
         usec_t t0 = clock_now_usec(CLOCK_MONOTONIC);
         ReconcileInput in;
         int r;
@@ -520,7 +523,10 @@ static int pass_compute(Engine *e, Pass *p) {
         r = mirror_build_view(e->mirror, &p->view);
         if (r < 0)
                 return log_error_errno(r, "Failed to build the cluster snapshot: %m");
-        r = scheduler_run(p->view->snapshot, &res);
+        r = scheduler_run(p->view->snapshot, &p->result);
+        res = p->result;
+        if (r >= 0)
+                r = scheduler_result_copy_unscheduled(res, &unscheduled);
         if (r < 0) {
                 mirror_gc_suspect_all(e->mirror); /* the view took the suspects */
                 return log_error_errno(r, "Scheduler pass failed: %m");
@@ -554,7 +560,7 @@ static int pass_compute(Engine *e, Pass *p) {
         if (engine_stats_count_pass(&e->stats, p->view->snapshot, res) < 0)
                 log_oom(); /* only a metric is lost */
         scheduler_result_free(e->last_result);
-        e->last_result = TAKE_PTR(res);
+        e->last_result = TAKE_PTR(unscheduled);
         e->stats.passes++;
         e->stats.unscheduled_jobs = e->last_result->n_unscheduled;
         e->stats.last_pass_at = loop_now(e);

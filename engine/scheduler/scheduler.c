@@ -272,6 +272,32 @@ int scheduler_run(const ClusterSnapshot *snapshot, SchedulerResult **ret) {
         return 0;
 }
 
+int scheduler_result_copy_unscheduled(const SchedulerResult *r, SchedulerResult **ret) {
+        _cleanup_(scheduler_result_freep) SchedulerResult *c = NULL;
+        size_t size = 1;
+        char *cursor;
+
+        assert(r);
+        assert(ret);
+        for (size_t i = 0; i < r->n_unscheduled; i++)
+                size += strlen(r->unscheduled[i].job) + strlen(r->unscheduled[i].reason) + 2;
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        c->decisions = calloc(1, sizeof(SchedulerDecision));
+        c->unscheduled = calloc(MAX(r->n_unscheduled, (size_t) 1), sizeof(SchedulerUnscheduled));
+        c->strings = cursor = malloc(size);
+        if (!c->decisions || !c->unscheduled || !c->strings)
+                return -ENOMEM;
+        for (size_t i = 0; i < r->n_unscheduled; i++)
+                c->unscheduled[c->n_unscheduled++] = (SchedulerUnscheduled){
+                        .job = put(&cursor, r->unscheduled[i].job),
+                        .reason = put(&cursor, r->unscheduled[i].reason),
+                };
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
 const SchedulerUnscheduled *scheduler_result_find_unscheduled(const SchedulerResult *r,
                                                               const char *job) {
         size_t lo = 0, hi;

@@ -954,6 +954,18 @@ START_TEST(test_decision_fields) {
         ck_assert_ptr_eq(scheduler_result_find_unscheduled(r, "c.service"), &r->unscheduled[0]);
         ck_assert_ptr_null(scheduler_result_find_unscheduled(r, "a.service"));
         ck_assert_ptr_null(scheduler_result_find_unscheduled(r, "zzz.service"));
+
+        /* What the engine keeps between passes: the unscheduled jobs alone, with their own
+         * strings. */
+        _cleanup_(scheduler_result_freep) SchedulerResult *u = NULL;
+        ck_assert_int_eq(scheduler_result_copy_unscheduled(r, &u), 0);
+        r = scheduler_result_free(r);
+        ck_assert_uint_eq(u->n_decisions, 0);
+        ck_assert_uint_eq(u->n_unscheduled, 1);
+        ck_assert_str_eq(u->unscheduled[0].job, "c.service");
+        ck_assert_str_eq(u->unscheduled[0].reason,
+                         "required peer Unit(nope.service) does not exist");
+        ck_assert_ptr_eq(scheduler_result_find_unscheduled(u, "c.service"), &u->unscheduled[0]);
 }
 END_TEST
 
