@@ -278,6 +278,9 @@ section_scale() {
 			"$(scale_v place_per_s)" "units/s" ">=10000" "not published (100 machines / 1,000 units max)"
 		scale_record "· the same, from the first schedule entry to the last (without election and listing)" \
 			"$(scale_v place_commit_per_s)" "units/s" "" ""
+		# issue 13: >= 10,000 units/s, or >= 80 % of etcd's own ceiling (1 txn in flight) in this run
+		scale_record "· placement (engine start -> all scheduled) as a share of etcd's ceiling in this run (1 txn in flight)" \
+			"$(awk -v p="$(scale_v place_per_s)" -v c="$(scale_v etcd_ceiling1_per_s)" 'BEGIN { if (c > 0) printf "%.0f", 100 * p / c; else print "nan" }')" "%" ">=80" ""
 		scale_record "· time to the first schedule entry (campaign + listing the registry + first pass)" \
 			"$(scale_v first_sched_s)" "s" "" ""
 		scale_record "· engine CPU / etcd CPU during the placement ($(scale_v place_s) s wall)" \
@@ -286,13 +289,13 @@ section_scale() {
 			"$(scale_v etcd_ceiling1_per_s) / $(scale_v etcd_ceiling4_per_s) / $(scale_v etcd_ceiling1w_per_s)" "puts/s" "" ""
 		scale_record "· API job creation (registry_create_job, 1 txn each, 32 in flight), $(scale_v submit_jobs) jobs" \
 			"$(scale_v submit_per_s)" "jobs/s" "" ""
-		scale_record "· $(scale_v stream_units) more units submitted while the engine leads: submit -> scheduled p50 / p99" \
-			"$(scale_v stream_p50_ms) / $(scale_v stream_p99_ms)" "ms" "" ""
+		scale_record "· $(scale_v stream_units) more units submitted while the engine leads: submit -> scheduled p99 (p50 $(scale_v stream_p50_ms) ms)" \
+			"$(scale_v stream_p99_ms)" "ms" "<=250" ""
 		scale_record "· $(scale_v failover_machines) machines' leases revoked: their $(scale_v failover_units) units placed and acknowledged elsewhere" \
 			"$(awk -v s="$(scale_v failover_s)" 'BEGIN { printf "%.0f", s * 1000 }')" "ms" "" ""
 		v=$(scale_v engine_hwm_kb)
 		[ -n "$v" ] && scale_record "· engine peak RSS ($((u + $(scale_v stream_units))) units, $m machines)" \
-			"$(awk -v k="$v" 'BEGIN { printf "%.1f", k / 1024 }')" "MB" "" ""
+			"$(awk -v k="$v" 'BEGIN { printf "%.1f", k / 1024 }')" "MB" "<=100" ""
 		v=$(scale_v engine_terms)
 		[ -n "$v" ] && scale_record "· engine leadership terms during the run (1 = never lost; each new term re-lists the registry)" \
 			"$v" "" "" ""
@@ -362,7 +365,7 @@ section_start() {
 			"$(pct 50 "$START_DIR/lat-active")" ms "<=50" "3800 ms" "$START_H" "$START_CMD"
 		record start "fleetctl start -> active, p90" "$(pct 90 "$START_DIR/lat-active")" ms "" "" "$START_H" "$START_CMD"
 		record start "fleetctl start -> active, p99" \
-			"$(pct 99 "$START_DIR/lat-active")" ms "<=250" "4300 ms" "$START_H" "$START_CMD"
+			"$(pct 99 "$START_DIR/lat-active")" ms "<=150" "4300 ms" "$START_H" "$START_CMD"
 		record start "blocking fleetctl start returns (wall), p50" "$(pct 50 "$START_DIR/lat-cmd")" ms "" "" "$START_H" "$START_CMD"
 	fi
 	if start_measure "no-block" bench-burst --no-block; then
@@ -516,9 +519,9 @@ section_failover() {
 	n_leader=$(wc -l <"$dir/lat-leader")
 	if [ -s "$dir/lat" ]; then
 		record failover "machine crash -> its unit active elsewhere, p50 (agent_ttl ${AGENT_TTL_S} s; $(wc -l <"$dir/lat") crashes, engine leader elsewhere)" \
-			"$(pct 50 "$dir/lat")" ms "<=$(( (AGENT_TTL_S + 1) * 1000 ))" "9900 ms" "$h" "$cmd"
-		record failover "machine crash -> its unit active elsewhere, max" \
-			"$(pct 100 "$dir/lat")" ms "<=$(( (AGENT_TTL_S + 1) * 1000 ))" "" "$h" "$cmd"
+			"$(pct 50 "$dir/lat")" ms "" "9900 ms" "$h" "$cmd"
+		record failover "machine crash -> its unit active elsewhere, max (with at most 10 crashes, also the p99; target agent_ttl + 0.5 s)" \
+			"$(pct 100 "$dir/lat")" ms "<=$((AGENT_TTL_S * 1000 + 500))" "" "$h" "$cmd"
 	fi
 	record failover "crash of the unit's machine and the engine leader's -> unit active elsewhere, p50 / max ($n_leader crashes; engine leader lease ${elt:-?} s)" \
 		"$(pct 50 "$dir/lat-leader") / $(pct 100 "$dir/lat-leader")" ms "" "" "$h" "fleet-cluster kill MACHINE-RUNNING-IT ENGINE-LEADER-MACHINE; ..."
@@ -665,7 +668,7 @@ section_api() {
 		{ broken "api: fleetctl load of $API_UNITS units failed"; return 1; }
 	t1=$(now_us)
 	record api "fleetctl load of $API_UNITS units on 1 machine (blocking, until all loaded)" \
-		"$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')" s "" "" "$h" "$cmd"
+		"$(awk -v d=$((t1 - t0)) 'BEGIN { printf "%.1f", d / 1e6 }')" s "<=5" "" "$h" "$cmd"
 	sleep 3
 	h=$(host)
 	read -r rss anon file < <(fleetd_status VmRSS RssAnon RssFile | tr '\n' ' ')
