@@ -438,6 +438,11 @@ bool agent_is_registered(const Agent *a) {
         return a->presence && presence_is_registered(a->presence);
 }
 
+int64_t agent_get_lease(const Agent *a) {
+        return a->presence && presence_is_registered(a->presence) ? presence_get_lease(a->presence)
+                                                                  : 0;
+}
+
 const char *agent_get_machine_id(const Agent *a) {
         return a->machine_id;
 }

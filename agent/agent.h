@@ -121,6 +121,9 @@ DEFINE_CLEANUP(Agent *, agent_free);
 bool agent_reaches_etcd(const Agent *a);
 bool agent_is_registered(const Agent *a);
 const char *agent_get_machine_id(const Agent *a);
+/* This machine's lease while it is registered and the lease is known to live (not suspect),
+ * else 0: the lease the engine leader key goes on (engine_set_lease()). */
+int64_t agent_get_lease(const Agent *a);
 void agent_get_stats(const Agent *a, AgentStats *ret);
 
 /* "<parent of units_directory>/lease" ("/run/fleet/lease" by default). malloc'd or NULL. */

@@ -921,6 +921,7 @@ int engine_new(Engine **ret, sd_event *event, Registry *registry, const EngineCo
                 .machine_id = cfg->machine_id,
                 .version = cfg->version,
                 .lease_ttl = MAX(cfg->lease_ttl ?: 5 * e->reconcile_interval, MIN_LEASE_TTL),
+                .machine_lease = cfg->machine_lease,
         };
         r = leader_new(&e->leader, e->event, registry, &lc, on_leader_change, e);
         if (r < 0)
@@ -1001,6 +1002,11 @@ Engine *engine_free(Engine *e) {
         free(e->machine_id);
         free(e);
         return NULL;
+}
+
+int engine_set_lease(Engine *e, int64_t lease) {
+        assert(e);
+        return leader_set_lease(e->leader, lease);
 }
 
 const EngineStats *engine_get_stats(const Engine *e) {

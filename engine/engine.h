@@ -46,8 +46,11 @@ typedef struct EngineConfig {
         const char *version;       /* fleetd version, idem; NULL = "" */
         usec_t reconcile_interval; /* safety pass period (fleet's engine_reconcile_interval);
                                     * 0 = 2 s */
-        usec_t lease_ttl;          /* leader lease TTL, whole seconds; 0 = 5 x
+        usec_t lease_ttl;          /* own leader lease TTL, whole seconds; 0 = 5 x
                                     * reconcile_interval (fleet); at least 2 s */
+        bool machine_lease;        /* true (fleetd): the leader key goes on the machine's
+                                    * agent lease, given by engine_set_lease() (leader.h);
+                                    * false (bench-scale, tests): an own lease of lease_ttl */
         usec_t agent_ttl;          /* the machines' lease TTL: the majority rule's window
                                     * (majority.h); 0 = 30 s */
 } EngineConfig;
@@ -99,6 +102,10 @@ int engine_stop(Engine *e, void (*done)(Engine *e, void *userdata), void *userda
 /* Cancel everything without callbacks (a leader's lease is left to expire). NULL ok. */
 Engine *engine_free(Engine *e);
 DEFINE_CLEANUP(Engine *, engine_free);
+
+/* machine_lease mode: this machine's agent lease, 0 while it is not registered or its lease
+ * may have expired (leader_set_lease()). 0, -EINVAL (own-lease mode). */
+int engine_set_lease(Engine *e, int64_t lease);
 
 /* Counters (borrowed, updated in place). */
 const EngineStats *engine_get_stats(const Engine *e);

@@ -24,12 +24,16 @@ struct Leader {
         char *version;
         int64_t ttl_sec;
         usec_t ttl_usec;
+        bool machine_lease; /* the lease is the owner's (leader_set_lease()): never granted,
+                             * renewed or revoked here */
         leader_change_handler_t handler;
         void *userdata;
 
         LeaderState state;
         int64_t term;
         int64_t lease;
+        int64_t campaign_lease;   /* the lease of this object's campaign since the last term ended:
+                                   * a key on it is that campaign's success */
         usec_t keepalive_sent_at; /* CLOCK_MONOTONIC send time of the keepalive in flight */
         usec_t backoff;
         uint64_t terms_won;
@@ -42,6 +46,7 @@ struct Leader {
         char *key_machine_id;
 
         EtcdCall *grant_call, *campaign_call, *keepalive_call, *resign_call, *revoke_call;
+        EtcdCall *clear_call; /* deleting an ended term of ours (machine-lease mode) */
         sd_event_source *keepalive_timer, *deadline_timer, *retry_timer, *done_source;
 
         void (*resign_done)(Leader *l, void *userdata);
@@ -106,6 +111,11 @@ static void lease_revoked(EtcdClient *c, int error, EtcdResponse *resp, void *us
 static void release_lease(Leader *l) {
         int r;
 
+        if (l->machine_lease) {
+                /* Not ours to revoke: the key stays on it until we delete it (see evaluate()),
+                 * or goes with it when the machine's lease expires. */
+                return;
+        }
         if (l->lease == 0)
                 return;
         cancel(&l->revoke_call); /* an older revoke: this one supersedes it */
@@ -138,6 +148,7 @@ static void lose(Leader *l, const char *reason) {
         log_warning("Engine leadership lost (term %" PRIi64 "): %s", term, reason);
         l->state = LEADER_FOLLOWER;
         l->term = 0;
+        l->campaign_lease = 0; /* a term is never resumed: a new campaign gets a new one */
         disarm(l->keepalive_timer);
         disarm(l->deadline_timer);
         cancel(&l->keepalive_call);
@@ -157,12 +168,15 @@ static void win(Leader *l, int64_t term, usec_t lease_granted_at) {
         l->backoff = 0;
         l->terms_won++;
         disarm(l->retry_timer);
-        log_info("Engine leadership acquired by %s (term %" PRIi64 ")", l->machine_id, term);
-        (void) arm_timer(l, &l->keepalive_timer, l->ttl_usec / 3, keepalive_fired,
-                         "engine-lease-keepalive");
-        (void) arm_timer(l, &l->deadline_timer,
-                         usec_sub_or_zero(lease_granted_at + l->ttl_usec, now_usec(l)),
-                         deadline_fired, "engine-lease-deadline");
+        log_info("Engine leadership acquired by %s (term %" PRIi64 ", %s lease %" PRIx64 ")",
+                 l->machine_id, term, l->machine_lease ? "machine" : "engine", (uint64_t) l->lease);
+        if (!l->machine_lease) {
+                (void) arm_timer(l, &l->keepalive_timer, l->ttl_usec / 3, keepalive_fired,
+                                 "engine-lease-keepalive");
+                (void) arm_timer(l, &l->deadline_timer,
+                                 usec_sub_or_zero(lease_granted_at + l->ttl_usec, now_usec(l)),
+                                 deadline_fired, "engine-lease-deadline");
+        }
         if (l->handler)
                 l->handler(l, true, term, l->userdata);
         evaluate(l); /* the watch may already know the key is gone again */
@@ -230,8 +244,15 @@ static void campaign_done(Registry *r, int error, int64_t revision, void *userda
         if (l->state != LEADER_CAMPAIGNING)
                 return;
         l->state = LEADER_FOLLOWER;
-        if (error >= 0) {
+        if (error >= 0 && l->lease == l->campaign_lease) {
                 win(l, revision, l->keepalive_sent_at);
+                return;
+        }
+        if (error >= 0) {
+                /* The machine lease ended while the campaign was under way: that term is over
+                 * before it began (the key goes with the lease, or evaluate() deletes it). */
+                log_debug("Engine campaign won on a lease that ended meanwhile");
+                evaluate(l);
                 return;
         }
         if (error == -EBUSY) {
@@ -241,7 +262,8 @@ static void campaign_done(Registry *r, int error, int64_t revision, void *userda
                 release_lease(l);
         } else if (error == -ENOENT) {
                 log_debug("Engine lease vanished before the campaign, retrying");
-                l->lease = 0;
+                if (!l->machine_lease)
+                        l->lease = 0; /* the owner tells us the machine's next one */
         } else
                 log_warning_errno(error, "Engine campaign failed, retrying: %m");
         /* If the watch still shows the key absent, it has not caught up yet: look again a
@@ -253,6 +275,7 @@ static void campaign(Leader *l) {
         RegistryLeader rl = {.machine_id = l->machine_id, .version = l->version};
         int r;
 
+        l->campaign_lease = l->lease;
         r = registry_campaign(l->registry, &rl, l->lease, campaign_done, l, &l->campaign_call);
         if (r < 0) {
                 log_error_errno(r, "Failed to start engine campaign, retrying: %m");
@@ -280,6 +303,8 @@ static void grant_done(EtcdClient *c, int error, EtcdResponse *resp, void *userd
 static void start_campaign(Leader *l) {
         int r;
 
+        if (l->machine_lease && l->lease == 0)
+                return; /* no live machine lease: nothing to campaign with */
         l->state = LEADER_CAMPAIGNING;
         if (l->lease != 0) {
                 campaign(l);
@@ -396,6 +421,34 @@ static int ensure_watch(Leader *l) {
         return 1;
 }
 
+static void cleared(Registry *r, int error, int64_t revision, void *userdata) {
+        Leader *l = userdata;
+
+        l->clear_call = NULL;
+        if (error < 0 && error != -ESTALE) {
+                log_warning_errno(error, "Failed to delete an ended engine term, retrying: %m");
+                retry_later(l);
+        }
+        /* Deleted (or replaced meanwhile): the watch shows it and evaluate() goes on. */
+}
+
+/* The leader key is on our machine lease, but its term ended (we stepped down) or belongs to a
+ * previous fleetd that used the same lease: delete it (fenced by its create_revision), then
+ * campaign for a new term. A term is never resumed. */
+static void clear_ended_term(Leader *l) {
+        int r;
+
+        if (l->clear_call)
+                return;
+        log_info("Deleting the leader key of ended term %" PRIi64 " on this machine's lease",
+                 l->key_create_revision);
+        r = registry_resign(l->registry, l->key_create_revision, cleared, l, &l->clear_call);
+        if (r < 0) {
+                log_warning_errno(r, "Failed to delete an ended engine term, retrying: %m");
+                retry_later(l);
+        }
+}
+
 static void evaluate(Leader *l) {
         if (l->state == LEADER_STOPPED || l->state == LEADER_RESIGNING)
                 return;
@@ -413,8 +466,11 @@ static void evaluate(Leader *l) {
                 return;
         case LEADER_FOLLOWER:
                 if (l->key_present && l->lease != 0 && l->key_lease == l->lease) {
-                        /* A campaign whose answer got lost did succeed. */
-                        win(l, l->key_create_revision, l->keepalive_sent_at);
+                        if (l->campaign_lease == l->lease)
+                                /* A campaign whose answer got lost did succeed. */
+                                win(l, l->key_create_revision, l->keepalive_sent_at);
+                        else if (l->machine_lease)
+                                clear_ended_term(l);
                         return;
                 }
                 if (!l->key_present)
@@ -465,6 +521,8 @@ static void resign_revoked(EtcdClient *c, int error, EtcdResponse *resp, void *u
 static void resign_revoke(Leader *l) {
         int r;
 
+        if (l->machine_lease)
+                l->lease = 0; /* the machine's: its owner revokes it, or keeps it (handover) */
         if (l->lease == 0) {
                 resign_finish(l);
                 return;
@@ -502,6 +560,7 @@ int leader_resign(Leader *l, void (*done)(Leader *l, void *userdata), void *user
         cancel(&l->grant_call);
         cancel(&l->campaign_call);
         cancel(&l->keepalive_call);
+        cancel(&l->clear_call);
         disarm(l->keepalive_timer);
         disarm(l->deadline_timer);
         disarm(l->retry_timer);
@@ -541,6 +600,7 @@ int leader_new(Leader **ret, sd_event *event, Registry *registry, const LeaderCo
                 return -ENOMEM;
         l->ttl_sec = (int64_t) MAX((cfg->lease_ttl + USEC_PER_SEC - 1) / USEC_PER_SEC, (usec_t) 1);
         l->ttl_usec = (usec_t) l->ttl_sec * USEC_PER_SEC;
+        l->machine_lease = cfg->machine_lease;
         l->handler = handler;
         l->userdata = userdata;
         *ret = TAKE_PTR(l);
@@ -553,6 +613,26 @@ int leader_start(Leader *l) {
                 return -EALREADY;
         l->state = LEADER_FOLLOWER;
         evaluate(l); /* on failure it retries by itself */
+        return 0;
+}
+
+int leader_set_lease(Leader *l, int64_t lease) {
+        assert(l);
+        if (!l->machine_lease)
+                return -EINVAL;
+        if (lease < 0)
+                return -EINVAL;
+        if (lease == l->lease)
+                return 0;
+        if (l->state == LEADER_RESIGNING || l->state == LEADER_STOPPED) {
+                l->lease = lease;
+                return 0;
+        }
+        /* The term lives on the old lease: whatever happened to it, stop leading now. */
+        lose(l, lease == 0 ? "this machine's lease is gone or may have expired"
+                           : "this machine has a new lease");
+        l->lease = lease;
+        evaluate(l);
         return 0;
 }
 
@@ -569,6 +649,7 @@ Leader *leader_free(Leader *l) {
         cancel(&l->keepalive_call);
         cancel(&l->resign_call);
         cancel(&l->revoke_call);
+        cancel(&l->clear_call);
         registry_watch_free(l->watch);
         sd_event_source_disable_unref(l->keepalive_timer);
         sd_event_source_disable_unref(l->deadline_timer);

@@ -120,6 +120,9 @@ static void on_agent_registration(Agent *a, bool registered, void *userdata) {
 
         if (s->api)
                 api_set_etcd_available(s->api, registered);
+        /* The engine leads only on a machine lease known to live (engine_set_lease()). */
+        if (s->engine)
+                (void) engine_set_lease(s->engine, agent_get_lease(a));
 }
 
 static int etcd_connect(Server *s) {
@@ -243,10 +246,12 @@ int server_new(Server **ret, sd_event *event, const Config *config, const char *
                         .machine_id = machine_id,
                         .version = FLEET_VERSION,
                         .reconcile_interval = config->engine_reconcile_interval,
-                        /* fleet's 5x the reconcile interval, but never longer than agent_ttl:
-                         * a machine crash that takes the leader with it must fail over within
-                         * agent_ttl too, not wait for a longer engine lease. */
-                        .lease_ttl = MIN(5 * config->engine_reconcile_interval, config->agent_ttl),
+                        /* The leader key goes on this machine's agent lease (one lease per
+                         * machine, renewed by the agent alone): a crash of the leader's
+                         * machine frees it within agent_ttl. lease_ttl only caps the retry
+                         * backoff then. */
+                        .machine_lease = true,
+                        .lease_ttl = config->agent_ttl,
                         .agent_ttl = config->agent_ttl,
                 };
 

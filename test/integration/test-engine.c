@@ -147,6 +147,22 @@ static void node_start(Node *n, const char *id) {
         node_start_on(n, id, event);
 }
 
+/* An engine in machine-lease mode (fleetd's): the leader key goes on lease. */
+static void node_start_machine(Node *n, const char *id, int64_t lease) {
+        EngineConfig cfg = {.machine_id = id,
+                            .version = "test",
+                            .reconcile_interval = SEC,
+                            .lease_ttl = 2 * SEC,
+                            .machine_lease = true};
+
+        (void) snprintf(n->id, sizeof(n->id), "%s", id);
+        n->client = new_client_on(event);
+        ck_assert_int_eq(registry_new(&n->registry, n->client, prefix), 0);
+        ck_assert_int_eq(engine_new(&n->engine, event, n->registry, &cfg), 0);
+        ck_assert_int_eq(engine_set_lease(n->engine, lease), 0);
+        ck_assert_int_eq(engine_start(n->engine), 0);
+}
+
 static void node_stop(Node *n) {
         n->engine = engine_free(n->engine);
         n->registry = registry_free(n->registry);
@@ -541,6 +557,105 @@ START_TEST(test_leader_crash_and_graceful_stop) {
         printf("leader stopped gracefully -> new leader in %.1f ms\n", (now_usec() - t0) / 1000.0);
         node_stop(second);
         node_stop(&c);
+}
+END_TEST
+
+static int64_t grant(int64_t ttl) {
+        _cleanup_(etcd_response_freep) EtcdResponse *resp = NULL;
+
+        ck_assert_int_eq(etcd_lease_grant_sync(admin_client, ttl, 0, &resp), 0);
+        return resp->lease.id;
+}
+
+static bool lease_alive(int64_t lease) {
+        _cleanup_(etcd_response_freep) EtcdResponse *resp = NULL;
+
+        return etcd_lease_timetolive_sync(admin_client, lease, false, &resp) == 0 &&
+               resp->lease.ttl > 0;
+}
+
+static bool term_changed(void *userdata) {
+        int64_t t = leader_key(NULL, NULL);
+
+        return t != 0 && t != *(int64_t *) userdata;
+}
+
+/*
+ * Machine-lease mode (fleetd's): the leader key goes on the leader machine's lease, which the
+ * engine never renews or revokes. Losing that lease (presence SUSPECT or FENCED: lease 0) ends
+ * the term at once; a key of an ended term on our lease is deleted, never resumed; the
+ * machine's lease expiring frees the key for another machine; a graceful stop deletes the key
+ * and leaves the machine's lease alive.
+ */
+START_TEST(test_machine_lease_leadership) {
+        Node a = {}, b = {}, c = {};
+        Pair p = {&a, &b};
+        Node *first, *second;
+        int64_t la = grant(30), lb = grant(30), lc, key_lease = 0, term, term2;
+        bool stopped = false;
+
+        node_start_machine(&a, "engine-a", la);
+        node_start_machine(&b, "engine-b", lb);
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        first = is_leader(&a) ? &a : &b;
+        second = first == &a ? &b : &a;
+        term = engine_get_stats(first->engine)->term;
+        ck_assert_int_eq(leader_key(NULL, &key_lease), term);
+        ck_assert_int_eq(key_lease, first == &a ? la : lb);
+        ck_assert_int_eq(engine_set_lease(first->engine, -1), -EINVAL);
+
+        /* The machine's lease may have expired (presence SUSPECT): the term ends at once,
+         * before any event loop iteration. The key stays on the lease meanwhile. */
+        ck_assert_int_eq(engine_set_lease(first->engine, 0), 0);
+        ck_assert(!is_leader(first));
+        run_for(300 * MSEC);
+        ck_assert(!is_leader(first));
+        ck_assert(!is_leader(second)); /* the key is not free */
+        ck_assert_int_eq(leader_key(NULL, NULL), term);
+
+        /* The lease lives after all (presence ALIVE): the ended term's key is deleted and a
+         * new term begins (on whichever machine wins the campaign). */
+        ck_assert_int_eq(engine_set_lease(first->engine, first == &a ? la : lb), 0);
+        ck_assert_int_eq(wait_for(term_changed, &term, WAIT), 0);
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        first = is_leader(&a) ? &a : &b;
+        second = first == &a ? &b : &a;
+        term2 = engine_get_stats(first->engine)->term;
+        ck_assert_int_gt(term2, term);
+        printf("machine lease: term %" PRIi64 " ended with the lease, new term %" PRIi64 "\n", term,
+               term2);
+
+        /* A fleetd crash and restart on the same machine lease (the lease file): the new
+         * engine deletes the previous term's key and wins a new one. */
+        lc = first == &a ? la : lb;
+        node_stop(first);
+        node_start_machine(&c, "engine-c", lc);
+        p = (Pair){&c, second};
+        ck_assert_int_eq(wait_for(term_changed, &term2, WAIT), 0);
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        ck_assert_int_gt(leader_key(NULL, NULL), term2);
+        first = is_leader(&c) ? &c : second;
+        second = first == &c ? second : &c;
+        term = engine_get_stats(first->engine)->term;
+
+        /* The leader machine's lease expires (revoked here): the key goes with it and the
+         * other machine's engine takes over; the old one stops leading. */
+        ck_assert_int_eq(leader_key(NULL, &key_lease), term);
+        ck_assert_int_eq(etcd_lease_revoke_sync(admin_client, key_lease, NULL), 0);
+        ck_assert_int_eq(wait_for(node_leads, second, WAIT), 0);
+        ck_assert_int_eq(wait_for(one_leader, &p, WAIT), 0);
+        ck_assert_int_gt(engine_get_stats(second->engine)->term, term);
+
+        /* A graceful stop deletes the key but leaves the machine's lease to its agent. */
+        ck_assert_int_eq(leader_key(NULL, &key_lease), engine_get_stats(second->engine)->term);
+        ck_assert_int_eq(engine_stop(second->engine, stop_done, &stopped), 0);
+        ck_assert_int_eq(wait_for(flag_set, &stopped, WAIT), 0);
+        ck_assert(lease_alive(key_lease));
+        node_stop(&a);
+        node_stop(&b);
+        node_stop(&c);
+        (void) etcd_lease_revoke_sync(admin_client, la, NULL);
+        (void) etcd_lease_revoke_sync(admin_client, lb, NULL);
 }
 END_TEST
 
@@ -1308,6 +1423,7 @@ static Suite *engine_suite(void) {
         tcase_add_test(tc, test_deposed_leader_is_fenced);
         tcase_add_test(tc, test_stalled_leader_resumes);
         tcase_add_test(tc, test_leader_crash_and_graceful_stop);
+        tcase_add_test(tc, test_machine_lease_leadership);
         tcase_add_test(tc, test_schedule_constraints);
         tcase_add_test(tc, test_content_gc);
         tcase_add_test(tc, test_cordon_and_drain);
