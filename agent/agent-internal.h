@@ -153,12 +153,14 @@ struct Agent {
         /* agent-quorum.c */
         uint16_t peer_port; /* the API's TCP port, the same on every machine; 0: none */
         CurlGlue *curl;
-        char **peers; /* public IPs of the other machines */
+        StrMap peer_ips; /* machine ID -> public IP ("" = none) of the other machines, kept
+                          * current by peers_watch on machine/ */
+        char **peers;    /* public IPs of the other machines, taken from peer_ips for a question */
         size_t n_peers;
-        size_t n_known;   /* other machines registered at the last listing */
-        bool peers_known; /* a listing succeeded */
-        EtcdCall *peers_call;
-        sd_event_source *peers_timer, *ask_timer;
+        size_t n_known;   /* other machines registered, as the question began */
+        bool peers_known; /* the watch delivered a listing */
+        RegistryWatch *peers_watch;
+        sd_event_source *peers_timer, *ask_timer; /* peers_timer: restart a failed watch */
         QuorumAsk *asks;
         size_t n_asks, n_answered, n_down;
         bool holding; /* etcd is down for the majority: units keep running */
@@ -218,8 +220,6 @@ int agent_quorum_setup(Agent *a);
 void agent_quorum_done(Agent *a);
 void agent_quorum_suspect(Agent *a);
 void agent_quorum_settled(Agent *a);
-/* List the machines now (after registering). */
-void agent_quorum_refresh(Agent *a);
 /* Graceful shutdown: unload everything (agent.c continues when the executor is done). */
 int agent_purge(Agent *a);
 void agent_shutdown_continue(Agent *a);

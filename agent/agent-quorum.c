@@ -2,7 +2,10 @@
 /*
  * The agent's quorum question (issue 12; the rule is in quorum.h, the reasoning in
  * docs/failure-behaviour.md). The agent keeps a list of its peers (machine/ records: ID and
- * public IP), read again every TTL/3 while it is registered. At its fencing deadline, before
+ * public IP) current from a watch on machine/: one listing when it starts (and after a
+ * compaction), then only the events of machines that register or go away; an idle cluster
+ * costs no request. At the deadline etcd may be unreachable, so the question uses that cached
+ * list as it was when the link was lost. At its fencing deadline, before
  * freezing, it asks every peer GET http://<public IP>:<peer_port>/fleet-c/v1/etcd-health, all
  * at once, each with a 500 ms timeout. If a strict majority of the machines it knows (itself
  * included) answer that they do not reach etcd, etcd is down for the majority: nobody can move
@@ -22,6 +25,7 @@
 #define ASK_TIMEOUT_MS 500L
 #define ASK_CONNECT_TIMEOUT_MS 300L
 #define ASK_AGAIN_USEC (1 * USEC_PER_SEC)
+#define PEERS_RETRY_USEC (1 * USEC_PER_SEC)
 
 typedef struct QuorumAsk {
         Agent *agent;
@@ -34,6 +38,15 @@ static void peers_clear(Agent *a) {
         free(a->peers);
         a->peers = NULL;
         a->n_peers = 0;
+}
+
+static void peer_ips_clear(Agent *a) {
+        StrMapIter i = {};
+        void *ip;
+
+        while (strmap_next(&a->peer_ips, &i, NULL, &ip))
+                free(ip);
+        strmap_done(&a->peer_ips);
 }
 
 static void asks_cancel(Agent *a) {
@@ -49,60 +62,106 @@ static void asks_cancel(Agent *a) {
 /* --- the peer list ------------------------------------------------------------------------------
  */
 
-static void on_peers(Registry *r, int error, RegistryList *list, void *userdata) {
-        Agent *a = userdata;
-        char **ips;
-        size_t n = 0;
-
-        a->peers_call = NULL;
-        if (error < 0) {
-                log_debug_errno(error, "Failed to list the machines for the quorum question: %m");
-                return;
-        }
-        ips = calloc(list->n_entries + 1, sizeof(char *));
-        if (!ips) {
-                log_oom();
-                return;
-        }
-        a->n_known = 0;
-        for (size_t i = 0; i < list->n_entries; i++) {
-                const RegistryEntry *e = &list->entries[i];
-
-                if (e->key.kind != REGISTRY_KEY_MACHINE || !e->has_value)
-                        continue;
-                if (streq(strempty(e->machine.id), a->machine_id))
-                        continue;
-                a->n_known++;
-                /* A peer without a public IP cannot be asked: it counts as not answering. */
-                if (e->machine.public_ip && *e->machine.public_ip &&
-                    !(ips[n] = strdup(e->machine.public_ip)))
-                        break;
-                n += ips[n] != NULL;
-        }
-        peers_clear(a);
-        a->peers = ips;
-        a->n_peers = n;
-        a->peers_known = true;
-        log_debug("Quorum question: %zu other machine(s) known, %zu with a public IP", a->n_known,
-                  n);
-}
-
-void agent_quorum_refresh(Agent *a) {
+/* machine/<id> was put (e with a value) or deleted (e NULL). */
+static int peer_set(Agent *a, const char *id, const RegistryEntry *e) {
+        char *ip, *old = NULL;
         int r;
 
-        if (a->peers_call || !presence_is_registered(a->presence))
+        if (!id || streq(id, a->machine_id))
+                return 0;
+        if (!e) {
+                free(strmap_remove(&a->peer_ips, id));
+                return 0;
+        }
+        /* A peer without a public IP cannot be asked: it counts as not answering. */
+        ip = strdup(strempty(e->machine.public_ip));
+        if (!ip)
+                return -ENOMEM;
+        r = strmap_put(&a->peer_ips, id, ip, (void **) &old);
+        if (r < 0) {
+                free(ip);
+                return r;
+        }
+        free(old);
+        return 0;
+}
+
+static int peers_apply(Agent *a, const RegistryWatchUpdate *u) {
+        int r = 0;
+
+        if (u->resync) {
+                peer_ips_clear(a);
+                for (size_t i = 0; r >= 0 && i < u->n_entries; i++) {
+                        const RegistryEntry *e = &u->entries[i];
+
+                        if (e->key.kind == REGISTRY_KEY_MACHINE && e->has_value)
+                                r = peer_set(a, e->key.machine_id, e);
+                }
+        }
+        for (size_t i = 0; r >= 0 && i < u->n_events; i++) {
+                const RegistryEvent *ev = &u->events[i];
+                bool put = ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value;
+
+                if (ev->entry.key.kind == REGISTRY_KEY_MACHINE)
+                        r = peer_set(a, ev->entry.key.machine_id, put ? &ev->entry : NULL);
+        }
+        return r;
+}
+
+static void on_peers(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
+        Agent *a = userdata;
+
+        if (error < 0) {
+                /* Only auth errors end a resync watch: the last list stays; try again later. */
+                log_warning_errno(error, "The machine watch for the quorum question stopped: "
+                                         "%m; restarting it");
+                (void) sd_event_source_set_time_relative(a->peers_timer, PEERS_RETRY_USEC);
+                (void) sd_event_source_set_enabled(a->peers_timer, SD_EVENT_ONESHOT);
                 return;
-        r = registry_list(a->registry, REGISTRY_KEY_MACHINE, NULL, 0, false, on_peers, a,
-                          &a->peers_call);
-        if (r < 0)
-                log_debug_errno(r, "Failed to list the machines: %m");
+        }
+        if (peers_apply(a, u) < 0) {
+                log_oom();
+                a->peers_known = false;
+                (void) registry_watch_restart(w, 0);
+                return;
+        }
+        if (u->resync || !a->peers_known)
+                log_debug("Quorum question: %zu other machine(s) known", strmap_size(&a->peer_ips));
+        a->peers_known = true;
 }
 
 static int on_peers_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         Agent *a = userdata;
 
-        (void) sd_event_source_set_time_relative(s, a->ttl / 3);
-        agent_quorum_refresh(a);
+        if (a->peers_watch && registry_watch_restart(a->peers_watch, 0) < 0) {
+                (void) sd_event_source_set_time_relative(s, PEERS_RETRY_USEC);
+                (void) sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        }
+        return 0;
+}
+
+/* Take the peers to ask from the cached list: n_known of them, n_peers with a public IP. */
+static int peers_snapshot(Agent *a) {
+        StrMapIter i = {};
+        const char *ip;
+        size_t n = 0;
+
+        peers_clear(a);
+        a->n_known = strmap_size(&a->peer_ips);
+        a->peers = calloc(a->n_known + 1, sizeof(char *));
+        if (!a->peers)
+                return -ENOMEM;
+        while (strmap_next(&a->peer_ips, &i, NULL, (void **) &ip)) {
+                if (!*ip)
+                        continue;
+                a->peers[n] = strdup(ip);
+                if (!a->peers[n]) {
+                        a->n_peers = n;
+                        return -ENOMEM;
+                }
+                n++;
+        }
+        a->n_peers = n;
         return 0;
 }
 
@@ -152,6 +211,8 @@ static void ask(Agent *a) {
 
         asks_cancel(a);
         a->quorum_asks++;
+        if (peers_snapshot(a) < 0)
+                log_oom(); /* asks the peers copied so far */
         if (a->n_peers == 0 || a->peer_port == 0 || !a->curl) {
                 decide(a);
                 return;
@@ -229,8 +290,12 @@ int agent_quorum_setup(Agent *a) {
                                        on_peers_timer, a);
         if (r < 0)
                 return r;
-        (void) sd_event_source_set_enabled(a->peers_timer, SD_EVENT_ON);
+        (void) sd_event_source_set_enabled(a->peers_timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(a->peers_timer, "agent-peers");
+        r = registry_watch_new(a->registry, REGISTRY_KEY_MACHINE, NULL, NULL, on_peers, a,
+                               &a->peers_watch);
+        if (r < 0)
+                return r;
         r = sd_event_add_time_relative(a->event, &a->ask_timer, CLOCK_MONOTONIC, 0, 0, on_ask_timer,
                                        a);
         if (r < 0)
@@ -243,9 +308,9 @@ int agent_quorum_setup(Agent *a) {
 void agent_quorum_done(Agent *a) {
         asks_cancel(a);
         a->curl = curl_glue_free(a->curl);
-        etcd_call_cancel(a->peers_call);
-        a->peers_call = NULL;
+        a->peers_watch = registry_watch_free(a->peers_watch);
         peers_clear(a);
+        peer_ips_clear(a);
         a->peers_timer = sd_event_source_disable_unref(a->peers_timer);
         a->ask_timer = sd_event_source_disable_unref(a->ask_timer);
 }

@@ -72,7 +72,6 @@ static void on_presence(Presence *p, PresenceEvent ev, void *userdata) {
                 break;
         case PRESENCE_REGISTERED:
                 publisher_set_lease(a->publisher, presence_get_lease(p));
-                agent_quorum_refresh(a);
                 agent_pass_kick(a);
                 if (a->registration_cb)
                         a->registration_cb(a, true, a->registration_userdata);
@@ -177,7 +176,7 @@ int agent_new(Agent **ret, sd_event *event, Registry *registry, const AgentConfi
         if (!a)
                 return -ENOMEM;
         a->schedule = a->globals = a->global_raw = a->pins = a->dyn_metadata = a->contents =
-                a->units = (StrMap){.own_keys = true};
+                a->units = a->peer_ips = (StrMap){.own_keys = true};
         a->event = sd_event_ref(event);
         a->registry = registry;
         a->systemd_user = c->systemd_user;
