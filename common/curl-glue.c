@@ -38,6 +38,7 @@ struct CurlGlue {
         CurlTransfer *transfers;
         sd_event_source **ios; /* every io source handed to curl_multi_assign(), for free */
         size_t n_ios, cap_ios;
+        int64_t priority; /* sd-event priority of the timer and io sources */
 };
 
 int curl_glue_code_to_errno(CURLcode code) {
@@ -366,6 +367,8 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int what, void *userp, void *
         if (sd_event_add_io(g->event, &io, fd, events, on_io, g) < 0)
                 return -1;
         (void) sd_event_source_set_description(io, "curl-io");
+        if (g->priority != SD_EVENT_PRIORITY_NORMAL)
+                (void) sd_event_source_set_priority(io, g->priority);
         if (remember_io(g, io) < 0 || curl_multi_assign(g->multi, fd, io) != CURLM_OK) {
                 forget_io(g, io);
                 (void) sd_event_source_disable_unref(io);
@@ -437,6 +440,22 @@ CurlGlue *curl_glue_free(CurlGlue *g) {
         sd_event_unref(g->event);
         free(g);
         return NULL;
+}
+
+int curl_glue_set_priority(CurlGlue *g, int64_t priority) {
+        int r;
+
+        assert(g);
+        r = sd_event_source_set_priority(g->timer, priority);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < g->n_ios; i++) {
+                r = sd_event_source_set_priority(g->ios[i], priority);
+                if (r < 0)
+                        return r;
+        }
+        g->priority = priority;
+        return 0;
 }
 
 sd_event *curl_glue_get_event(CurlGlue *g) {

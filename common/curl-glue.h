@@ -50,6 +50,11 @@ DEFINE_CLEANUP(CurlGlue *, curl_glue_free);
 
 sd_event *curl_glue_get_event(CurlGlue *g);
 
+/* The sd-event priority of the glue's timer and io sources, now and for sockets opened later
+ * (default SD_EVENT_PRIORITY_NORMAL): a glue of urgent requests (lease keepalives) is served
+ * first when the loop wakes with several sources ready. 0 or a negative errno. */
+int curl_glue_set_priority(CurlGlue *g, int64_t priority);
+
 /*
  * A new easy handle with fleet's defaults: url, no signals, TCP keepalive, CLOEXEC sockets.
  * The caller sets method, body, headers and timeouts. NULL on OOM.

@@ -36,6 +36,7 @@ struct EtcdCall {
         bool in_callback;
         bool cancelled;
         uint64_t start_usec;
+        uint64_t timeout_usec; /* 0: the client's request timeout */
 
         /*
          * Optional hook run on every successful decode before completion (paging). Returns
@@ -51,6 +52,7 @@ struct EtcdClient {
         sd_event *event;
         int64_t write_revision; /* highest revision a PUT, DELETE or TXN of this client answered */
         CurlGlue *glue;
+        CurlGlue *lease_glue; /* lease keepalives: their own connection, served first */
         char **endpoints;
         size_t n_endpoints;
         char **unix_sockets; /* NULL, or one per endpoint */
@@ -71,10 +73,12 @@ struct EtcdClient {
 
 /*
  * A POST of body to endpoints[endpoint] + path with JSON, auth and TLS options; stream: no
- * overall timeout (watches). The header list is returned for the transfer to own.
+ * overall timeout (watches); else timeout_usec (0: the client's request timeout). The header
+ * list is returned for the transfer to own.
  */
 int etcd_client_make_easy(EtcdClient *c, size_t endpoint, const char *path, const char *body,
-                          bool stream, CURL **ret, struct curl_slist **ret_headers);
+                          bool stream, uint64_t timeout_usec, CURL **ret,
+                          struct curl_slist **ret_headers);
 
 /* Move the current endpoint past failed (no-op if another request already moved it). */
 void etcd_client_failover(EtcdClient *c, size_t failed);
@@ -86,9 +90,14 @@ void etcd_client_authenticate(EtcdClient *c);
 /* Forget the token (invalid): the next request re-authenticates. */
 void etcd_client_drop_token(EtcdClient *c);
 
-/* Create and start a call; takes body. Callback/ret_call semantics of etcd.h. */
+/* Create and start a call; takes body. Callback/ret_call semantics of etcd.h. Lease
+ * keepalives go through the client's lease connection (lease_glue). */
 int etcd_call_submit(EtcdClient *c, EtcdRequestType type, const char *path, char *body,
                      etcd_callback_t cb, void *userdata, EtcdCall **ret_call);
+/* The same with a timeout of its own (0: the client's request timeout). */
+int etcd_call_submit_timeout(EtcdClient *c, EtcdRequestType type, const char *path, char *body,
+                             uint64_t timeout_usec, etcd_callback_t cb, void *userdata,
+                             EtcdCall **ret_call);
 /* Re-send the call with a new body (taken), endpoint tries reset. < 0: the call failed. */
 int etcd_call_resend(EtcdCall *call, char *body);
 

@@ -73,11 +73,22 @@ int etcd_lease_grant(EtcdClient *c, int64_t ttl, int64_t id, etcd_callback_t cb,
 
 int etcd_lease_keepalive(EtcdClient *c, int64_t id, etcd_callback_t cb, void *userdata,
                          EtcdCall **ret_call) {
+        return etcd_lease_keepalive_timeout(c, id, 0, cb, userdata, ret_call);
+}
+
+int etcd_lease_keepalive_timeout(EtcdClient *c, int64_t id, uint64_t timeout_usec,
+                                 etcd_callback_t cb, void *userdata, EtcdCall **ret_call) {
         char *body = NULL;
         int r = etcd_json_encode_lease_id(id, &body);
 
-        return submit_encoded(c, ETCD_REQUEST_LEASE_KEEPALIVE, "/v3/lease/keepalive", r, body, cb,
-                              userdata, ret_call);
+        assert(c);
+        if (r < 0) {
+                free(body);
+                return r;
+        }
+        return etcd_call_submit_timeout(c, ETCD_REQUEST_LEASE_KEEPALIVE, "/v3/lease/keepalive",
+                                        body, MAX(timeout_usec, c->timeout_usec), cb, userdata,
+                                        ret_call);
 }
 
 int etcd_lease_revoke(EtcdClient *c, int64_t id, etcd_callback_t cb, void *userdata,

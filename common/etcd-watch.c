@@ -321,7 +321,7 @@ static int start_stream(EtcdWatch *w) {
         if (r < 0)
                 return r;
         w->endpoint = c->current;
-        r = etcd_client_make_easy(c, w->endpoint, "/v3/watch", body, true, &e, &headers);
+        r = etcd_client_make_easy(c, w->endpoint, "/v3/watch", body, true, 0, &e, &headers);
         if (r < 0)
                 return r;
         r = curl_glue_start(c->glue, e, on_data, on_done, w, &w->transfer);

@@ -150,6 +150,14 @@ int etcd_client_new(EtcdClient **ret, sd_event *event, const EtcdClientConfig *c
         r = curl_glue_new(&c->glue, c->event);
         if (r < 0)
                 return r;
+        /* Lease keepalives get a connection of their own, and their answers are read first
+         * when the loop wakes: bulk writes and listings in flight do not hold them up. */
+        r = curl_glue_new(&c->lease_glue, c->event);
+        if (r < 0)
+                return r;
+        r = curl_glue_set_priority(c->lease_glue, SD_EVENT_PRIORITY_IMPORTANT);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(c);
         return 0;
 }
@@ -163,6 +171,7 @@ EtcdClient *etcd_client_free(EtcdClient *c) {
         while (c->calls)
                 call_free(c->calls);
         curl_glue_free(c->glue);
+        curl_glue_free(c->lease_glue);
         strv_free(c->endpoints);
         strv_free(c->unix_sockets);
         free(c->ca_file);
@@ -241,10 +250,12 @@ static int make_headers(EtcdClient *c, bool stream, struct curl_slist **ret) {
 }
 
 int etcd_client_make_easy(EtcdClient *c, size_t endpoint, const char *path, const char *body,
-                          bool stream, CURL **ret, struct curl_slist **ret_headers) {
+                          bool stream, uint64_t timeout_usec, CURL **ret,
+                          struct curl_slist **ret_headers) {
         _cleanup_free_ char *url = NULL;
         struct curl_slist *headers = NULL;
-        long timeout_ms = (long) MAX(c->timeout_usec / 1000, (uint64_t) 1);
+        long connect_ms = (long) MAX(c->timeout_usec / 1000, (uint64_t) 1);
+        long timeout_ms = (long) MAX((timeout_usec ?: c->timeout_usec) / 1000, (uint64_t) 1);
         CURL *e;
         int r;
 
@@ -258,7 +269,7 @@ int etcd_client_make_easy(EtcdClient *c, size_t endpoint, const char *path, cons
             (curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
              curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long) strlen(body)) != CURLE_OK ||
              curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body) != CURLE_OK ||
-             curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms) != CURLE_OK))
+             curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms) != CURLE_OK))
                 r = -EIO;
         if (r >= 0 && !stream && curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) != CURLE_OK)
                 r = -EIO;
@@ -429,10 +440,12 @@ static int attempt(EtcdCall *call) {
                 return 0;
         }
         call->endpoint = c->current;
-        r = etcd_client_make_easy(c, call->endpoint, call->path, call->body, false, &e, &headers);
+        r = etcd_client_make_easy(c, call->endpoint, call->path, call->body, false,
+                                  call->timeout_usec, &e, &headers);
         if (r < 0)
                 return r;
-        r = curl_glue_start(c->glue, e, NULL, on_transfer_done, call, &call->transfer);
+        r = curl_glue_start(call->type == ETCD_REQUEST_LEASE_KEEPALIVE ? c->lease_glue : c->glue, e,
+                            NULL, on_transfer_done, call, &call->transfer);
         if (r < 0) {
                 curl_slist_free_all(headers);
                 return r;
@@ -501,6 +514,12 @@ int etcd_call_resend(EtcdCall *call, char *body) {
 
 int etcd_call_submit(EtcdClient *c, EtcdRequestType type, const char *path, char *body,
                      etcd_callback_t cb, void *userdata, EtcdCall **ret_call) {
+        return etcd_call_submit_timeout(c, type, path, body, 0, cb, userdata, ret_call);
+}
+
+int etcd_call_submit_timeout(EtcdClient *c, EtcdRequestType type, const char *path, char *body,
+                             uint64_t timeout_usec, etcd_callback_t cb, void *userdata,
+                             EtcdCall **ret_call) {
         EtcdCall *call;
         int r;
 
@@ -518,6 +537,7 @@ int etcd_call_submit(EtcdClient *c, EtcdRequestType type, const char *path, char
                 .userdata = userdata,
                 .tries = 1,
                 .start_usec = clock_now_usec(CLOCK_MONOTONIC),
+                .timeout_usec = timeout_usec,
         };
         call->next = c->calls;
         if (call->next)

@@ -177,9 +177,19 @@ int etcd_range_all(EtcdClient *c, const EtcdRangeRequest *r, int64_t page_size, 
 /* Grant a lease of ttl seconds (id 0: etcd chooses). resp->lease.id and .ttl. */
 int etcd_lease_grant(EtcdClient *c, int64_t ttl, int64_t id, etcd_callback_t cb, void *userdata,
                      EtcdCall **ret_call);
-/* One keepalive (single request on /v3/lease/keepalive). resp->lease.ttl; -ENOENT if gone. */
+/*
+ * One keepalive (single request on /v3/lease/keepalive). resp->lease.ttl; -ENOENT if gone.
+ * Keepalives travel on a connection of their own (not shared with other requests), whose
+ * answers the event loop serves first (SD_EVENT_PRIORITY_IMPORTANT): bulk writes and
+ * listings in flight do not delay them in the client.
+ */
 int etcd_lease_keepalive(EtcdClient *c, int64_t id, etcd_callback_t cb, void *userdata,
                          EtcdCall **ret_call);
+/* The same with a timeout of its own (microseconds), for a lease whose answer stays useful
+ * longer than one request timeout (e.g. TTL/3); never shorter than the client's request
+ * timeout. */
+int etcd_lease_keepalive_timeout(EtcdClient *c, int64_t id, uint64_t timeout_usec,
+                                 etcd_callback_t cb, void *userdata, EtcdCall **ret_call);
 /* Revoke: deletes every key attached. -ENOENT if the lease does not exist. */
 int etcd_lease_revoke(EtcdClient *c, int64_t id, etcd_callback_t cb, void *userdata,
                       EtcdCall **ret_call);

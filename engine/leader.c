@@ -217,8 +217,10 @@ static int keepalive_fired(sd_event_source *s, uint64_t usec, void *userdata) {
         if (l->state != LEADER_LEADING || l->keepalive_call)
                 return 0;
         l->keepalive_sent_at = now_usec(l);
-        r = etcd_lease_keepalive(registry_get_client(l->registry), l->lease, keepalive_done, l,
-                                 &l->keepalive_call);
+        /* Its answer is useful until the next keepalive is due: a timeout of TTL/3, not the
+         * client's per-request one (1 s by default), which a saturated etcd exceeds. */
+        r = etcd_lease_keepalive_timeout(registry_get_client(l->registry), l->lease,
+                                         l->ttl_usec / 3, keepalive_done, l, &l->keepalive_call);
         if (r < 0) {
                 log_warning_errno(r, "Failed to send engine lease keepalive, retrying: %m");
                 (void) arm_timer(l, &l->keepalive_timer, l->ttl_usec / 6, keepalive_fired,

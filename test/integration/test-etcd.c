@@ -2,6 +2,7 @@
 /* The etcd client against a real etcd: every call, errors, races, leases, failover, auth. */
 #include <check.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "test-util.h"
 
 #define SEC 1000000ULL
+#define MSEC 1000ULL
 
 static char *scratch;
 static EtcdLauncher *etcd;
@@ -569,6 +571,69 @@ static bool expired(void *userdata) {
         return ((Expiry *) userdata)->deleted;
 }
 
+typedef struct KeepaliveResult {
+        bool done;
+        int error;
+        int64_t ttl;
+} KeepaliveResult;
+
+static void keepalive_result(EtcdClient *c, int error, EtcdResponse *resp, void *userdata) {
+        KeepaliveResult *k = userdata;
+
+        k->done = true;
+        k->error = error;
+        k->ttl = error >= 0 ? resp->lease.ttl : 0;
+}
+
+static bool both_done(void *userdata) {
+        KeepaliveResult *k = userdata;
+
+        return k[0].done && k[1].done;
+}
+
+static int on_resume(sd_event_source *s, uint64_t usec, void *userdata) {
+        (void) kill(etcd_launcher_pid(etcd, 0), SIGCONT);
+        return 0;
+}
+
+/*
+ * etcd stalls (SIGSTOP) for longer than the client's request timeout: a keepalive with the
+ * client's timeout fails, one with a timeout of its own (etcd_lease_keepalive_timeout(), what
+ * an own-lease engine sends with TTL/3) waits and renews the lease when etcd answers again.
+ */
+START_TEST(test_lease_keepalive_timeout) {
+        _cleanup_(etcd_response_freep) EtcdResponse *resp = NULL;
+        _cleanup_(sd_event_source_unrefp) sd_event_source *resume = NULL;
+        EtcdClient *c = new_client(etcd_launcher_endpoints(etcd), 300 * MSEC);
+        KeepaliveResult k[2] = {};
+        int64_t id;
+        int r;
+
+        ck_assert_int_eq(etcd_lease_grant_sync(client, 30, 0, &resp), 0);
+        id = resp->lease.id;
+        /* Warm the keepalive connection: the stall below must hit the answer, not connect. */
+        ck_assert_int_eq(etcd_lease_keepalive_sync(c, id, NULL), 0);
+        ck_assert_int_eq(kill(etcd_launcher_pid(etcd, 0), SIGSTOP), 0);
+        ck_assert_int_eq(sd_event_add_time_relative(event, &resume, CLOCK_MONOTONIC, 2 * SEC, 0,
+                                                    on_resume, NULL),
+                         0);
+        ck_assert_int_eq(etcd_lease_keepalive(c, id, keepalive_result, &k[0], NULL), 0);
+        ck_assert_int_eq(
+                etcd_lease_keepalive_timeout(c, id, 10 * SEC, keepalive_result, &k[1], NULL), 0);
+        r = etcd_launcher_run_until(event, both_done, k, 20 * SEC);
+        (void) kill(etcd_launcher_pid(etcd, 0), SIGCONT); /* in case the timer did not run */
+        ck_assert_int_eq(r, 0);
+        ck_assert_msg(k[0].error < 0,
+                      "a keepalive with the client's 300 ms timeout succeeded during a 2 s stall");
+        ck_assert_int_eq(k[1].error, 0);
+        ck_assert_int_eq(k[1].ttl, 30);
+        /* After the stall, the client's own timeout serves again. */
+        ck_assert_int_eq(etcd_lease_keepalive_sync(c, id, NULL), 0);
+        ck_assert_int_eq(etcd_lease_revoke_sync(client, id, NULL), 0);
+        etcd_client_free(c);
+}
+END_TEST
+
 START_TEST(test_lease_expiry) {
         _cleanup_(etcd_response_freep) EtcdResponse *resp = NULL;
         _cleanup_(etcd_watch_freep) EtcdWatch *w = NULL;
@@ -765,6 +830,7 @@ static Suite *etcd_suite(void) {
         tcase_add_test(tc, test_txn_create_race);
         tcase_add_test(tc, test_txn_cas_race);
         tcase_add_test(tc, test_lease);
+        tcase_add_test(tc, test_lease_keepalive_timeout);
         tcase_add_test(tc, test_lease_expiry);
         tcase_add_test(tc, test_errors);
         tcase_add_test(tc, test_transport_errors);
