@@ -625,8 +625,8 @@ section_idle() {
 	total=$(awk '{ s += $2 } END { print s + 0 }' "$dir/delta")
 	per_min=$(awk -v t="$total" -v w="$IDLE_WINDOW" 'BEGIN { printf "%.0f", t * 60 / w }')
 	note "requests in ${IDLE_WINDOW} s by method: $(tr '\n' ' ' <"$dir/delta")"
-	record idle "etcd requests per minute, one idle machine with one unit (agent + engine leader; $(tr '\n' ',' <"$dir/delta" | sed 's/,$//; s/,/, /g'))" \
-		"$per_min" "req/min" "<=60" "780" "$h" "$cmd"
+	record idle "etcd requests per minute, one idle machine with one unit, the engine leader (by gRPC method: $(tr '\n' ',' <"$dir/delta" | sed 's/,$//; s/,/, /g'))" \
+		"$per_min" "req/min" "<=36" "780" "$h" "$cmd"
 	h=$(host)
 	read -r rss anon file < <(fleetd_status VmRSS RssAnon RssFile | tr '\n' ' ')
 	cmd="grep VmRSS /proc/\$(systemctl show -P MainPID fleet.service)/status (in m1)"
