@@ -38,7 +38,7 @@ struct CurlGlue {
         CurlTransfer *transfers;
         sd_event_source **ios; /* every io source handed to curl_multi_assign(), for free */
         size_t n_ios, cap_ios;
-        int64_t priority; /* sd-event priority of the timer and io sources */
+        int64_t priority; /* sd-event priority of the io sources; the timer runs one below */
 };
 
 int curl_glue_code_to_errno(CURLcode code) {
@@ -416,6 +416,11 @@ int curl_glue_new(CurlGlue **ret, sd_event *event) {
                 return r;
         (void) sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(g->timer, "curl-timer");
+        /* Just below the sockets: when the loop comes back from a long callback with an answer
+         * waiting and curl's timeout passed meanwhile, the answer is read first. */
+        r = sd_event_source_set_priority(g->timer, SD_EVENT_PRIORITY_NORMAL + 1);
+        if (r < 0)
+                return r;
         if (curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, socket_cb) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, timer_cb) != CURLM_OK ||
@@ -446,7 +451,7 @@ int curl_glue_set_priority(CurlGlue *g, int64_t priority) {
         int r;
 
         assert(g);
-        r = sd_event_source_set_priority(g->timer, priority);
+        r = sd_event_source_set_priority(g->timer, priority + 1);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < g->n_ios; i++) {

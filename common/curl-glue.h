@@ -50,9 +50,11 @@ DEFINE_CLEANUP(CurlGlue *, curl_glue_free);
 
 sd_event *curl_glue_get_event(CurlGlue *g);
 
-/* The sd-event priority of the glue's timer and io sources, now and for sockets opened later
- * (default SD_EVENT_PRIORITY_NORMAL): a glue of urgent requests (lease keepalives) is served
- * first when the loop wakes with several sources ready. 0 or a negative errno. */
+/* The sd-event priority of the glue's io sources, now and for sockets opened later (default
+ * SD_EVENT_PRIORITY_NORMAL): a glue of urgent requests (lease keepalives) is served first when
+ * the loop wakes with several sources ready. The glue's timer always runs one step below its
+ * sockets, so an answer that arrived while the loop was busy is read before curl's timeouts
+ * are checked. 0 or a negative errno. */
 int curl_glue_set_priority(CurlGlue *g, int64_t priority);
 
 /*

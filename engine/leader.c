@@ -35,6 +35,7 @@ struct Leader {
         int64_t campaign_lease;   /* the lease of this object's campaign since the last term ended:
                                    * a key on it is that campaign's success */
         usec_t keepalive_sent_at; /* CLOCK_MONOTONIC send time of the keepalive in flight */
+        usec_t deadline_at;       /* own lease: when it may expire (last good send + TTL) */
         usec_t backoff;
         uint64_t terms_won;
 
@@ -173,9 +174,10 @@ static void win(Leader *l, int64_t term, usec_t lease_granted_at) {
         if (!l->machine_lease) {
                 (void) arm_timer(l, &l->keepalive_timer, l->ttl_usec / 3, keepalive_fired,
                                  "engine-lease-keepalive");
+                l->deadline_at = lease_granted_at + l->ttl_usec;
                 (void) arm_timer(l, &l->deadline_timer,
-                                 usec_sub_or_zero(lease_granted_at + l->ttl_usec, now_usec(l)),
-                                 deadline_fired, "engine-lease-deadline");
+                                 usec_sub_or_zero(l->deadline_at, now_usec(l)), deadline_fired,
+                                 "engine-lease-deadline");
         }
         if (l->handler)
                 l->handler(l, true, term, l->userdata);
@@ -204,6 +206,7 @@ static void keepalive_done(EtcdClient *c, int error, EtcdResponse *resp, void *u
         }
         /* etcd restarted the TTL when it processed the keepalive, after we sent it. */
         deadline = l->keepalive_sent_at + (usec_t) resp->lease.ttl * USEC_PER_SEC;
+        l->deadline_at = deadline;
         (void) arm_timer(l, &l->deadline_timer, usec_sub_or_zero(deadline, now_usec(l)),
                          deadline_fired, "engine-lease-deadline");
         (void) arm_timer(l, &l->keepalive_timer, l->ttl_usec / 3, keepalive_fired,
@@ -217,10 +220,12 @@ static int keepalive_fired(sd_event_source *s, uint64_t usec, void *userdata) {
         if (l->state != LEADER_LEADING || l->keepalive_call)
                 return 0;
         l->keepalive_sent_at = now_usec(l);
-        /* Its answer is useful until the next keepalive is due: a timeout of TTL/3, not the
-         * client's per-request one (1 s by default), which a saturated etcd exceeds. */
+        /* Its answer is useful until the lease may have expired: that is its timeout, not the
+         * client's per-request one (1 s by default), which a saturated etcd, or a loop busy
+         * with a long pass while the answer waits in the socket, exceeds. */
         r = etcd_lease_keepalive_timeout(registry_get_client(l->registry), l->lease,
-                                         l->ttl_usec / 3, keepalive_done, l, &l->keepalive_call);
+                                         usec_sub_or_zero(l->deadline_at, l->keepalive_sent_at),
+                                         keepalive_done, l, &l->keepalive_call);
         if (r < 0) {
                 log_warning_errno(r, "Failed to send engine lease keepalive, retrying: %m");
                 (void) arm_timer(l, &l->keepalive_timer, l->ttl_usec / 6, keepalive_fired,
