@@ -447,7 +447,7 @@ leader_machine() {   # name (mN) of the engine leader's machine, or empty
 		[ "$(cluster id "m$m" 2>/dev/null)" = "$id" ] && { echo "m$m"; return; }
 	done
 }
-engine_lease_ttl() {   # granted TTL (s) of the engine leader's lease, or "?"
+engine_lease_ttl() {   # granted TTL (s) of the lease engine/leader is on (the leader machine's), or "?"
 	local id
 	id=$(ETCDCTL_API=3 ETCDCTL_ENDPOINTS="$(cluster etcd-endpoint)" etcdctl get -w json \
 		/_coreos.com/fleet/engine/leader 2>/dev/null | sed -n 's/.*"lease":\([0-9]*\).*/\1/p')
@@ -523,7 +523,7 @@ section_failover() {
 		record failover "machine crash -> its unit active elsewhere, max (with at most 10 crashes, also the p99; target agent_ttl + 0.5 s)" \
 			"$(pct 100 "$dir/lat")" ms "<=$((AGENT_TTL_S * 1000 + 500))" "" "$h" "$cmd"
 	fi
-	record failover "crash of the unit's machine and the engine leader's -> unit active elsewhere, p50 / max ($n_leader crashes; engine leader lease ${elt:-?} s)" \
+	record failover "crash of the unit's machine and the engine leader's -> unit active elsewhere, p50 / max ($n_leader crashes; the leader key on the leader machine's lease, TTL ${elt:-?} s)" \
 		"$(pct 50 "$dir/lat-leader") / $(pct 100 "$dir/lat-leader")" ms "" "" "$h" "fleet-cluster kill MACHINE-RUNNING-IT ENGINE-LEADER-MACHINE; ..."
 	"$FLEETCTL" destroy bench-failover.service >>"$LOG" 2>&1
 }
