@@ -118,6 +118,15 @@ void api_fetch_reset(ApiCtx *c);
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
+/* Answer 200 with format(the entries of read slot 0), or the read's error (fleet-c's list
+ * routes: cordons, pins). */
+void api_ctx_reply_formatted(ApiCtx *c, int error,
+                             int (*format)(const RegistryEntry *const *entries, size_t n,
+                                           char **ret));
+/* The registry write callback of a route that answers 204 once its write is done (userdata:
+ * the ApiCtx). */
+void api_ctx_written_204(Registry *r, int error, int64_t revision, void *userdata);
+
 /* The page asked for by ?nextPageToken; on a bad token answers 400 and returns < 0. */
 int api_ctx_page(ApiCtx *c, uint16_t *ret_page);
 

@@ -370,6 +370,46 @@ bool api_ctx_reply_rendered(ApiCtx *c, const char *key) {
         return true;
 }
 
+void api_ctx_reply_formatted(ApiCtx *c, int error,
+                             int (*format)(const RegistryEntry *const *entries, size_t n,
+                                           char **ret)) {
+        _cleanup_free_ const RegistryEntry **e = NULL;
+        size_t n;
+        const RegistryEntry *entries = api_fetch_entries(c, 0, &n);
+        char *json = NULL;
+        int r;
+
+        if (error < 0) {
+                api_ctx_reply_registry_error(c, error, NULL);
+                return;
+        }
+        e = calloc(MAX(n, (size_t) 1), sizeof(*e));
+        if (!e) {
+                api_ctx_reply_internal(c, -ENOMEM);
+                return;
+        }
+        for (size_t i = 0; i < n; i++)
+                e[i] = &entries[i];
+        r = format(e, n, &json);
+        if (r < 0) {
+                api_ctx_reply_internal(c, r);
+                return;
+        }
+        api_ctx_reply_json(c, 200, json);
+}
+
+void api_ctx_written_204(Registry *r, int error, int64_t revision, void *userdata) {
+        ApiCtx *c = userdata;
+
+        c->write_call = NULL;
+        if (error < 0)
+                api_ctx_reply_registry_error(c, error, NULL);
+        else {
+                api_note_write(c->api, revision);
+                api_ctx_reply(c, 204, NULL, NULL, 0, NULL);
+        }
+}
+
 void api_ctx_reply_json_render(ApiCtx *c, const char *key, char *json) {
         int64_t revision = ctx_copy_revision(c);
 

@@ -8,46 +8,12 @@
 #include "api-validate.h"
 
 static void cordons_list_done(ApiCtx *c, int error) {
-        _cleanup_free_ const RegistryEntry **e = NULL;
-        size_t n;
-        const RegistryEntry *entries = api_fetch_entries(c, 0, &n);
-        char *json = NULL;
-        int r;
-
-        if (error < 0) {
-                api_ctx_reply_registry_error(c, error, NULL);
-                return;
-        }
-        e = calloc(MAX(n, (size_t) 1), sizeof(*e));
-        if (!e) {
-                api_ctx_reply_internal(c, -ENOMEM);
-                return;
-        }
-        for (size_t i = 0; i < n; i++)
-                e[i] = &entries[i];
-        r = api_cordons_format(e, n, &json);
-        if (r < 0) {
-                api_ctx_reply_internal(c, r);
-                return;
-        }
-        api_ctx_reply_json(c, 200, json);
+        api_ctx_reply_formatted(c, error, api_cordons_format);
 }
 
 void api_route_cordons_list(ApiCtx *c) {
         (void) api_fetch_list(c, REGISTRY_KEY_CORDON, NULL, false);
         api_fetch_wait(c, cordons_list_done);
-}
-
-static void cordon_written(Registry *r, int error, int64_t revision, void *userdata) {
-        ApiCtx *c = userdata;
-
-        c->write_call = NULL;
-        if (error < 0)
-                api_ctx_reply_registry_error(c, error, NULL);
-        else {
-                api_note_write(c->api, revision);
-                api_ctx_reply(c, 204, NULL, NULL, 0, NULL);
-        }
 }
 
 typedef struct CordonPut {
@@ -71,7 +37,7 @@ static void cordon_machine_done(ApiCtx *c, int error) {
                 api_ctx_reply_error(c, 404, "machine does not exist");
                 return;
         }
-        r = registry_put_cordon(c->api->registry, c->match.item, &rc, cordon_written, c,
+        r = registry_put_cordon(c->api->registry, c->match.item, &rc, api_ctx_written_204, c,
                                 &c->write_call);
         if (r < 0)
                 api_ctx_reply_internal(c, r);
@@ -119,7 +85,7 @@ void api_route_cordon_delete(ApiCtx *c) {
                 api_ctx_reply_error(c, 404, "machine does not exist");
                 return;
         }
-        r = registry_delete(c->api->registry, &k, cordon_written, c, &c->write_call);
+        r = registry_delete(c->api->registry, &k, api_ctx_written_204, c, &c->write_call);
         if (r < 0)
                 api_ctx_reply_internal(c, r);
 }

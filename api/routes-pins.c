@@ -8,46 +8,12 @@
 #include "api-pin.h"
 
 static void pins_list_done(ApiCtx *c, int error) {
-        _cleanup_free_ const RegistryEntry **e = NULL;
-        size_t n;
-        const RegistryEntry *entries = api_fetch_entries(c, 0, &n);
-        char *json = NULL;
-        int r;
-
-        if (error < 0) {
-                api_ctx_reply_registry_error(c, error, NULL);
-                return;
-        }
-        e = calloc(MAX(n, (size_t) 1), sizeof(*e));
-        if (!e) {
-                api_ctx_reply_internal(c, -ENOMEM);
-                return;
-        }
-        for (size_t i = 0; i < n; i++)
-                e[i] = &entries[i];
-        r = api_pins_format(e, n, &json);
-        if (r < 0) {
-                api_ctx_reply_internal(c, r);
-                return;
-        }
-        api_ctx_reply_json(c, 200, json);
+        api_ctx_reply_formatted(c, error, api_pins_format);
 }
 
 void api_route_pins_list(ApiCtx *c) {
         (void) api_fetch_list(c, REGISTRY_KEY_PIN, NULL, false);
         api_fetch_wait(c, pins_list_done);
-}
-
-static void pin_written(Registry *r, int error, int64_t revision, void *userdata) {
-        ApiCtx *c = userdata;
-
-        c->write_call = NULL;
-        if (error < 0)
-                api_ctx_reply_registry_error(c, error, NULL);
-        else {
-                api_note_write(c->api, revision);
-                api_ctx_reply(c, 204, NULL, NULL, 0, NULL);
-        }
 }
 
 typedef struct PinPut {
@@ -101,7 +67,7 @@ static void pin_checked(ApiCtx *c, int error) {
                 api_ctx_reply_error(c, 404, "unit content does not exist");
                 return;
         }
-        r = registry_put_pin(c->api->registry, p->machine, p->name, &p->pin, pin_written, c,
+        r = registry_put_pin(c->api->registry, p->machine, p->name, &p->pin, api_ctx_written_204, c,
                              &c->write_call);
         if (r < 0)
                 api_ctx_reply_internal(c, r);
@@ -163,7 +129,7 @@ void api_route_pin_delete(ApiCtx *c) {
         }
         k.machine_id = machine;
         k.name = name;
-        r = registry_delete(c->api->registry, &k, pin_written, c, &c->write_call);
+        r = registry_delete(c->api->registry, &k, api_ctx_written_204, c, &c->write_call);
         if (r < 0)
                 api_ctx_reply_internal(c, r);
 }
