@@ -131,6 +131,15 @@ static bool is_fatal(int error) {
         return error == -EACCES || error == -EPERM;
 }
 
+/* A listing failed: tell the owner if it cannot be retried, else list again after a backoff. */
+static void list_failed(RegistryWatch *w, int error) {
+        log_debug("registry: listing %s failed: %s", w->dir, strerror(-error));
+        if (is_fatal(error))
+                (void) deliver(w, error, NULL);
+        else
+                schedule_relist(w);
+}
+
 static void on_list(EtcdClient *c, int error, EtcdResponse *resp, void *userdata) {
         RegistryWatch *w = userdata;
         _cleanup_(registry_list_freep) RegistryList *l = NULL;
@@ -140,11 +149,7 @@ static void on_list(EtcdClient *c, int error, EtcdResponse *resp, void *userdata
                 error = registry_list_from_result(w->registry, &resp->kv, resp->revision, false,
                                                   &l);
         if (error < 0) {
-                log_debug("registry: listing %s failed: %s", w->dir, strerror(-error));
-                if (is_fatal(error))
-                        (void) deliver(w, error, NULL);
-                else
-                        schedule_relist(w);
+                list_failed(w, error);
                 return;
         }
         w->backoff_usec = 0;
@@ -192,11 +197,7 @@ static void on_page(EtcdClient *c, int error, EtcdResponse *resp, void *userdata
         if (error >= 0)
                 error = registry_list_from_result(w->registry, &page, w->list_revision, false, &l);
         if (error < 0) {
-                log_debug("registry: listing %s failed: %s", w->dir, strerror(-error));
-                if (is_fatal(error))
-                        (void) deliver(w, error, NULL);
-                else
-                        schedule_relist(w);
+                list_failed(w, error);
                 return;
         }
         RegistryWatchUpdate u = {.resync = !w->list_started,

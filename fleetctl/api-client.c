@@ -773,10 +773,23 @@ int api_client_list_cordons(ApiClient *c, char ***ret) {
         return r;
 }
 
+/* A request to fleet-c's extension API that answers no body: 0 on 2xx, -ENOENT on 404,
+ * -EIO on another status, < 0 when it could not be made. */
+static int ext_request(ApiClient *c, const char *method, const char *path, const char *body) {
+        Resp resp = {};
+        int r = request(c, method, path, body, &resp);
+
+        free(resp.data);
+        if (r == 404)
+                return -ENOENT;
+        if (r >= 0 && (r < 200 || r > 299))
+                return -EIO;
+        return r < 0 ? r : 0;
+}
+
 static int cordon_request(ApiClient *c, const char *method, const char *machine_id,
                           const char *body) {
         _cleanup_free_ char *esc = NULL, *path = NULL;
-        Resp resp = {};
         int r;
 
         if (c->etcd)
@@ -784,13 +797,7 @@ static int cordon_request(ApiClient *c, const char *method, const char *machine_
         r = escape(c, machine_id, &esc);
         if (r < 0 || asprintf(&path, EXT_PREFIX "cordons/%s", esc) < 0)
                 return -ENOMEM;
-        r = request(c, method, path, body, &resp);
-        free(resp.data);
-        if (r == 404)
-                return -ENOENT;
-        if (r >= 0 && (r < 200 || r > 299))
-                return -EIO;
-        return r < 0 ? r : 0;
+        return ext_request(c, method, path, body);
 }
 
 int api_client_put_cordon(ApiClient *c, const char *machine_id, bool draining) {
@@ -807,7 +814,6 @@ int api_client_delete_cordon(ApiClient *c, const char *machine_id) {
 static int pin_request(ApiClient *c, const char *method, const char *machine_id, const char *name,
                        const char *body) {
         _cleanup_free_ char *em = NULL, *en = NULL, *path = NULL;
-        Resp resp = {};
         int r;
 
         if (c->etcd) {
@@ -819,13 +825,7 @@ static int pin_request(ApiClient *c, const char *method, const char *machine_id,
         r = r < 0 ? r : escape(c, name, &en);
         if (r < 0 || asprintf(&path, EXT_PREFIX "pins/%s/%s", em, en) < 0)
                 return -ENOMEM;
-        r = request(c, method, path, body, &resp);
-        free(resp.data);
-        if (r == 404)
-                return -ENOENT;
-        if (r >= 0 && (r < 200 || r > 299))
-                return -EIO;
-        return r < 0 ? r : 0;
+        return ext_request(c, method, path, body);
 }
 
 int api_client_put_pin(ApiClient *c, const char *machine_id, const char *name, const char *hash) {
