@@ -199,30 +199,6 @@ static void on_global(RegistryWatch *w, int error, const RegistryWatchUpdate *u,
         on_targets(userdata, w, error, u, true);
 }
 
-static int metadata_put(Agent *a, const char *key, const char *value) {
-        char *old = NULL, *v = strdup(value);
-        int r;
-
-        if (!v)
-                return -ENOMEM;
-        r = strmap_put(&a->dyn_metadata, key, v, (void **) &old);
-        if (r < 0) {
-                free(v);
-                return r;
-        }
-        free(old);
-        return 0;
-}
-
-static void metadata_clear(Agent *a) {
-        StrMapIter i = {};
-        char *v;
-
-        while (strmap_next(&a->dyn_metadata, &i, NULL, (void **) &v))
-                free(v);
-        strmap_done(&a->dyn_metadata);
-}
-
 static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
         Agent *a = userdata;
         int r = 0;
@@ -232,12 +208,13 @@ static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *
                 return;
         }
         if (u->resync) {
-                metadata_clear(a);
+                strmap_done_free(&a->dyn_metadata);
                 for (size_t i = 0; i < u->n_entries && r >= 0; i++) {
                         const RegistryEntry *e = &u->entries[i];
 
                         if (entry_is_ours(a, e, REGISTRY_KEY_METADATA) && e->has_value)
-                                r = metadata_put(a, e->key.name, e->metadata_value);
+                                r = strmap_put_strdup(&a->dyn_metadata, e->key.name,
+                                                      e->metadata_value);
                 }
         }
         for (size_t i = 0; i < u->n_events && r >= 0; i++) {
@@ -246,7 +223,8 @@ static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *
                 if (!entry_is_ours(a, &ev->entry, REGISTRY_KEY_METADATA))
                         continue;
                 if (ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value)
-                        r = metadata_put(a, ev->entry.key.name, ev->entry.metadata_value);
+                        r = strmap_put_strdup(&a->dyn_metadata, ev->entry.key.name,
+                                              ev->entry.metadata_value);
                 else
                         free(strmap_remove(&a->dyn_metadata, ev->entry.key.name));
         }
@@ -259,30 +237,6 @@ static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *
         desired_changed(a);
 }
 
-static int pin_put(Agent *a, const char *name, const RegistryPin *p) {
-        char *old = NULL, *v = strdup(p->hash);
-        int r;
-
-        if (!v)
-                return -ENOMEM;
-        r = strmap_put(&a->pins, name, v, (void **) &old);
-        if (r < 0) {
-                free(v);
-                return r;
-        }
-        free(old);
-        return 0;
-}
-
-static void pins_clear(Agent *a) {
-        StrMapIter i = {};
-        char *v;
-
-        while (strmap_next(&a->pins, &i, NULL, (void **) &v))
-                free(v);
-        strmap_done(&a->pins);
-}
-
 static void on_pins(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
         Agent *a = userdata;
         int r = 0;
@@ -292,12 +246,12 @@ static void on_pins(RegistryWatch *w, int error, const RegistryWatchUpdate *u, v
                 return;
         }
         if (u->resync) {
-                pins_clear(a);
+                strmap_done_free(&a->pins);
                 for (size_t i = 0; i < u->n_entries && r >= 0; i++) {
                         const RegistryEntry *e = &u->entries[i];
 
                         if (entry_is_ours(a, e, REGISTRY_KEY_PIN) && e->has_value)
-                                r = pin_put(a, e->key.name, &e->pin);
+                                r = strmap_put_strdup(&a->pins, e->key.name, e->pin.hash);
                 }
         }
         for (size_t i = 0; i < u->n_events && r >= 0; i++) {
@@ -308,7 +262,7 @@ static void on_pins(RegistryWatch *w, int error, const RegistryWatchUpdate *u, v
                 if (ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value) {
                         log_info("Global unit %s pinned here to content %.7s", ev->entry.key.name,
                                  ev->entry.pin.hash);
-                        r = pin_put(a, ev->entry.key.name, &ev->entry.pin);
+                        r = strmap_put_strdup(&a->pins, ev->entry.key.name, ev->entry.pin.hash);
                 } else {
                         log_info("Global unit %s no longer pinned here", ev->entry.key.name);
                         free(strmap_remove(&a->pins, ev->entry.key.name));
@@ -666,8 +620,8 @@ void agent_desired_done(Agent *a) {
         wanted_map_clear(&a->schedule);
         wanted_map_clear(&a->globals);
         wanted_map_clear(&a->global_raw);
-        pins_clear(a);
-        metadata_clear(a);
+        strmap_done_free(&a->pins);
+        strmap_done_free(&a->dyn_metadata);
         while (strmap_next(&a->contents, &i, NULL, (void **) &c))
                 content_free(c);
         strmap_done(&a->contents);

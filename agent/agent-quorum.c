@@ -40,15 +40,6 @@ static void peers_clear(Agent *a) {
         a->n_peers = 0;
 }
 
-static void peer_ips_clear(Agent *a) {
-        StrMapIter i = {};
-        void *ip;
-
-        while (strmap_next(&a->peer_ips, &i, NULL, &ip))
-                free(ip);
-        strmap_done(&a->peer_ips);
-}
-
 static void asks_cancel(Agent *a) {
         for (size_t i = 0; i < a->n_asks; i++) {
                 curl_transfer_cancel(a->asks[i].transfer);
@@ -64,9 +55,6 @@ static void asks_cancel(Agent *a) {
 
 /* machine/<id> was put (e with a value) or deleted (e NULL). */
 static int peer_set(Agent *a, const char *id, const RegistryEntry *e) {
-        char *ip, *old = NULL;
-        int r;
-
         if (!id || streq(id, a->machine_id))
                 return 0;
         if (!e) {
@@ -74,23 +62,14 @@ static int peer_set(Agent *a, const char *id, const RegistryEntry *e) {
                 return 0;
         }
         /* A peer without a public IP cannot be asked: it counts as not answering. */
-        ip = strdup(strempty(e->machine.public_ip));
-        if (!ip)
-                return -ENOMEM;
-        r = strmap_put(&a->peer_ips, id, ip, (void **) &old);
-        if (r < 0) {
-                free(ip);
-                return r;
-        }
-        free(old);
-        return 0;
+        return strmap_put_strdup(&a->peer_ips, id, strempty(e->machine.public_ip));
 }
 
 static int peers_apply(Agent *a, const RegistryWatchUpdate *u) {
         int r = 0;
 
         if (u->resync) {
-                peer_ips_clear(a);
+                strmap_done_free(&a->peer_ips);
                 for (size_t i = 0; r >= 0 && i < u->n_entries; i++) {
                         const RegistryEntry *e = &u->entries[i];
 
@@ -310,7 +289,7 @@ void agent_quorum_done(Agent *a) {
         a->curl = curl_glue_free(a->curl);
         a->peers_watch = registry_watch_free(a->peers_watch);
         peers_clear(a);
-        peer_ips_clear(a);
+        strmap_done_free(&a->peer_ips);
         a->peers_timer = sd_event_source_disable_unref(a->peers_timer);
         a->ask_timer = sd_event_source_disable_unref(a->ask_timer);
 }

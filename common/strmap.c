@@ -204,6 +204,32 @@ void *strmap_remove_current(StrMap *m, StrMapIter *i) {
         return remove_slot(m, s);
 }
 
+int strmap_put_strdup(StrMap *m, const char *key, const char *value) {
+        char *v = strdup(value), *old = NULL;
+        int r;
+
+        if (!v)
+                return -ENOMEM;
+        r = strmap_put(m, key, v, (void **) &old);
+        if (r < 0) {
+                free(v);
+                return r;
+        }
+        free(old);
+        return 0;
+}
+
+void strmap_done_free(StrMap *m) {
+        StrMapIter i = {};
+        void *v;
+
+        if (!m)
+                return;
+        while (strmap_next(m, &i, NULL, &v))
+                free(v);
+        strmap_done(m);
+}
+
 void strmap_done(StrMap *m) {
         if (!m)
                 return;

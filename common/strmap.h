@@ -48,6 +48,10 @@ void *strmap_get(const StrMap *m, const char *key);
  */
 int strmap_put(StrMap *m, const char *key, void *value, void **ret_old);
 
+/* Map key to a malloc'd copy of the string value, freeing the value it replaces (a map whose
+ * values are all such strings). 0, or -ENOMEM (the map is unchanged). */
+int strmap_put_strdup(StrMap *m, const char *key, const char *value);
+
 /* Remove key; its value, or NULL if it was absent. An owned copy of the key is freed. */
 void *strmap_remove(StrMap *m, const char *key);
 
@@ -70,3 +74,5 @@ void *strmap_remove_current(StrMap *m, StrMapIter *i);
 /* Free the map's arrays and owned keys (not borrowed keys, nor the values) and make it empty;
  * own_keys stays as it was, so the map can be used again. */
 void strmap_done(StrMap *m);
+/* strmap_done(), after free() of every value. */
+void strmap_done_free(StrMap *m);

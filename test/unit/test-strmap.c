@@ -215,6 +215,30 @@ START_TEST(test_remove_current) {
 }
 END_TEST
 
+/* String values: a copy is kept, the replaced one freed; done_free frees them all (valgrind and
+ * ASan see a leak or a double free). */
+START_TEST(test_strdup_values) {
+        StrMap m = {.own_keys = true};
+        char key[] = "k";
+
+        ck_assert_int_eq(strmap_put_strdup(&m, key, "one"), 0);
+        key[0] = 'x'; /* the map has its own copies */
+        ck_assert_str_eq(strmap_get(&m, "k"), "one");
+        ck_assert_int_eq(strmap_put_strdup(&m, "k", "two"), 0);
+        ck_assert_str_eq(strmap_get(&m, "k"), "two");
+        ck_assert_int_eq(strmap_put_strdup(&m, "l", ""), 0);
+        ck_assert_uint_eq(strmap_size(&m), 2);
+        strmap_done_free(&m);
+        ck_assert_uint_eq(strmap_size(&m), 0);
+        ck_assert_ptr_null(strmap_get(&m, "k"));
+        /* usable again */
+        ck_assert_int_eq(strmap_put_strdup(&m, "k", "three"), 0);
+        ck_assert_str_eq(strmap_get(&m, "k"), "three");
+        strmap_done_free(&m);
+        strmap_done_free(NULL);
+}
+END_TEST
+
 START_TEST(test_empty_and_replace) {
         StrMap m = {.own_keys = true};
         StrMapIter it = {};
@@ -272,6 +296,7 @@ static Suite *strmap_suite(void) {
         tcase_add_test(tc, test_collisions_wrap_and_delete);
         tcase_add_test(tc, test_remove_current);
         tcase_add_test(tc, test_empty_and_replace);
+        tcase_add_test(tc, test_strdup_values);
         suite_add_tcase(s, tc);
         return s;
 }
