@@ -79,6 +79,8 @@ struct ApiCtx {
 
         int64_t copy_revision; /* of the registry copy the reads were answered from */
         bool read_etcd;        /* a read went to etcd */
+        bool copy_if_running;  /* read from the registry copy only if other reads keep it: do
+                                * not start it (nor keep it) for this request */
 
         EtcdCall *write_call;
         uint16_t page; /* list routes: the page asked for */

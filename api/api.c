@@ -169,7 +169,8 @@ static const RegistryCache *read_cache(ApiCtx *c) {
 
         if (!read_cache_wanted(c))
                 return NULL;
-        (void) api_cache_use(c->api->cache);
+        if (!c->copy_if_running)
+                (void) api_cache_use(c->api->cache);
         /* this API's own writes, and every write of this process (agent, engine, a test) */
         rc = api_cache_current(c->api->cache, MAX(c->api->write_revision,
                                                   etcd_client_get_write_revision(

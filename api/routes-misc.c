@@ -68,6 +68,9 @@ void api_route_metrics(ApiCtx *c) {
                 metrics_reply(c, NULL);
                 return;
         }
+        /* A scrape alone does not start the registry copy: its whole-prefix watch would bring
+         * every change of the cluster to every scraped fleetd. */
+        c->copy_if_running = true;
         (void) api_fetch_list(c, REGISTRY_KEY_JOB, NULL, false);
         (void) api_fetch_list(c, REGISTRY_KEY_UNIT, NULL, true);
         (void) api_fetch_list(c, REGISTRY_KEY_SCHEDULE, NULL, true);

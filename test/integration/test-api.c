@@ -1158,6 +1158,31 @@ static uint64_t list_answers(const char *answer) {
 /* List answers from the copy are rendered once per revision and reused byte for byte; every
  * page and filter has its own; a write (read your writes) and a change made around this API
  * give a new answer. */
+/* A /metrics scrape alone never starts the registry copy (a whole-prefix watch on every scraped
+ * fleetd); once other reads keep it, scrapes read from it too. */
+START_TEST(test_metrics_do_not_start_copy) {
+        uint64_t memory0;
+        int i;
+
+        expect(request("PUT", U "a.service", "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
+        for (i = 0; i < 10; i++) {
+                ck_assert_uint_eq(reads_from("memory"), 0);
+                run_for(20 * 1000);
+        }
+        memory0 = reads_from("memory");
+        for (i = 0; i < 100 && reads_from("memory") == memory0; i++) {
+                Resp r = request("GET", "/fleet/v1/units", NULL);
+
+                ck_assert_int_eq(r.status, 200);
+                resp_done(&r);
+                run_for(20 * 1000);
+        }
+        ck_assert_msg(i < 100, "GETs never came from memory");
+        memory0 = reads_from("memory");
+        ck_assert_uint_gt(reads_from("memory"), memory0); /* the scrape itself, from the copy */
+}
+END_TEST
+
 START_TEST(test_rendered_answers) {
         static const char *const paths[] = {
                 "/fleet/v1/units",
@@ -1312,6 +1337,7 @@ static Suite *suite(void) {
         tcase_add_test(tc, test_metrics);
         tcase_add_test(tc, test_etcd_unavailable);
         tcase_add_test(tc, test_reads_from_memory);
+        tcase_add_test(tc, test_metrics_do_not_start_copy);
         tcase_add_test(tc, test_rendered_answers);
         tcase_add_test(tc, test_free_with_pending);
         suite_add_tcase(s, tc);
