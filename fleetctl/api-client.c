@@ -595,9 +595,22 @@ int api_client_set_desired_state(ApiClient *c, const char *name, const char *sta
         return put_unit(c, name, &body);
 }
 
+/* A request whose answer has no body worth reading: 0 on 2xx, -ENOENT on 404, -EIO on
+ * another status, < 0 when it could not be made. */
+static int request_no_body(ApiClient *c, const char *method, const char *path, const char *body) {
+        Resp resp = {};
+        int r = request(c, method, path, body, &resp);
+
+        free(resp.data);
+        if (r == 404)
+                return -ENOENT;
+        if (r >= 0 && (r < 200 || r > 299))
+                return -EIO;
+        return r < 0 ? r : 0;
+}
+
 int api_client_delete_unit(ApiClient *c, const char *name) {
         _cleanup_free_ char *esc = NULL, *path = NULL;
-        Resp resp = {};
         char *msg = NULL;
         int r;
 
@@ -606,13 +619,7 @@ int api_client_delete_unit(ApiClient *c, const char *name) {
         r = escape(c, name, &esc);
         if (r < 0 || asprintf(&path, API_PREFIX "units/%s?alt=json", esc) < 0)
                 return -ENOMEM;
-        r = request(c, "DELETE", path, NULL, &resp);
-        free(resp.data);
-        if (r == 404)
-                return -ENOENT;
-        if (r >= 0 && (r < 200 || r > 299))
-                return -EIO;
-        return r < 0 ? r : 0;
+        return request_no_body(c, "DELETE", path, NULL);
 }
 
 /* One page decoder per entity type, behind one loop that follows nextPageToken. */
@@ -773,20 +780,6 @@ int api_client_list_cordons(ApiClient *c, char ***ret) {
         return r;
 }
 
-/* A request to fleet-c's extension API that answers no body: 0 on 2xx, -ENOENT on 404,
- * -EIO on another status, < 0 when it could not be made. */
-static int ext_request(ApiClient *c, const char *method, const char *path, const char *body) {
-        Resp resp = {};
-        int r = request(c, method, path, body, &resp);
-
-        free(resp.data);
-        if (r == 404)
-                return -ENOENT;
-        if (r >= 0 && (r < 200 || r > 299))
-                return -EIO;
-        return r < 0 ? r : 0;
-}
-
 static int cordon_request(ApiClient *c, const char *method, const char *machine_id,
                           const char *body) {
         _cleanup_free_ char *esc = NULL, *path = NULL;
@@ -797,7 +790,7 @@ static int cordon_request(ApiClient *c, const char *method, const char *machine_
         r = escape(c, machine_id, &esc);
         if (r < 0 || asprintf(&path, EXT_PREFIX "cordons/%s", esc) < 0)
                 return -ENOMEM;
-        return ext_request(c, method, path, body);
+        return request_no_body(c, method, path, body);
 }
 
 int api_client_put_cordon(ApiClient *c, const char *machine_id, bool draining) {
@@ -825,7 +818,7 @@ static int pin_request(ApiClient *c, const char *method, const char *machine_id,
         r = r < 0 ? r : escape(c, name, &en);
         if (r < 0 || asprintf(&path, EXT_PREFIX "pins/%s/%s", em, en) < 0)
                 return -ENOMEM;
-        return ext_request(c, method, path, body);
+        return request_no_body(c, method, path, body);
 }
 
 int api_client_put_pin(ApiClient *c, const char *machine_id, const char *name, const char *hash) {
