@@ -73,6 +73,18 @@ static void pin_checked(ApiCtx *c, int error) {
                 api_ctx_reply_internal(c, r);
 }
 
+/* The machine ID and unit name of the request's "<machineID>/<name>"; answers (500, or 404 with
+ * missing) and returns < 0 when it is not one. */
+static int pin_item(ApiCtx *c, const char *missing, char **ret_machine, char **ret_name) {
+        int r = api_pin_item_split(c->match.item, ret_machine, ret_name);
+
+        if (r == -ENOMEM)
+                api_ctx_reply_internal(c, r);
+        else if (r < 0)
+                api_ctx_reply_error(c, 404, missing);
+        return r;
+}
+
 void api_route_pin_put(ApiCtx *c) {
         _cleanup_free_ char *err = NULL, *machine = NULL, *name = NULL;
         PinPut *p;
@@ -80,15 +92,8 @@ void api_route_pin_put(ApiCtx *c) {
         size_t len;
         int r;
 
-        r = api_pin_item_split(c->match.item, &machine, &name);
-        if (r == -ENOMEM) {
-                api_ctx_reply_internal(c, r);
+        if (pin_item(c, "machine does not exist", &machine, &name) < 0)
                 return;
-        }
-        if (r < 0) {
-                api_ctx_reply_error(c, 404, "machine does not exist");
-                return;
-        }
         p = calloc(1, sizeof(*p));
         if (!p) {
                 api_ctx_reply_internal(c, -ENOMEM);
@@ -118,15 +123,8 @@ void api_route_pin_delete(ApiCtx *c) {
         RegistryKey k = {.kind = REGISTRY_KEY_PIN};
         int r;
 
-        r = api_pin_item_split(c->match.item, &machine, &name);
-        if (r == -ENOMEM) {
-                api_ctx_reply_internal(c, r);
+        if (pin_item(c, "pin does not exist", &machine, &name) < 0)
                 return;
-        }
-        if (r < 0) {
-                api_ctx_reply_error(c, 404, "pin does not exist");
-                return;
-        }
         k.machine_id = machine;
         k.name = name;
         r = registry_delete(c->api->registry, &k, api_ctx_written_204, c, &c->write_call);
