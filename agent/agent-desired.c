@@ -150,6 +150,8 @@ static int globals_refresh(Agent *a) {
                 r = wanted_put(&a->globals, name, &t);
                 if (r < 0)
                         return r;
+                if (r > 0 && pin)
+                        log_info("Global unit %s runs content %.7s here (pinned)", name, t.hash);
                 changed |= r;
         }
         i = (StrMapIter){};
@@ -199,36 +201,49 @@ static void on_global(RegistryWatch *w, int error, const RegistryWatchUpdate *u,
         on_targets(userdata, w, error, u, true);
 }
 
+/* The string an entry of a string map holds: a metadata value, or the content hash a pin names. */
+static const char *entry_string(const RegistryEntry *e) {
+        return e->key.kind == REGISTRY_KEY_PIN ? e->pin.hash : e->metadata_value;
+}
+
+/* Apply an update to a map of this machine's strings (metadata/<id>/, pin/<id>/). 0 or
+ * -ENOMEM. */
+static int apply_strings(Agent *a, StrMap *m, RegistryKeyKind kind, const RegistryWatchUpdate *u) {
+        int r = 0;
+
+        if (u->resync) {
+                strmap_done_free(m);
+                for (size_t i = 0; i < u->n_entries && r >= 0; i++) {
+                        const RegistryEntry *e = &u->entries[i];
+
+                        if (entry_is_ours(a, e, kind) && e->has_value)
+                                r = strmap_put_strdup(m, e->key.name, entry_string(e));
+                }
+        }
+        for (size_t i = 0; i < u->n_events && r >= 0; i++) {
+                const RegistryEntry *e = &u->events[i].entry;
+
+                if (!entry_is_ours(a, e, kind))
+                        continue;
+                if (u->events[i].type == REGISTRY_EVENT_PUT && e->has_value) {
+                        log_debug("Registry: %s set to %s", e->key.name, entry_string(e));
+                        r = strmap_put_strdup(m, e->key.name, entry_string(e));
+                } else {
+                        log_debug("Registry: %s removed", e->key.name);
+                        free(strmap_remove(m, e->key.name));
+                }
+        }
+        return r;
+}
+
 static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
         Agent *a = userdata;
-        int r = 0;
 
         if (error < 0) {
                 watch_failed(a, WATCH_METADATA, "this machine's metadata", error);
                 return;
         }
-        if (u->resync) {
-                strmap_done_free(&a->dyn_metadata);
-                for (size_t i = 0; i < u->n_entries && r >= 0; i++) {
-                        const RegistryEntry *e = &u->entries[i];
-
-                        if (entry_is_ours(a, e, REGISTRY_KEY_METADATA) && e->has_value)
-                                r = strmap_put_strdup(&a->dyn_metadata, e->key.name,
-                                                      e->metadata_value);
-                }
-        }
-        for (size_t i = 0; i < u->n_events && r >= 0; i++) {
-                const RegistryEvent *ev = &u->events[i];
-
-                if (!entry_is_ours(a, &ev->entry, REGISTRY_KEY_METADATA))
-                        continue;
-                if (ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value)
-                        r = strmap_put_strdup(&a->dyn_metadata, ev->entry.key.name,
-                                              ev->entry.metadata_value);
-                else
-                        free(strmap_remove(&a->dyn_metadata, ev->entry.key.name));
-        }
-        if (r < 0) {
+        if (apply_strings(a, &a->dyn_metadata, REGISTRY_KEY_METADATA, u) < 0) {
                 log_oom();
                 (void) registry_watch_restart(w, 0);
                 return;
@@ -239,35 +254,13 @@ static void on_metadata(RegistryWatch *w, int error, const RegistryWatchUpdate *
 
 static void on_pins(RegistryWatch *w, int error, const RegistryWatchUpdate *u, void *userdata) {
         Agent *a = userdata;
-        int r = 0;
+        int r;
 
         if (error < 0) {
                 watch_failed(a, WATCH_PIN, "this machine's pins", error);
                 return;
         }
-        if (u->resync) {
-                strmap_done_free(&a->pins);
-                for (size_t i = 0; i < u->n_entries && r >= 0; i++) {
-                        const RegistryEntry *e = &u->entries[i];
-
-                        if (entry_is_ours(a, e, REGISTRY_KEY_PIN) && e->has_value)
-                                r = strmap_put_strdup(&a->pins, e->key.name, e->pin.hash);
-                }
-        }
-        for (size_t i = 0; i < u->n_events && r >= 0; i++) {
-                const RegistryEvent *ev = &u->events[i];
-
-                if (!entry_is_ours(a, &ev->entry, REGISTRY_KEY_PIN))
-                        continue;
-                if (ev->type == REGISTRY_EVENT_PUT && ev->entry.has_value) {
-                        log_info("Global unit %s pinned here to content %.7s", ev->entry.key.name,
-                                 ev->entry.pin.hash);
-                        r = strmap_put_strdup(&a->pins, ev->entry.key.name, ev->entry.pin.hash);
-                } else {
-                        log_info("Global unit %s no longer pinned here", ev->entry.key.name);
-                        free(strmap_remove(&a->pins, ev->entry.key.name));
-                }
-        }
+        r = apply_strings(a, &a->pins, REGISTRY_KEY_PIN, u);
         r = r < 0 ? r : globals_refresh(a);
         if (r < 0) {
                 log_oom();
