@@ -1074,6 +1074,22 @@ static void run_for(uint64_t usec) {
         (void) etcd_launcher_run_until(event, never, NULL, usec);
 }
 
+/* GET /fleet/v1/units until one is answered from the registry copy (the first read starts it,
+ * etcd answers until it is listed). */
+static void read_until_from_memory(void) {
+        uint64_t memory0 = reads_from("memory");
+        int i;
+
+        for (i = 0; i < 100 && reads_from("memory") == memory0; i++) {
+                Resp r = request("GET", "/fleet/v1/units", NULL);
+
+                ck_assert_int_eq(r.status, 200);
+                resp_done(&r);
+                run_for(20 * 1000);
+        }
+        ck_assert_msg(i < 100, "GETs never came from memory");
+}
+
 START_TEST(test_reads_from_memory) {
         EtcdLauncherOptions o = {.base_dir = scratch};
         uint64_t memory0, memory1;
@@ -1085,15 +1101,7 @@ START_TEST(test_reads_from_memory) {
         expect(request("PUT", U "a.service", "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
 
         /* The first read starts the copy (etcd answers it); once listed, memory does. */
-        memory0 = reads_from("memory");
-        for (i = 0; i < 100 && reads_from("memory") == memory0; i++) {
-                Resp r = request("GET", "/fleet/v1/units", NULL);
-
-                ck_assert_int_eq(r.status, 200);
-                resp_done(&r);
-                run_for(20 * 1000);
-        }
-        ck_assert_msg(i < 100, "GETs never came from memory");
+        read_until_from_memory();
 
         /* Read your writes: a GET right after this API's PUT sees it, every time. */
         memory0 = reads_from("memory");
@@ -1169,15 +1177,7 @@ START_TEST(test_metrics_do_not_start_copy) {
                 ck_assert_uint_eq(reads_from("memory"), 0);
                 run_for(20 * 1000);
         }
-        memory0 = reads_from("memory");
-        for (i = 0; i < 100 && reads_from("memory") == memory0; i++) {
-                Resp r = request("GET", "/fleet/v1/units", NULL);
-
-                ck_assert_int_eq(r.status, 200);
-                resp_done(&r);
-                run_for(20 * 1000);
-        }
-        ck_assert_msg(i < 100, "GETs never came from memory");
+        read_until_from_memory();
         memory0 = reads_from("memory");
         ck_assert_uint_gt(reads_from("memory"), memory0); /* the scrape itself, from the copy */
 }
@@ -1196,7 +1196,7 @@ START_TEST(test_rendered_answers) {
                 "/fleet/v1/machines",
         };
         char *first[ELEMENTSOF(paths)] = {};
-        uint64_t reused0, built0, memory0;
+        uint64_t reused0, built0;
         int i;
 
         expect(request("PUT", U "a.service", "{\"options\":" HELLO_OPTIONS "}"), 201, NULL);
@@ -1207,15 +1207,7 @@ START_TEST(test_rendered_answers) {
         put_state("b.service", "m1", HX, JOB_STATE_LOADED);
         put_machine("m1", "10.0.0.1", NULL, 0);
 
-        memory0 = reads_from("memory");
-        for (i = 0; i < 100 && reads_from("memory") == memory0; i++) {
-                Resp r = request("GET", "/fleet/v1/units", NULL);
-
-                ck_assert_int_eq(r.status, 200);
-                resp_done(&r);
-                run_for(20 * 1000);
-        }
-        ck_assert_msg(i < 100, "GETs never came from memory");
+        read_until_from_memory();
 
         /* twice each: built once, then reused, the same bytes */
         built0 = list_answers("built");
